@@ -1,0 +1,190 @@
+// The interface every optimizer update rule implements, and the vector
+// kernels they share.
+//
+// A server-side component drives a rule with "gradient g was computed at
+// iteration index i". The rule validates the gradient, updates its own state
+// (momentum u, iteration index t, arrivals n) and returns scalar coefficients
+// that say what the parameters w must do. The caller applies them, either
+// through place_and_apply() (w in the same process, one pass over memory) or
+// by shipping them with g to whoever owns w (apply_parameter_step()).
+//
+// Subclasses only plan scalars; all vector work lives here, so every rule
+// gets the same allocation-free, single-pass kernels.
+//
+// Thread-safety: not thread-safe; one owner drives a rule.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include <Eigen/Core>
+
+namespace ormo::optim {
+
+/// Number of closed iterations; the version a worker pulls with.
+using iteration_index = std::int64_t;
+
+/// Read-only view of a gradient (an Eigen vector or a map of a buffer).
+using gradient_view = Eigen::Ref<const Eigen::VectorXf>;
+
+/// Writable view of the parameters.
+using parameter_view = Eigen::Ref<Eigen::VectorXf>;
+
+/// Why a gradient was not applied. Servers count rejections by reason.
+enum class rejection_reason {
+  none,
+  dimension_mismatch, ///< g has the wrong number of values.
+  non_finite_value,   ///< g holds a NaN or an infinity.
+  future_iteration,   ///< i > t: computed at an iteration that is not open.
+  negative_iteration, ///< i < 0.
+  not_synchronous,    ///< i != t under the synchronous reference (SSGDm).
+};
+
+/// Stable lower_snake_case name of a reason, e.g. "non_finite_value".
+const char* to_string(rejection_reason reason);
+
+/// What one accepted gradient g does, in this order:
+///   u <- momentum_decay * u + momentum_gradient_weight * g
+///   w <- w - parameter_gradient_weight * g - parameter_momentum_weight * u
+/// where u is the rule's stored momentum (momentum_storage()) and the second
+/// line uses its new value.
+struct update_coefficients {
+  float momentum_decay = 1.0f;
+  float momentum_gradient_weight = 0.0f;
+  float parameter_gradient_weight = 0.0f;
+  float parameter_momentum_weight = 0.0f;
+
+  bool changes_momentum() const {
+    return momentum_decay != 1.0f || momentum_gradient_weight != 0.0f;
+  }
+  bool changes_parameters() const {
+    return parameter_gradient_weight != 0.0f
+           || parameter_momentum_weight != 0.0f;
+  }
+};
+
+/// The outcome of offering one gradient to a rule.
+struct placement {
+  /// none when the gradient was applied; otherwise nothing changed.
+  rejection_reason rejection = rejection_reason::none;
+  /// Human-readable cause of a rejection (empty when accepted).
+  std::string detail;
+  /// Accepted only: what w must do (see update_coefficients).
+  update_coefficients coefficients;
+  /// Accepted only: t - i at arrival, in iterations.
+  iteration_index delay = 0;
+  /// Accepted only: this gradient closed an iteration.
+  bool closed_iteration = false;
+  /// The rule's current iteration index after the call; what a worker
+  /// receives with the parameters.
+  iteration_index iteration = 0;
+
+  bool accepted() const { return rejection == rejection_reason::none; }
+};
+
+/// Base of all update rules. See the file comment for the protocol.
+class update_rule {
+public:
+  virtual ~update_rule();
+
+  update_rule(const update_rule&) = delete;
+  update_rule& operator=(const update_rule&) = delete;
+
+  /// Algorithm name as used in configuration files, e.g. "ormo-da".
+  virtual const char* name() const = 0;
+
+  /// Validates g (dimension, finite values) and i, then updates the momentum
+  /// and the iteration state. The caller must then apply the returned
+  /// coefficients to w with apply_parameter_step() before the next call.
+  /// On rejection nothing changed. Never allocates when accepting.
+  placement place(gradient_view gradient, iteration_index computed_at);
+
+  /// As place(), and applies the parameter step to `parameters` in the same
+  /// pass over memory. REQUIRES: parameters.size() == dimension().
+  placement place_and_apply(gradient_view gradient,
+                            iteration_index computed_at,
+                            parameter_view parameters);
+
+  /// w <- w - c.parameter_gradient_weight * g
+  ///        - c.parameter_momentum_weight * momentum.
+  /// `momentum` is the rule's momentum_storage() right after the placement
+  /// that produced `c` (a copy of it when w lives elsewhere).
+  static void apply_parameter_step(const update_coefficients& c,
+                                   gradient_view gradient,
+                                   gradient_view momentum,
+                                   parameter_view parameters);
+
+  /// The stored momentum the parameter step refers to. Its logical value is
+  /// momentum(); the two differ by a decay deferred to the next arrival.
+  /// Empty for rules without momentum.
+  const Eigen::VectorXf& momentum_storage() const { return momentum_; }
+
+  /// The momentum u as the algorithm defines it (a copy).
+  Eigen::VectorXf momentum() const;
+
+  /// Number of parameters.
+  std::size_t dimension() const { return dimension_; }
+
+  /// Current iteration index t.
+  iteration_index iteration() const { return iteration_; }
+
+  /// Gradients accepted in the current iteration (n).
+  int arrivals_in_iteration() const { return arrivals_; }
+
+  /// K, the number of gradients that close an iteration of the ordered
+  /// rules; the delay threshold unit of ASGD-DA.
+  int iteration_size() const { return iteration_size_; }
+
+  /// Changes K, e.g. when workers join or leave. Takes effect at the next
+  /// arrival: an iteration that already holds K or more gradients closes then.
+  /// REQUIRES: size >= 1.
+  void set_iteration_size(int size);
+
+  /// Gradients that close an iteration: 1 for the per-arrival rules (ASGD,
+  /// ASGD-DA, naive ASGDm), iteration_size() for the ordered ones.
+  int arrivals_per_iteration() const;
+
+protected:
+  /// What a subclass returns for one admitted gradient.
+  struct plan {
+    /// Coefficients relative to the logical momentum (the base folds in a
+    /// deferred decay).
+    update_coefficients coefficients;
+    /// Decay of the logical momentum that takes effect after this step and
+    /// is applied lazily, fused into the next arrival's momentum pass.
+    float deferred_decay = 1.0f;
+  };
+
+  /// How a rule's iterations close.
+  enum class closing {
+    every_arrival,     ///< Each accepted gradient is one iteration.
+    every_k_arrivals,  ///< K accepted gradients make one iteration.
+  };
+
+  /// A rule without momentum never allocates or touches u.
+  update_rule(std::size_t dimension, int iteration_size, closing closing,
+              bool uses_momentum);
+
+  /// Accepts or refuses a gradient of delay t - i >= 0 (e.g. SSGDm refuses
+  /// any delay). Fills `detail` when refusing.
+  virtual rejection_reason admit(iteration_index delay,
+                                 std::string& detail) const;
+
+  /// Scalar planning of one admitted gradient: `delay` = t - i, `closes` is
+  /// true when this gradient closes iteration t.
+  virtual plan plan_for(iteration_index delay, bool closes) const = 0;
+
+private:
+  placement offer(gradient_view gradient, iteration_index computed_at);
+
+  std::size_t dimension_;
+  int iteration_size_;
+  closing closing_;
+  Eigen::VectorXf momentum_;
+  float deferred_decay_ = 1.0f;
+  iteration_index iteration_ = 0;
+  int arrivals_ = 0;
+};
+
+} // namespace ormo::optim

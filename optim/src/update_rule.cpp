@@ -1,0 +1,173 @@
+#include "ormo/optim/update_rule.hpp"
+
+#include <cassert>
+
+#include "ormo/optim/gradient_check.hpp"
+
+namespace ormo::optim {
+
+const char* to_string(rejection_reason reason) {
+  switch (reason) {
+    case rejection_reason::none:
+      return "none";
+    case rejection_reason::dimension_mismatch:
+      return "dimension_mismatch";
+    case rejection_reason::non_finite_value:
+      return "non_finite_value";
+    case rejection_reason::future_iteration:
+      return "future_iteration";
+    case rejection_reason::negative_iteration:
+      return "negative_iteration";
+    case rejection_reason::not_synchronous:
+      return "not_synchronous";
+  }
+  return "unknown";
+}
+
+update_rule::update_rule(std::size_t dimension, int iteration_size,
+                         closing closing, bool uses_momentum)
+  : dimension_(dimension), iteration_size_(iteration_size), closing_(closing) {
+  assert(iteration_size >= 1);
+  if (uses_momentum)
+    momentum_ = Eigen::VectorXf::Zero(static_cast<Eigen::Index>(dimension));
+}
+
+update_rule::~update_rule() = default;
+
+int update_rule::arrivals_per_iteration() const {
+  return closing_ == closing::every_arrival ? 1 : iteration_size_;
+}
+
+void update_rule::set_iteration_size(int size) {
+  assert(size >= 1);
+  iteration_size_ = size;
+}
+
+Eigen::VectorXf update_rule::momentum() const {
+  return deferred_decay_ * momentum_;
+}
+
+rejection_reason update_rule::admit(iteration_index, std::string&) const {
+  return rejection_reason::none;
+}
+
+placement update_rule::offer(gradient_view gradient,
+                             iteration_index computed_at) {
+  placement result;
+  result.iteration = iteration_;
+  auto reject = [&](rejection_reason reason, std::string detail) {
+    result.rejection = reason;
+    result.detail = std::move(detail);
+    return result;
+  };
+  auto size = static_cast<std::size_t>(gradient.size());
+  if (size != dimension_)
+    return reject(rejection_reason::dimension_mismatch,
+                  "gradient has " + std::to_string(size)
+                    + " values, the parameters have "
+                    + std::to_string(dimension_));
+  if (computed_at < 0)
+    return reject(rejection_reason::negative_iteration,
+                  "iteration index " + std::to_string(computed_at)
+                    + " is negative");
+  if (computed_at > iteration_)
+    return reject(rejection_reason::future_iteration,
+                  "iteration index " + std::to_string(computed_at)
+                    + " is ahead of the current iteration "
+                    + std::to_string(iteration_));
+  if (auto bad = find_non_finite(gradient.data(), size); bad != size)
+    return reject(rejection_reason::non_finite_value,
+                  "gradient value " + std::to_string(bad)
+                    + " is not finite");
+  auto delay = iteration_ - computed_at;
+  std::string detail;
+  if (auto reason = admit(delay, detail); reason != rejection_reason::none)
+    return reject(reason, std::move(detail));
+  bool closes = arrivals_ + 1 >= arrivals_per_iteration();
+  auto planned = plan_for(delay, closes);
+  result.coefficients = planned.coefficients;
+  result.coefficients.momentum_decay *= deferred_decay_;
+  deferred_decay_ = planned.deferred_decay;
+  result.delay = delay;
+  result.closed_iteration = closes;
+  if (closes) {
+    ++iteration_;
+    arrivals_ = 0;
+  } else {
+    ++arrivals_;
+  }
+  result.iteration = iteration_;
+  return result;
+}
+
+namespace {
+
+// u <- decay * u + weight * g, skipped when it is the identity.
+void update_momentum(const update_coefficients& c, gradient_view gradient,
+                     Eigen::VectorXf& momentum) {
+  if (!c.changes_momentum())
+    return;
+  if (c.momentum_gradient_weight == 0.0f)
+    momentum *= c.momentum_decay;
+  else if (c.momentum_decay == 1.0f)
+    momentum += c.momentum_gradient_weight * gradient;
+  else
+    momentum = c.momentum_decay * momentum
+               + c.momentum_gradient_weight * gradient;
+}
+
+} // namespace
+
+placement update_rule::place(gradient_view gradient,
+                             iteration_index computed_at) {
+  auto result = offer(gradient, computed_at);
+  if (result.accepted())
+    update_momentum(result.coefficients, gradient, momentum_);
+  return result;
+}
+
+placement update_rule::place_and_apply(gradient_view gradient,
+                                       iteration_index computed_at,
+                                       parameter_view parameters) {
+  assert(static_cast<std::size_t>(parameters.size()) == dimension_);
+  auto result = offer(gradient, computed_at);
+  if (!result.accepted())
+    return result;
+  const auto& c = result.coefficients;
+  if (!c.changes_momentum() || !c.changes_parameters()) {
+    update_momentum(c, gradient, momentum_);
+    apply_parameter_step(c, gradient, momentum_, parameters);
+    return result;
+  }
+  // Both change: one pass over g, u and w instead of two.
+  const float* g = gradient.data();
+  float* __restrict u = momentum_.data();
+  float* __restrict w = parameters.data();
+  const float decay = c.momentum_decay;
+  const float momentum_weight = c.momentum_gradient_weight;
+  const float gradient_step = c.parameter_gradient_weight;
+  const float momentum_step = c.parameter_momentum_weight;
+  const auto n = static_cast<std::ptrdiff_t>(dimension_);
+  for (std::ptrdiff_t j = 0; j < n; ++j) {
+    float updated = decay * u[j] + momentum_weight * g[j];
+    u[j] = updated;
+    w[j] -= gradient_step * g[j] + momentum_step * updated;
+  }
+  return result;
+}
+
+void update_rule::apply_parameter_step(const update_coefficients& c,
+                                       gradient_view gradient,
+                                       gradient_view momentum,
+                                       parameter_view parameters) {
+  const float a = c.parameter_gradient_weight;
+  const float b = c.parameter_momentum_weight;
+  if (a != 0.0f && b != 0.0f)
+    parameters -= a * gradient + b * momentum;
+  else if (a != 0.0f)
+    parameters -= a * gradient;
+  else if (b != 0.0f)
+    parameters -= b * momentum;
+}
+
+} // namespace ormo::optim
