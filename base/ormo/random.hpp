@@ -44,11 +44,12 @@ public:
 
   /// Standard normal (Box-Muller, one value per call).
   double normal() {
+    constexpr double two_pi = 6.283185307179586476925;
     double u1 = uniform();
     double u2 = uniform();
     if (u1 <= 0.0)
       u1 = 0x1.0p-53;
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(two_pi * u2);
   }
 
   /// Fisher-Yates shuffle of [first, last).
