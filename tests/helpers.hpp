@@ -1,0 +1,45 @@
+// Helpers shared by the doctest suites.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include <Eigen/Core>
+#include <doctest/doctest.h>
+
+#include "ormo/random.hpp"
+
+namespace ormo::test {
+
+/// A vector of standard normal values from `random`.
+inline Eigen::VectorXf random_vector(random_source& random,
+                                     Eigen::Index size) {
+  Eigen::VectorXf result(size);
+  for (Eigen::Index j = 0; j < size; ++j)
+    result[j] = static_cast<float>(random.normal());
+  return result;
+}
+
+/// Largest |a - b| relative to max(1, |b|), elementwise.
+inline double max_relative_error(const Eigen::VectorXd& a,
+                                 const Eigen::VectorXd& b) {
+  REQUIRE(a.size() == b.size());
+  double worst = 0;
+  for (Eigen::Index j = 0; j < a.size(); ++j)
+    worst = std::max(worst,
+                     std::abs(a[j] - b[j]) / std::max(1.0, std::abs(b[j])));
+  return worst;
+}
+
+inline double max_relative_error(const Eigen::VectorXf& a,
+                                 const Eigen::VectorXf& b) {
+  return max_relative_error(Eigen::VectorXd{a.cast<double>()},
+                            Eigen::VectorXd{b.cast<double>()});
+}
+
+inline double max_relative_error(const Eigen::VectorXf& a,
+                                 const Eigen::VectorXd& b) {
+  return max_relative_error(Eigen::VectorXd{a.cast<double>()}, b);
+}
+
+} // namespace ormo::test
