@@ -1,0 +1,68 @@
+// The typed interfaces of ormo's actors (DESIGN.md §2).
+#pragma once
+
+#include <cstdint>
+
+#include <caf/replies_to.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "ormo/actors/atoms.hpp"
+#include "ormo/actors/messages.hpp"
+
+namespace ormo::actors {
+
+/// Owns one shard of w and answers pulls with immutable snapshots.
+using parameter_server_actor = caf::typed_actor<
+  /// The current parameters and iteration index.
+  caf::replies_to<pull_atom>::with<parameter_snapshot>,
+  /// Applies a step from this shard's orderer and answers the worker whose
+  /// gradient caused it (the orderer delegates the push to the server).
+  caf::replies_to<step_atom, parameter_step>::with<push_outcome>>;
+
+/// Watches a run from outside the training path (see run_monitor.hpp).
+using run_monitor_actor = caf::typed_actor<
+  /// Periodic: read the counters, report progress, check the stop rules.
+  caf::reacts_to<tick_atom>,
+  /// A watched count was reached: read the counters now.
+  caf::reacts_to<milestone_atom>>;
+
+/// Owns u, t and n of one shard: validates gradients, places them by their
+/// iteration index and tells the parameter server what to apply.
+using momentum_orderer_actor = caf::typed_actor<
+  caf::replies_to<push_atom, gradient_push>::with<push_outcome>,
+  /// Registers a worker; pushes from unregistered workers are rejected.
+  caf::reacts_to<join_atom, worker_id>,
+  caf::reacts_to<leave_atom, worker_id>,
+  /// Sets K (>= 1).
+  caf::reacts_to<resize_atom, std::int32_t>,
+  caf::replies_to<stats_atom>::with<orderer_stats>,
+  /// Sends milestone_atom to `watcher` once, as soon as this many gradients
+  /// are accepted or this iteration index is reached (0: that part off),
+  /// so that stop rules and evaluation points are exact. Replaces the
+  /// previous watch.
+  caf::reacts_to<watch_atom, std::uint64_t, iteration_index,
+                 run_monitor_actor>>;
+
+/// The pull -> compute -> push loop. Driven by its own messages.
+using worker_actor = caf::typed_actor<
+  /// Pull the parameters and begin.
+  caf::reacts_to<start_atom>,
+  /// The (possibly slowed) computation is over: push the gradient.
+  caf::reacts_to<push_atom>>;
+
+/// Membership: spawns, monitors, restarts and evicts workers, keeps K equal
+/// to the live workers (unless fixed) and measures their speed.
+using supervisor_actor = caf::typed_actor<
+  /// Adds this many workers.
+  caf::reacts_to<add_atom, std::int32_t>,
+  /// Removes a worker (it finishes its current gradient first).
+  caf::reacts_to<remove_atom, worker_id>,
+  caf::replies_to<stats_atom>::with<membership_stats>,
+  /// Periodic speed measurement.
+  caf::reacts_to<tick_atom>,
+  /// Stops every worker and then itself.
+  caf::reacts_to<stop_atom>>;
+
+} // namespace ormo::actors

@@ -1,0 +1,195 @@
+// The values ormo's actors exchange. All are inspectable, so CAF can print
+// them and serialize them across nodes; in one process they travel by
+// reference (shared_vector shares its buffer, never copies it).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+#include <caf/error.hpp>
+#include <caf/meta/load_callback.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/sec.hpp>
+
+#include "ormo/optim/update_rule.hpp"
+
+namespace ormo::actors {
+
+using optim::iteration_index;
+
+/// Identifies a worker for its whole life; a restarted worker gets a new one.
+using worker_id = std::uint32_t;
+
+/// An immutable float vector shared between actors without copying. Crosses
+/// a node boundary as one contiguous byte blob (CAF 0.17 serializes a
+/// std::vector<float> element by element, ten times slower).
+struct shared_vector {
+  std::shared_ptr<const Eigen::VectorXf> values;
+
+  std::size_t size() const {
+    return values ? static_cast<std::size_t>(values->size()) : 0;
+  }
+  bool empty() const { return size() == 0; }
+  const Eigen::VectorXf& operator*() const { return *values; }
+  const Eigen::VectorXf* operator->() const { return values.get(); }
+};
+
+inline shared_vector share(Eigen::VectorXf values) {
+  return {std::make_shared<const Eigen::VectorXf>(std::move(values))};
+}
+
+template <class Inspector>
+typename std::enable_if<Inspector::reads_state,
+                        typename Inspector::result_type>::type
+inspect(Inspector& f, shared_vector& x) {
+  std::vector<char> bytes(x.size() * sizeof(float));
+  if (!bytes.empty())
+    std::memcpy(bytes.data(), x.values->data(), bytes.size());
+  return f(caf::meta::type_name("shared_vector"), bytes);
+}
+
+template <class Inspector>
+typename std::enable_if<Inspector::writes_state,
+                        typename Inspector::result_type>::type
+inspect(Inspector& f, shared_vector& x) {
+  std::vector<char> bytes;
+  auto load = [&]() -> caf::error {
+    if (bytes.size() % sizeof(float) != 0)
+      return caf::sec::invalid_argument;
+    auto values = std::make_shared<Eigen::VectorXf>(
+      static_cast<Eigen::Index>(bytes.size() / sizeof(float)));
+    if (!bytes.empty())
+      std::memcpy(values->data(), bytes.data(), bytes.size());
+    x.values = std::move(values);
+    return caf::none;
+  };
+  return f(caf::meta::type_name("shared_vector"), bytes,
+           caf::meta::load_callback(load));
+}
+
+/// The parameters of one shard and the iteration index a worker computes
+/// its gradient at.
+struct parameter_snapshot {
+  shared_vector parameters;
+  iteration_index iteration = 0;
+  /// Parameter steps applied so far.
+  std::uint64_t version = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, parameter_snapshot& x) {
+  return f(caf::meta::type_name("parameter_snapshot"), x.parameters,
+           x.iteration, x.version);
+}
+
+/// One worker's gradient for one shard.
+struct gradient_push {
+  worker_id worker = 0;
+  /// Strictly increasing per worker; a repeated number is a duplicate.
+  std::uint64_t sequence = 0;
+  /// The iteration index of the parameters the gradient was computed at.
+  iteration_index computed_at = 0;
+  shared_vector gradient;
+  /// Minibatch loss at those parameters (training-loss metric).
+  float loss = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, gradient_push& x) {
+  return f(caf::meta::type_name("gradient_push"), x.worker, x.sequence,
+           x.computed_at, x.gradient, x.loss);
+}
+
+/// What the momentum orderer tells its parameter server to do with w:
+///   w <- w - gradient_weight * gradient - momentum_weight * momentum.
+struct parameter_step {
+  float gradient_weight = 0;
+  float momentum_weight = 0;
+  shared_vector gradient;
+  /// The orderer's stored momentum right after the placement; empty when
+  /// momentum_weight is 0.
+  shared_vector momentum;
+  /// The orderer's iteration index after the placement.
+  iteration_index iteration = 0;
+  bool closed_iteration = false;
+  /// Synchronous reference (SSGDm): answer the pushing worker only when the
+  /// iteration closes (the barrier).
+  bool hold_until_close = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, parameter_step& x) {
+  return f(caf::meta::type_name("parameter_step"), x.gradient_weight,
+           x.momentum_weight, x.gradient, x.momentum, x.iteration,
+           x.closed_iteration, x.hold_until_close);
+}
+
+/// The answer to a push: accepted, with the shard's parameters after the
+/// step, or rejected with a reason (the worker then pulls).
+struct push_outcome {
+  /// Empty when accepted; otherwise a stable reason name such as
+  /// "non_finite_value", "duplicate_sequence" or "unknown_worker".
+  std::string rejection;
+  std::string detail;
+  /// Accepted only.
+  parameter_snapshot snapshot;
+
+  bool accepted() const { return rejection.empty(); }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, push_outcome& x) {
+  return f(caf::meta::type_name("push_outcome"), x.rejection, x.detail,
+           x.snapshot);
+}
+
+/// Counters of one momentum orderer since it started.
+struct orderer_stats {
+  iteration_index iteration = 0;
+  std::int32_t iteration_size = 0;
+  std::uint64_t received = 0;
+  std::uint64_t accepted = 0;
+  /// Reason -> count.
+  std::map<std::string, std::uint64_t> rejected;
+  /// Sum and count of the minibatch losses of accepted gradients.
+  double loss_sum = 0;
+  std::uint64_t loss_count = 0;
+  /// Sum and maximum of t - i over accepted gradients.
+  double delay_sum = 0;
+  iteration_index max_delay = 0;
+  std::map<worker_id, std::uint64_t> accepted_by_worker;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, orderer_stats& x) {
+  return f(caf::meta::type_name("orderer_stats"), x.iteration,
+           x.iteration_size, x.received, x.accepted, x.rejected, x.loss_sum,
+           x.loss_count, x.delay_sum, x.max_delay, x.accepted_by_worker);
+}
+
+/// Membership as the supervisor sees it.
+struct membership_stats {
+  std::uint32_t live = 0;
+  std::uint32_t joined = 0;
+  std::uint32_t left = 0;
+  std::uint32_t crashed = 0;
+  std::uint32_t restarted = 0;
+  std::uint32_t evicted = 0;
+  /// Accepted gradients per second of each live worker, measured by the
+  /// supervisor over its last interval.
+  std::map<worker_id, double> gradients_per_second;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, membership_stats& x) {
+  return f(caf::meta::type_name("membership_stats"), x.live, x.joined,
+           x.left, x.crashed, x.restarted, x.evicted,
+           x.gradients_per_second);
+}
+
+} // namespace ormo::actors

@@ -1,0 +1,67 @@
+// run_monitor: watches a run from outside the training path.
+//
+// Every tick it reads the orderers' and the supervisor's counters; at each
+// evaluation point (evaluations_per_epoch per epoch) it pulls the parameters
+// and measures the held-out loss and accuracy (its own thread of work, never
+// a worker's or a server's); it reports progress, and it ends the run at the
+// first stop rule reached: final evaluation, report, stop of every actor.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ormo/actors/interfaces.hpp"
+#include "ormo/actors/run_report.hpp"
+#include "ormo/actors/shard_route.hpp"
+#include "ormo/config/run_config.hpp"
+#include "ormo/model/gradient_function.hpp"
+
+namespace ormo::actors {
+
+/// A progress report (at most every progress_seconds of real time).
+struct progress {
+  double time_s = 0;
+  double epoch = 0;
+  std::int64_t iteration = 0;
+  double gradients_per_second = 0;
+  double train_loss = 0;
+  /// Latest evaluation; negative before the first.
+  double test_accuracy = -1;
+  /// Fraction of the run done in [0, 1] by the nearest stop rule, and the
+  /// estimated seconds left (negative: unknown).
+  double done = 0;
+  double eta_seconds = -1;
+  std::uint32_t live_workers = 0;
+  std::uint64_t rejected = 0;
+};
+
+struct run_monitor_settings {
+  std::vector<shard_route> shards;
+  supervisor_actor supervisor;
+  config::stop_rules stop;
+  std::size_t batch_size = 1;
+  /// Training samples (one epoch).
+  std::size_t samples_per_epoch = 1;
+  double evaluations_per_epoch = 4;
+  double progress_seconds = 2;
+  /// Held-out loss and accuracy of full parameters; may be empty (then
+  /// test columns are NaN and stop_rules.accuracy never triggers).
+  std::function<model::evaluation(const Eigen::VectorXf&)> evaluate;
+  /// Called for each metrics row as it is made (e.g. appends to a file).
+  std::function<void(const metrics_row&)> on_row;
+  std::function<void(const progress&)> on_progress;
+  /// Filled as the run goes; complete when the monitor has quit.
+  std::shared_ptr<run_report> report;
+  caf::timespan tick = std::chrono::milliseconds(100);
+  /// Limit of every request.
+  caf::timespan request_timeout = std::chrono::seconds(60);
+};
+
+/// Starts ticking at once.
+run_monitor_actor spawn_run_monitor(caf::actor_system& system,
+                                    run_monitor_settings settings);
+
+} // namespace ormo::actors

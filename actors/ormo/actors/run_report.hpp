@@ -1,0 +1,74 @@
+// What a run measured: the rows of metrics.csv and the fields of
+// summary.json. Plain data, no CAF.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ormo::actors {
+
+/// One evaluation point (one line of metrics.csv).
+struct metrics_row {
+  /// Seconds since the start: virtual in deterministic mode.
+  double time_s = 0;
+  /// Real seconds since the start (the only column that differs between
+  /// deterministic replays).
+  double wall_s = 0;
+  double epoch = 0;
+  std::int64_t iteration = 0;
+  std::uint64_t gradients = 0;
+  /// Mean minibatch loss of the gradients applied since the previous row.
+  double train_loss = 0;
+  double test_loss = 0;
+  double test_accuracy = 0;
+  std::uint64_t rejected = 0;
+  /// Samples of applied gradients per second since the previous row (in
+  /// time_s).
+  double samples_per_second = 0;
+};
+
+/// The whole run, as summary.json reports it.
+struct run_report {
+  /// Empty on success; otherwise one line saying why the run failed.
+  std::string failure;
+  std::string algorithm;
+  std::string apply;
+  std::uint32_t workers = 0;
+  std::int32_t iteration_size = 0;
+  std::int64_t iterations = 0;
+  double epochs = 0;
+  std::uint64_t gradients_received = 0;
+  std::uint64_t gradients_applied = 0;
+  std::map<std::string, std::uint64_t> gradients_rejected;
+  double mean_delay = 0;
+  std::int64_t max_delay = 0;
+  double final_train_loss = 0;
+  double final_test_loss = 0;
+  double final_test_accuracy = 0;
+  double time_seconds = 0;
+  double wall_seconds = 0;
+  /// Applied gradients * batch size / time_seconds.
+  double samples_per_second = 0;
+  /// The gradient computation alone on this machine (one core * usable
+  /// cores), when measured; 0 otherwise.
+  double compute_bound_samples_per_second = 0;
+  bool deterministic = false;
+  std::uint64_t seed = 0;
+  std::string stop_reason;
+  std::uint32_t joined = 0;
+  std::uint32_t crashed = 0;
+  std::uint32_t restarted = 0;
+  std::uint32_t evicted = 0;
+  std::uint32_t left = 0;
+  std::vector<metrics_row> rows;
+};
+
+/// The CSV header and one line per row.
+std::string to_csv(const std::vector<metrics_row>& rows);
+
+/// summary.json.
+std::string to_json(const run_report& report);
+
+} // namespace ormo::actors

@@ -1,0 +1,63 @@
+// Composing and running a whole training topology: the entry point for the
+// CLI and for host programs that embed ormo in their own actor system.
+//
+//   caf::actor_system_config cfg;
+//   ormo::actors::configure(cfg, run.run.deterministic);
+//   caf::actor_system system{cfg};
+//   auto report = ormo::actors::run_training(system, run, my_problem, {});
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/expected.hpp>
+
+#include "ormo/actors/run_monitor.hpp"
+#include "ormo/actors/supervisor.hpp"
+#include "ormo/actors/training_problem.hpp"
+#include "ormo/config/run_config.hpp"
+
+namespace ormo::actors {
+
+/// Registers ormo's message types and error category in a host's config;
+/// with `deterministic`, selects CAF's test coordinator (virtual time).
+/// Call once, before the actor_system is made.
+void configure(caf::actor_system_config& cfg, bool deterministic);
+
+/// Callbacks of a run (all optional).
+struct training_callbacks {
+  std::function<void(const metrics_row&)> on_row;
+  std::function<void(const progress&)> on_progress;
+};
+
+/// Handles of a spawned topology.
+struct training_handles {
+  std::vector<shard_route> shards;
+  supervisor_actor supervisor;
+  run_monitor_actor monitor;
+  /// Complete once the monitor has quit.
+  std::shared_ptr<run_report> report;
+};
+
+/// Spawns S parameter servers and orderers, the supervisor (which spawns
+/// the workers) and the run monitor. Fails with a message naming the bad
+/// setting (e.g. a rule's hyper-parameter) without spawning anything.
+caf::expected<training_handles>
+spawn_training(caf::actor_system& system, const config::run_config& run,
+               const training_problem& problem,
+               const training_callbacks& callbacks);
+
+/// spawn_training, then blocks until the run is over and returns its
+/// report (report.failure says why a run failed). In deterministic mode the
+/// calling thread drives CAF's test coordinator through virtual time, so the
+/// system must have been configured with deterministic = true.
+run_report run_training(caf::actor_system& system,
+                        const config::run_config& run,
+                        const training_problem& problem,
+                        const training_callbacks& callbacks);
+
+} // namespace ormo::actors

@@ -1,0 +1,112 @@
+#include "ormo/actors/momentum_orderer.hpp"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "ormo/optim/synchronous_momentum.hpp"
+
+namespace ormo::actors {
+
+namespace {
+
+push_outcome reject(momentum_orderer_state& state, std::string reason,
+                    std::string detail) {
+  ++state.stats.rejected[reason];
+  return {std::move(reason), std::move(detail), {}};
+}
+
+/// Tells the watcher, once, that its count is reached.
+void check_watch(momentum_orderer_pointer self) {
+  auto& state = self->state;
+  if (!state.watcher)
+    return;
+  bool reached = (state.watch_accepted > 0
+                  && state.stats.accepted >= state.watch_accepted)
+                 || (state.watch_iteration > 0
+                     && state.rule->iteration() >= state.watch_iteration);
+  if (reached)
+    self->send(std::exchange(state.watcher, nullptr), milestone_atom::value);
+}
+
+} // namespace
+
+momentum_orderer_actor::behavior_type
+momentum_orderer(momentum_orderer_pointer self,
+                 std::shared_ptr<optim::update_rule> rule,
+                 parameter_server_actor server) {
+  auto& state = self->state;
+  state.synchronous =
+    dynamic_cast<optim::synchronous_momentum*>(rule.get()) != nullptr;
+  state.rule = std::move(rule);
+  state.server = std::move(server);
+  return {
+    [=](push_atom, gradient_push& push) -> caf::result<push_outcome> {
+      auto& state = self->state;
+      ++state.stats.received;
+      auto member = state.last_sequence.find(push.worker);
+      if (member == state.last_sequence.end())
+        return reject(state, "unknown_worker",
+                      "worker " + std::to_string(push.worker)
+                        + " is not a member");
+      if (push.sequence <= member->second)
+        return reject(state, "duplicate_sequence",
+                      "sequence " + std::to_string(push.sequence)
+                        + " of worker " + std::to_string(push.worker)
+                        + " was already received");
+      if (!push.gradient.values)
+        return reject(state, "dimension_mismatch", "empty gradient");
+      auto placed = state.rule->place(*push.gradient, push.computed_at);
+      if (!placed.accepted())
+        return reject(state, optim::to_string(placed.rejection),
+                      std::move(placed.detail));
+      member->second = push.sequence;
+      auto& stats = state.stats;
+      ++stats.accepted;
+      ++stats.accepted_by_worker[push.worker];
+      stats.loss_sum += push.loss;
+      ++stats.loss_count;
+      stats.delay_sum += static_cast<double>(placed.delay);
+      stats.max_delay = std::max(stats.max_delay, placed.delay);
+      const auto& c = placed.coefficients;
+      parameter_step step;
+      step.gradient_weight = c.parameter_gradient_weight;
+      step.momentum_weight = c.parameter_momentum_weight;
+      if (step.gradient_weight != 0)
+        step.gradient = std::move(push.gradient);
+      if (step.momentum_weight != 0)
+        step.momentum = share(state.rule->momentum_storage());
+      step.iteration = placed.iteration;
+      step.closed_iteration = placed.closed_iteration;
+      step.hold_until_close = state.synchronous;
+      check_watch(self);
+      return self->delegate(state.server, step_atom::value, std::move(step));
+    },
+    [=](join_atom, worker_id worker) {
+      self->state.last_sequence.emplace(worker, 0);
+    },
+    [=](leave_atom, worker_id worker) {
+      self->state.last_sequence.erase(worker);
+    },
+    [=](resize_atom, std::int32_t iteration_size) {
+      if (iteration_size >= 1)
+        self->state.rule->set_iteration_size(iteration_size);
+    },
+    [=](watch_atom, std::uint64_t accepted, iteration_index iteration,
+        run_monitor_actor watcher) {
+      auto& state = self->state;
+      state.watch_accepted = accepted;
+      state.watch_iteration = iteration;
+      state.watcher = std::move(watcher);
+      check_watch(self);
+    },
+    [=](stats_atom) {
+      auto& state = self->state;
+      state.stats.iteration = state.rule->iteration();
+      state.stats.iteration_size = state.rule->iteration_size();
+      return state.stats;
+    },
+  };
+}
+
+} // namespace ormo::actors

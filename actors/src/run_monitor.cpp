@@ -1,0 +1,376 @@
+#include "ormo/actors/run_monitor.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+
+namespace ormo::actors {
+
+namespace {
+
+struct monitor_state {
+  run_monitor_settings settings;
+  caf::actor_clock::time_point start;
+  std::chrono::steady_clock::time_point wall_start;
+  std::chrono::steady_clock::time_point last_progress;
+  /// Counters summed over the shards' orderers at the last tick.
+  orderer_stats counts;
+  membership_stats membership;
+  /// Counters at the previous metrics row.
+  double row_loss_sum = 0;
+  std::uint64_t row_loss_count = 0;
+  std::uint64_t row_gradients = 0;
+  double row_time = 0;
+  double last_train_loss = std::numeric_limits<double>::quiet_NaN();
+  double last_accuracy = -1;
+  double next_evaluation_epoch = 0;
+  bool evaluating = false;
+  bool finishing = false;
+
+  static inline const char* name = "ormo.run_monitor";
+};
+
+using monitor_pointer = run_monitor_actor::stateful_pointer<monitor_state>;
+
+double seconds_since_start(monitor_pointer self) {
+  return std::chrono::duration<double>(self->clock().now()
+                                       - self->state.start)
+    .count();
+}
+
+double wall_seconds(monitor_pointer self) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                       - self->state.wall_start)
+    .count();
+}
+
+double epoch_of(const monitor_state& state) {
+  return static_cast<double>(state.counts.accepted)
+         * static_cast<double>(state.settings.batch_size)
+         / static_cast<double>(state.settings.samples_per_epoch);
+}
+
+/// The first stop rule reached, or empty.
+std::string stop_reason(monitor_pointer self) {
+  const auto& state = self->state;
+  const auto& stop = state.settings.stop;
+  if (stop.epochs > 0 && epoch_of(state) >= stop.epochs)
+    return "epochs";
+  if (stop.iterations > 0 && state.counts.iteration >= stop.iterations)
+    return "iterations";
+  if (stop.seconds > 0 && seconds_since_start(self) >= stop.seconds)
+    return "seconds";
+  if (stop.accuracy > 0 && state.last_accuracy >= stop.accuracy)
+    return "accuracy";
+  return {};
+}
+
+/// Fraction done by the nearest stop rule.
+double fraction_done(monitor_pointer self) {
+  const auto& state = self->state;
+  const auto& stop = state.settings.stop;
+  double done = 0;
+  if (stop.epochs > 0)
+    done = std::max(done, epoch_of(state) / stop.epochs);
+  if (stop.iterations > 0)
+    done = std::max(done, static_cast<double>(state.counts.iteration)
+                            / static_cast<double>(stop.iterations));
+  if (stop.seconds > 0)
+    done = std::max(done, seconds_since_start(self) / stop.seconds);
+  return std::min(done, 1.0);
+}
+
+std::uint64_t total_rejected(const orderer_stats& counts) {
+  std::uint64_t total = 0;
+  for (const auto& [reason, count] : counts.rejected)
+    total += count;
+  return total;
+}
+
+void report_progress(monitor_pointer self) {
+  auto& state = self->state;
+  if (!state.settings.on_progress)
+    return;
+  progress p;
+  p.time_s = seconds_since_start(self);
+  p.epoch = epoch_of(state);
+  p.iteration = state.counts.iteration;
+  double time = seconds_since_start(self);
+  p.gradients_per_second =
+    time > 0 ? static_cast<double>(state.counts.accepted) / time : 0;
+  p.train_loss = state.counts.loss_count > 0
+                   ? state.counts.loss_sum
+                       / static_cast<double>(state.counts.loss_count)
+                   : std::numeric_limits<double>::quiet_NaN();
+  if (state.counts.loss_count > state.row_loss_count)
+    p.train_loss = (state.counts.loss_sum - state.row_loss_sum)
+                   / static_cast<double>(state.counts.loss_count
+                                         - state.row_loss_count);
+  p.test_accuracy = state.last_accuracy;
+  p.done = fraction_done(self);
+  double wall = wall_seconds(self);
+  p.eta_seconds = p.done > 0 ? wall * (1 - p.done) / p.done : -1;
+  p.live_workers = state.membership.live;
+  p.rejected = total_rejected(state.counts);
+  state.settings.on_progress(p);
+}
+
+void finish(monitor_pointer self, std::string reason);
+
+/// Appends a metrics row for parameters `w` (evaluated when possible).
+void record_row(monitor_pointer self, const Eigen::VectorXf& w) {
+  auto& state = self->state;
+  metrics_row row;
+  row.time_s = seconds_since_start(self);
+  row.wall_s = wall_seconds(self);
+  row.epoch = epoch_of(state);
+  row.iteration = state.counts.iteration;
+  row.gradients = state.counts.accepted;
+  auto new_losses = state.counts.loss_count - state.row_loss_count;
+  if (new_losses > 0)
+    state.last_train_loss = (state.counts.loss_sum - state.row_loss_sum)
+                            / static_cast<double>(new_losses);
+  row.train_loss = state.last_train_loss;
+  row.test_loss = std::numeric_limits<double>::quiet_NaN();
+  row.test_accuracy = std::numeric_limits<double>::quiet_NaN();
+  if (state.settings.evaluate) {
+    auto evaluation = state.settings.evaluate(w);
+    row.test_loss = evaluation.loss;
+    row.test_accuracy = evaluation.accuracy;
+    state.last_accuracy = evaluation.accuracy;
+  }
+  row.rejected = total_rejected(state.counts);
+  double elapsed = row.time_s - state.row_time;
+  if (elapsed > 0)
+    row.samples_per_second =
+      static_cast<double>(row.gradients - state.row_gradients)
+      * static_cast<double>(state.settings.batch_size) / elapsed;
+  state.row_loss_sum = state.counts.loss_sum;
+  state.row_loss_count = state.counts.loss_count;
+  state.row_gradients = row.gradients;
+  state.row_time = row.time_s;
+  state.settings.report->rows.push_back(row);
+  if (state.settings.on_row)
+    state.settings.on_row(row);
+}
+
+/// Pulls every shard, then calls `done` with the full parameters.
+template <class F>
+void pull_parameters(monitor_pointer self, F done) {
+  auto& shards = self->state.settings.shards;
+  Eigen::Index dimension = 0;
+  for (auto& route : shards)
+    dimension = std::max(dimension, route.offset + route.size);
+  auto assembled = std::make_shared<Eigen::VectorXf>(dimension);
+  auto awaiting = std::make_shared<std::size_t>(shards.size());
+  for (auto& route : shards) {
+    self
+      ->request(route.server, self->state.settings.request_timeout,
+                pull_atom::value)
+      .then(
+        [=](const parameter_snapshot& snapshot) {
+          if (static_cast<Eigen::Index>(snapshot.parameters.size())
+              == route.size)
+            assembled->segment(route.offset, route.size) =
+              *snapshot.parameters;
+          if (--*awaiting == 0)
+            done(*assembled);
+        },
+        [=](caf::error& error) {
+          finish(self, "failure: " + self->system().render(error));
+        });
+  }
+}
+
+void evaluate_then(monitor_pointer self, std::string reason) {
+  auto& state = self->state;
+  state.evaluating = true;
+  pull_parameters(self, [=](const Eigen::VectorXf& w) {
+    auto& state = self->state;
+    state.evaluating = false;
+    if (state.finishing)
+      return;
+    record_row(self, w);
+    auto why = reason.empty() ? stop_reason(self) : reason;
+    if (!why.empty())
+      finish(self, why);
+  });
+}
+
+void fill_report(monitor_pointer self) {
+  auto& state = self->state;
+  auto& report = *state.settings.report;
+  const auto& counts = state.counts;
+  report.iteration_size = counts.iteration_size;
+  report.iterations = counts.iteration;
+  report.epochs = epoch_of(state);
+  report.gradients_received = counts.received;
+  report.gradients_applied = counts.accepted;
+  report.gradients_rejected = counts.rejected;
+  report.mean_delay = counts.accepted > 0
+                        ? counts.delay_sum
+                            / static_cast<double>(counts.accepted)
+                        : 0;
+  report.max_delay = counts.max_delay;
+  report.time_seconds = seconds_since_start(self);
+  report.wall_seconds = wall_seconds(self);
+  report.samples_per_second =
+    report.time_seconds > 0
+      ? static_cast<double>(counts.accepted)
+          * static_cast<double>(state.settings.batch_size)
+          / report.time_seconds
+      : 0;
+  if (!report.rows.empty()) {
+    const auto& last = report.rows.back();
+    report.final_train_loss = last.train_loss;
+    report.final_test_loss = last.test_loss;
+    report.final_test_accuracy = last.test_accuracy;
+  }
+  const auto& m = state.membership;
+  report.joined = m.joined;
+  report.crashed = m.crashed;
+  report.restarted = m.restarted;
+  report.evicted = m.evicted;
+  report.left = m.left;
+}
+
+void finish(monitor_pointer self, std::string reason) {
+  auto& state = self->state;
+  if (state.finishing)
+    return;
+  state.finishing = true;
+  auto& report = *state.settings.report;
+  if (reason.rfind("failure: ", 0) == 0)
+    report.failure = reason.substr(9);
+  report.stop_reason = reason;
+  fill_report(self);
+  report_progress(self);
+  self->send(state.settings.supervisor, stop_atom::value);
+  for (auto& route : state.settings.shards) {
+    self->send_exit(route.orderer, caf::exit_reason::user_shutdown);
+    self->send_exit(route.server, caf::exit_reason::user_shutdown);
+  }
+  self->quit();
+}
+
+/// Asks the first orderer to call back at the next evaluation point or stop
+/// count, whichever comes first, so neither depends on the tick.
+void arm_watch(monitor_pointer self) {
+  auto& state = self->state;
+  const auto& stop = state.settings.stop;
+  auto gradients_at = [&](double epoch) {
+    return static_cast<std::uint64_t>(
+      std::ceil(epoch * static_cast<double>(state.settings.samples_per_epoch)
+                / static_cast<double>(state.settings.batch_size)));
+  };
+  std::uint64_t accepted = gradients_at(state.next_evaluation_epoch);
+  if (stop.epochs > 0)
+    accepted = std::min(accepted, gradients_at(stop.epochs));
+  self->send(state.settings.shards.front().orderer, watch_atom::value,
+             std::max<std::uint64_t>(accepted, 1), stop.iterations,
+             caf::actor_cast<run_monitor_actor>(self));
+}
+
+/// Counters of all shards are in: evaluate, report, stop as due.
+void on_counts(monitor_pointer self) {
+  auto& state = self->state;
+  if (state.finishing || state.evaluating)
+    return;
+  auto reason = stop_reason(self);
+  bool evaluation_due = epoch_of(state) >= state.next_evaluation_epoch;
+  if (!reason.empty() || evaluation_due) {
+    while (state.next_evaluation_epoch <= epoch_of(state))
+      state.next_evaluation_epoch +=
+        1.0 / state.settings.evaluations_per_epoch;
+    evaluate_then(self, reason);
+  }
+  arm_watch(self);
+  auto now = std::chrono::steady_clock::now();
+  if (std::chrono::duration<double>(now - state.last_progress).count()
+      >= state.settings.progress_seconds) {
+    state.last_progress = now;
+    report_progress(self);
+  }
+}
+
+void collect_counts(monitor_pointer self) {
+  auto& state = self->state;
+  auto sum = std::make_shared<orderer_stats>();
+  auto awaiting = std::make_shared<std::size_t>(state.settings.shards.size()
+                                                + 1);
+  auto arrived = [=] {
+    if (--*awaiting != 0)
+      return;
+    self->state.counts = std::move(*sum);
+    on_counts(self);
+  };
+  auto failed = [=](caf::error& error) {
+    finish(self, "failure: " + self->system().render(error));
+  };
+  bool first = true;
+  for (auto& route : state.settings.shards) {
+    self
+      ->request(route.orderer, state.settings.request_timeout,
+                stats_atom::value)
+      .then(
+        [=](orderer_stats& shard) {
+          // Every shard sees every push; counts come from the first shard,
+          // rejections from all (a shard may reject what another accepts).
+          if (first) {
+            auto rejected = std::move(sum->rejected);
+            *sum = std::move(shard);
+            for (auto& [reason, count] : rejected)
+              sum->rejected[reason] += count;
+          } else {
+            for (auto& [reason, count] : shard.rejected)
+              sum->rejected[reason] += count;
+          }
+          arrived();
+        },
+        failed);
+    first = false;
+  }
+  self
+    ->request(state.settings.supervisor, state.settings.request_timeout,
+              stats_atom::value)
+    .then(
+      [=](membership_stats& membership) {
+        self->state.membership = std::move(membership);
+        arrived();
+      },
+      failed);
+}
+
+run_monitor_actor::behavior_type run_monitor(monitor_pointer self,
+                                             run_monitor_settings settings) {
+  auto& state = self->state;
+  state.settings = std::move(settings);
+  state.start = self->clock().now();
+  state.wall_start = std::chrono::steady_clock::now();
+  state.last_progress = state.wall_start;
+  self->send(self, tick_atom::value);
+  return {
+    [=](tick_atom) {
+      if (self->state.finishing)
+        return;
+      collect_counts(self);
+      self->delayed_send(self, self->state.settings.tick, tick_atom::value);
+    },
+    [=](milestone_atom) {
+      if (!self->state.finishing)
+        collect_counts(self);
+    },
+  };
+}
+
+} // namespace
+
+run_monitor_actor spawn_run_monitor(caf::actor_system& system,
+                                    run_monitor_settings settings) {
+  return system.spawn(run_monitor, std::move(settings));
+}
+
+} // namespace ormo::actors

@@ -1,0 +1,106 @@
+#include "ormo/actors/run_report.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace ormo::actors {
+
+namespace {
+
+/// Shortest round-trip text of a double; JSON has no NaN, so null.
+std::string number(double value) {
+  if (!std::isfinite(value))
+    return "null";
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.9g", value);
+  return buffer;
+}
+
+std::string quoted(const std::string& text) {
+  std::string result = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '"':
+        result += "\\\"";
+        break;
+      case '\\':
+        result += "\\\\";
+        break;
+      case '\n':
+        result += "\\n";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+          result += escaped;
+        } else {
+          result += c;
+        }
+    }
+  }
+  return result + "\"";
+}
+
+} // namespace
+
+std::string to_csv(const std::vector<metrics_row>& rows) {
+  std::ostringstream out;
+  out << "time_s,wall_s,epoch,iteration,gradients,train_loss,test_loss,"
+         "test_accuracy,rejected,samples_per_second\n";
+  for (const auto& row : rows)
+    out << number(row.time_s) << ',' << number(row.wall_s) << ','
+        << number(row.epoch) << ',' << row.iteration << ',' << row.gradients
+        << ',' << number(row.train_loss) << ',' << number(row.test_loss)
+        << ',' << number(row.test_accuracy) << ',' << row.rejected << ','
+        << number(row.samples_per_second) << '\n';
+  return out.str();
+}
+
+std::string to_json(const run_report& r) {
+  std::ostringstream out;
+  out << "{\n";
+  auto field = [&](const char* name, const std::string& value,
+                   bool last = false) {
+    out << "  \"" << name << "\": " << value << (last ? "\n" : ",\n");
+  };
+  field("algorithm", quoted(r.algorithm));
+  field("apply", quoted(r.apply));
+  field("workers", std::to_string(r.workers));
+  field("iteration_size", std::to_string(r.iteration_size));
+  field("iterations", std::to_string(r.iterations));
+  field("epochs", number(r.epochs));
+  field("gradients_received", std::to_string(r.gradients_received));
+  field("gradients_applied", std::to_string(r.gradients_applied));
+  std::string rejected = "{";
+  for (const auto& [reason, count] : r.gradients_rejected)
+    rejected += (rejected.size() > 1 ? ", " : "") + quoted(reason) + ": "
+                + std::to_string(count);
+  field("gradients_rejected", rejected + "}");
+  field("mean_delay", number(r.mean_delay));
+  field("max_delay", std::to_string(r.max_delay));
+  field("final_train_loss", number(r.final_train_loss));
+  field("final_test_loss", number(r.final_test_loss));
+  field("final_test_accuracy", number(r.final_test_accuracy));
+  field("time_seconds", number(r.time_seconds));
+  field("wall_seconds", number(r.wall_seconds));
+  field("samples_per_second", number(r.samples_per_second));
+  field("compute_bound_samples_per_second",
+        number(r.compute_bound_samples_per_second));
+  field("throughput_vs_compute_bound",
+        r.compute_bound_samples_per_second > 0
+          ? number(r.samples_per_second / r.compute_bound_samples_per_second)
+          : "null");
+  field("deterministic", r.deterministic ? "true" : "false");
+  field("seed", std::to_string(r.seed));
+  field("stop_reason", quoted(r.stop_reason));
+  out << "  \"membership\": {\"joined\": " << r.joined
+      << ", \"crashed\": " << r.crashed << ", \"restarted\": " << r.restarted
+      << ", \"evicted\": " << r.evicted << ", \"left\": " << r.left << "},\n";
+  field("failure", r.failure.empty() ? "null" : quoted(r.failure), true);
+  out << "}\n";
+  return out.str();
+}
+
+} // namespace ormo::actors

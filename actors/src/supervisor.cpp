@@ -1,0 +1,142 @@
+#include "ormo/actors/supervisor.hpp"
+
+#include <caf/system_messages.hpp>
+#include <caf/exit_reason.hpp>
+
+namespace ormo::actors {
+
+namespace {
+
+void update_iteration_size(supervisor_pointer self) {
+  auto& state = self->state;
+  auto size = state.settings.fixed_iteration_size.value_or(
+    static_cast<std::int32_t>(state.stats.live));
+  if (size < 1)
+    return; // no live worker: keep K until one joins
+  for (auto& route : state.settings.shards)
+    self->send(route.orderer, resize_atom::value, size);
+}
+
+void spawn_member(supervisor_pointer self, std::size_t slot,
+                  std::int32_t restarts) {
+  auto& state = self->state;
+  auto id = state.next_id++;
+  // Registered before the worker exists, so its first push finds it.
+  for (auto& route : state.settings.shards)
+    self->send(route.orderer, join_atom::value, id);
+  auto handle = self->spawn(worker, id, state.settings.shards,
+                            state.settings.make_source(slot),
+                            state.settings.timing(slot));
+  self->monitor(handle);
+  auto address = handle.address();
+  state.members[address] = {id, slot, restarts, false};
+  state.handles[address] = handle;
+  ++state.stats.joined;
+  ++state.stats.live;
+  self->send(handle, start_atom::value);
+}
+
+void add_workers(supervisor_pointer self, std::int32_t count) {
+  for (std::int32_t k = 0; k < count; ++k)
+    spawn_member(self, self->state.next_slot++, 0);
+  update_iteration_size(self);
+}
+
+void on_down(supervisor_pointer self, const caf::down_msg& down) {
+  auto& state = self->state;
+  auto found = state.members.find(down.source);
+  if (found == state.members.end())
+    return;
+  auto member = found->second;
+  state.members.erase(found);
+  state.handles.erase(down.source);
+  state.last_accepted.erase(member.id);
+  state.stats.gradients_per_second.erase(member.id);
+  --state.stats.live;
+  for (auto& route : state.settings.shards)
+    self->send(route.orderer, leave_atom::value, member.id);
+  if (state.stopping)
+    return;
+  if (member.removed) {
+    ++state.stats.left;
+  } else {
+    ++state.stats.crashed;
+    if (member.restarts < state.settings.restart_limit) {
+      ++state.stats.restarted;
+      spawn_member(self, member.slot, member.restarts + 1);
+    } else {
+      ++state.stats.evicted;
+    }
+  }
+  update_iteration_size(self);
+}
+
+void measure_speed(supervisor_pointer self) {
+  auto& state = self->state;
+  if (state.settings.shards.empty())
+    return;
+  self
+    ->request(state.settings.shards.front().orderer,
+              state.settings.speed_interval, stats_atom::value)
+    .then([=](const orderer_stats& counts) {
+      auto& state = self->state;
+      auto now = self->clock().now();
+      double seconds =
+        std::chrono::duration<double>(now - state.last_tick).count();
+      state.last_tick = now;
+      for (auto& [address, member] : state.members) {
+        auto found = counts.accepted_by_worker.find(member.id);
+        std::uint64_t accepted =
+          found == counts.accepted_by_worker.end() ? 0 : found->second;
+        auto& last = state.last_accepted[member.id];
+        if (seconds > 0)
+          state.stats.gradients_per_second[member.id] =
+            static_cast<double>(accepted - last) / seconds;
+        last = accepted;
+      }
+    });
+}
+
+} // namespace
+
+supervisor_actor::behavior_type supervisor(supervisor_pointer self,
+                                           supervisor_settings settings) {
+  self->state.settings = std::move(settings);
+  self->state.last_tick = self->clock().now();
+  self->set_down_handler(
+    [=](caf::down_msg& down) { on_down(self, down); });
+  add_workers(self, self->state.settings.initial_workers);
+  self->delayed_send(self, self->state.settings.speed_interval,
+                     tick_atom::value);
+  return {
+    [=](add_atom, std::int32_t count) {
+      if (!self->state.stopping && count > 0)
+        add_workers(self, count);
+    },
+    [=](remove_atom, worker_id id) {
+      for (auto& [address, member] : self->state.members)
+        if (member.id == id && !member.removed) {
+          member.removed = true;
+          self->send_exit(self->state.handles[address],
+                          caf::exit_reason::user_shutdown);
+        }
+    },
+    [=](stats_atom) { return self->state.stats; },
+    [=](tick_atom) {
+      if (self->state.stopping)
+        return;
+      measure_speed(self);
+      self->delayed_send(self, self->state.settings.speed_interval,
+                         tick_atom::value);
+    },
+    [=](stop_atom) {
+      auto& state = self->state;
+      state.stopping = true;
+      for (auto& [address, handle] : state.handles)
+        self->send_exit(handle, caf::exit_reason::user_shutdown);
+      self->quit();
+    },
+  };
+}
+
+} // namespace ormo::actors

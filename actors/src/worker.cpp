@@ -1,0 +1,163 @@
+#include "ormo/actors/worker.hpp"
+
+#include <exception>
+#include <string>
+
+#include "ormo/actors/error_code.hpp"
+
+namespace ormo::actors {
+
+namespace {
+
+void pull(worker_pointer self, std::size_t shard);
+void compute(worker_pointer self);
+void push(worker_pointer self);
+
+void fail(worker_pointer self, const caf::error& error) {
+  self->quit(error);
+}
+
+/// One reply of the current round is in: when it was the last, pull what is
+/// stale or compute on what is fresh.
+void reply_arrived(worker_pointer self) {
+  auto& state = self->state;
+  if (--state.awaiting != 0)
+    return;
+  if (!state.stale_shards.empty()) {
+    auto stale = std::move(state.stale_shards);
+    state.stale_shards.clear();
+    state.awaiting = stale.size();
+    for (auto shard : stale)
+      pull(self, shard);
+    return;
+  }
+  compute(self);
+}
+
+void pull(worker_pointer self, std::size_t shard) {
+  auto& state = self->state;
+  self
+    ->request(state.shards[shard].server, state.timing.request_timeout,
+              pull_atom::value)
+    .then(
+      [=](parameter_snapshot& snapshot) {
+        auto& state = self->state;
+        if (static_cast<Eigen::Index>(snapshot.parameters.size())
+            != state.shards[shard].size) {
+          fail(self, caf::make_error(error_code::invalid_reply,
+                                     "shard " + std::to_string(shard)
+                                       + " sent a snapshot of the wrong size"));
+          return;
+        }
+        state.snapshots[shard] = std::move(snapshot);
+        reply_arrived(self);
+      },
+      [=](caf::error& error) { fail(self, error); });
+}
+
+void compute(worker_pointer self) {
+  auto& state = self->state;
+  const auto shard_count = state.shards.size();
+  if (!state.gradient || state.gradient.use_count() > 1)
+    state.gradient = std::make_shared<Eigen::VectorXf>(
+      static_cast<Eigen::Index>(state.source->dimension()));
+  if (shard_count > 1)
+    for (std::size_t s = 0; s < shard_count; ++s)
+      state.assembled.segment(state.shards[s].offset, state.shards[s].size) =
+        *state.snapshots[s].parameters;
+  const Eigen::VectorXf& parameters =
+    shard_count == 1 ? *state.snapshots[0].parameters : state.assembled;
+  auto start = std::chrono::steady_clock::now();
+  try {
+    state.loss = state.source->compute(parameters, *state.gradient);
+  } catch (const std::exception& e) {
+    fail(self, caf::make_error(error_code::gradient_failed, e.what()));
+    return;
+  } catch (...) {
+    fail(self, caf::make_error(error_code::gradient_failed,
+                               "unknown exception"));
+    return;
+  }
+  auto measured = std::chrono::steady_clock::now() - start;
+  for (std::size_t s = 0; s < shard_count; ++s) {
+    state.computed_at[s] = state.snapshots[s].iteration;
+    state.snapshots[s].parameters.values.reset();
+  }
+  caf::timespan delay{0};
+  if (state.timing.virtual_compute)
+    delay = std::chrono::duration_cast<caf::timespan>(
+      *state.timing.virtual_compute * state.timing.slowdown);
+  else if (state.timing.slowdown > 1)
+    delay = std::chrono::duration_cast<caf::timespan>(
+      measured * (state.timing.slowdown - 1));
+  if (delay.count() > 0)
+    self->delayed_send(self, delay, push_atom::value);
+  else
+    push(self);
+}
+
+void push(worker_pointer self) {
+  auto& state = self->state;
+  const auto shard_count = state.shards.size();
+  ++state.sequence;
+  state.awaiting = shard_count;
+  for (std::size_t s = 0; s < shard_count; ++s) {
+    const auto& route = state.shards[s];
+    gradient_push message;
+    message.worker = state.id;
+    message.sequence = state.sequence;
+    message.computed_at = state.computed_at[s];
+    message.loss = state.loss;
+    if (shard_count == 1)
+      message.gradient.values = state.gradient;
+    else
+      message.gradient = share(state.gradient->segment(route.offset,
+                                                       route.size));
+    self
+      ->request(route.orderer, state.timing.request_timeout,
+                push_atom::value, std::move(message))
+      .then(
+        [=](push_outcome& outcome) {
+          auto& state = self->state;
+          if (outcome.accepted()
+              && static_cast<Eigen::Index>(
+                   outcome.snapshot.parameters.size())
+                   == state.shards[s].size)
+            state.snapshots[s] = std::move(outcome.snapshot);
+          else
+            state.stale_shards.push_back(s);
+          reply_arrived(self);
+        },
+        [=](caf::error& error) { fail(self, error); });
+  }
+}
+
+} // namespace
+
+worker_actor::behavior_type worker(worker_pointer self, worker_id id,
+                                   std::vector<shard_route> shards,
+                                   std::shared_ptr<model::gradient_source>
+                                     source,
+                                   worker_timing timing) {
+  auto& state = self->state;
+  state.id = id;
+  state.shards = std::move(shards);
+  state.source = std::move(source);
+  state.timing = timing;
+  state.snapshots.resize(state.shards.size());
+  state.computed_at.resize(state.shards.size());
+  if (state.shards.size() > 1)
+    state.assembled.resize(
+      static_cast<Eigen::Index>(state.source->dimension()));
+  return {
+    [=](start_atom) {
+      auto& state = self->state;
+      state.awaiting = state.shards.size();
+      for (std::size_t s = 0; s < state.shards.size(); ++s)
+        pull(self, s);
+    },
+    [=](push_atom) { push(self); },
+  };
+}
+
+} // namespace ormo::actors

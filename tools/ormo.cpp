@@ -1,0 +1,191 @@
+// ormo: train with asynchronous SGD and ordered momentum on CAF actors.
+//
+//   ormo run [FILE] [--out DIR] [--set key.path=value]... [--deterministic]
+//
+// Exit status: 0 success, 2 bad usage or configuration, 1 runtime failure;
+// every failure ends with one line saying why.
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include "ormo/actors/classification_problem.hpp"
+#include "ormo/actors/training.hpp"
+#include "ormo/config/parse_run_config.hpp"
+#include "progress_printer.hpp"
+
+namespace {
+
+constexpr int exit_failure = 1;
+constexpr int exit_usage = 2;
+
+const char* usage_text =
+  "usage: ormo run [FILE] [--out DIR] [--set key.path=value]... "
+  "[--deterministic]\n"
+  "  FILE             topology (TOML); default: the built-in topology\n"
+  "  --out DIR        output directory (output.dir)\n"
+  "  --set K=V        override one key, e.g. --set algorithm.momentum=0.8\n"
+  "  --deterministic  virtual time: same file and seed, same metrics\n"
+  "See docs/configuration.md for every key.\n";
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "ormo: %s\n%s", message.c_str(), usage_text);
+  return exit_usage;
+}
+
+struct run_arguments {
+  std::optional<std::string> file;
+  std::vector<ormo::config::setting_override> overrides;
+};
+
+/// Parses the arguments after "run"; the error is a usage message.
+ormo::result<run_arguments> parse_arguments(int argc, char** argv) {
+  using ormo::status;
+  using ormo::status_code;
+  run_arguments result;
+  for (int k = 2; k < argc; ++k) {
+    std::string argument = argv[k];
+    auto value_of = [&](const char* option) -> ormo::result<std::string> {
+      if (k + 1 >= argc)
+        return status::error(status_code::invalid_argument,
+                             std::string(option) + " needs a value");
+      return std::string(argv[++k]);
+    };
+    if (argument == "--out") {
+      auto dir = value_of("--out");
+      if (!dir)
+        return dir.error();
+      result.overrides.push_back({"output.dir", '"' + *dir + '"'});
+    } else if (argument == "--set") {
+      auto text = value_of("--set");
+      if (!text)
+        return text.error();
+      auto parsed = ormo::config::parse_override(*text);
+      if (!parsed)
+        return parsed.error();
+      result.overrides.push_back(*parsed);
+    } else if (argument == "--deterministic") {
+      result.overrides.push_back({"run.deterministic", "true"});
+    } else if (!argument.empty() && argument[0] == '-') {
+      return status::error(status_code::invalid_argument,
+                           "unknown option " + argument);
+    } else if (result.file) {
+      return status::error(status_code::invalid_argument,
+                           "more than one topology file");
+    } else {
+      result.file = argument;
+    }
+  }
+  return result;
+}
+
+/// Writes `text` to `path` through a temporary file, so that a reader never
+/// sees half a file.
+bool write_file(const std::filesystem::path& path, const std::string& text) {
+  auto temporary = path;
+  temporary += ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush())
+      return false;
+  }
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  return !error;
+}
+
+int run(int argc, char** argv) {
+  auto arguments = parse_arguments(argc, argv);
+  if (!arguments)
+    return usage_error(arguments.error().message());
+  auto loaded =
+    arguments->file
+      ? ormo::config::load_run_config(*arguments->file, arguments->overrides)
+      : ormo::config::default_run_config(arguments->overrides);
+  if (!loaded) {
+    std::fprintf(stderr, "%s\n", loaded.error().message().c_str());
+    return exit_usage;
+  }
+  const auto& config = *loaded;
+  std::filesystem::path out_dir = config.output.dir;
+  std::error_code error;
+  std::filesystem::create_directories(out_dir, error);
+  if (error) {
+    std::fprintf(stderr, "ormo: cannot create output directory %s: %s\n",
+                 out_dir.c_str(), error.message().c_str());
+    return exit_failure;
+  }
+  write_file(out_dir / "config.toml", ormo::config::to_toml(config));
+  std::printf("ormo: %s, %s (%s), %d workers, %s data; output in %s\n",
+              config.source.c_str(),
+              ormo::optim::to_string(config.algorithm.settings.name),
+              ormo::optim::to_string(config.algorithm.settings.apply),
+              config.workers.count, ormo::config::to_string(config.data.source),
+              out_dir.c_str());
+  std::fflush(stdout);
+  auto problem = ormo::actors::make_classification_problem(config);
+  if (!problem) {
+    std::fprintf(stderr, "ormo: %s\n", problem.error().message().c_str());
+    return exit_failure;
+  }
+  std::ofstream metrics(out_dir / "metrics.csv", std::ios::trunc);
+  metrics << ormo::actors::to_csv({});
+  ormo::tools::progress_printer printer(stdout);
+  ormo::actors::training_callbacks callbacks;
+  callbacks.on_row = [&](const ormo::actors::metrics_row& row) {
+    metrics << ormo::actors::to_csv({row}).substr(
+      ormo::actors::to_csv({}).size());
+    metrics.flush();
+  };
+  callbacks.on_progress = [&](const ormo::actors::progress& p) {
+    printer.print(p);
+  };
+  caf::actor_system_config cfg;
+  ormo::actors::configure(cfg, config.run.deterministic);
+  ormo::actors::run_report report;
+  {
+    caf::actor_system system{cfg};
+    report = ormo::actors::run_training(system, config, *problem, callbacks);
+  }
+  printer.finish_line();
+  metrics.close();
+  if (!write_file(out_dir / "summary.json", ormo::actors::to_json(report))) {
+    std::fprintf(stderr, "ormo: cannot write %s\n",
+                 (out_dir / "summary.json").c_str());
+    return exit_failure;
+  }
+  if (!report.failure.empty()) {
+    std::fprintf(stderr, "ormo: run failed: %s\n", report.failure.c_str());
+    return exit_failure;
+  }
+  std::printf("ormo: done (%s): %lld iterations, %llu gradients applied, "
+              "train loss %.4f, test accuracy %.2f%%, %.0f samples/s, "
+              "%.1f s\n",
+              report.stop_reason.c_str(),
+              static_cast<long long>(report.iterations),
+              static_cast<unsigned long long>(report.gradients_applied),
+              report.final_train_loss, 100 * report.final_test_accuracy,
+              report.samples_per_second, report.wall_seconds);
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2)
+    return usage_error("missing command");
+  if (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "help") == 0) {
+    std::printf("%s", usage_text);
+    return 0;
+  }
+  if (std::strcmp(argv[1], "run") != 0)
+    return usage_error(std::string("unknown command ") + argv[1]);
+  return run(argc, argv);
+}
