@@ -1,5 +1,6 @@
 #include "ormo/actors/classification_problem.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "ormo/data/idx_reader.hpp"
@@ -23,6 +24,7 @@ result<data::train_test_split> load_data(const config::run_config& run) {
   settings.train_samples = static_cast<std::size_t>(d.train_samples);
   settings.test_samples = static_cast<std::size_t>(d.test_samples);
   settings.noise = d.noise;
+  settings.informative = std::min(settings.informative, d.inputs);
   settings.seed = run.run.seed;
   return data::make_synthetic(settings);
 }

@@ -1,0 +1,136 @@
+// Everything one training run is made of, as plain structs: what a topology
+// file says after parsing and validation. No CAF, no toml++ in this header.
+//
+// Every field has the default a file that omits the key gets. Validation
+// (config/src/parse_run_config.cpp) guarantees the ranges documented here.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ormo/model/make_classifier.hpp"
+#include "ormo/optim/make_update_rule.hpp"
+
+namespace ormo::config {
+
+/// When training stops: at the first rule that is reached. At least one of
+/// them is set (> 0).
+struct stop_rules {
+  /// Passes over the training set, counted in gradients received * batch
+  /// size / training samples. 0 = off.
+  double epochs = 0;
+  /// Closed iterations. 0 = off.
+  std::int64_t iterations = 0;
+  /// Wall-clock seconds (virtual seconds in deterministic mode). 0 = off.
+  double seconds = 0;
+  /// Test accuracy in (0, 1] reached at an evaluation. 0 = off.
+  double accuracy = 0;
+};
+
+struct run_settings {
+  std::uint64_t seed = 1;
+  /// Run under CAF's test coordinator with virtual time: same file and seed
+  /// give the same metrics.
+  bool deterministic = false;
+  stop_rules stop;
+};
+
+struct algorithm_config {
+  /// name, learning_rate, momentum, apply, delay_threshold.
+  optim::algorithm_settings settings;
+  /// K. None: "workers", K follows the number of live workers.
+  std::optional<int> iteration_size;
+  /// Iterations over which the learning rate ramps up linearly from
+  /// learning_rate / warmup_iterations to learning_rate. 0 = off.
+  std::int64_t warmup_iterations = 0;
+};
+
+struct model_config {
+  model::model_kind kind = model::model_kind::mlp;
+  /// Hidden layer sizes (mlp only), each >= 1.
+  std::vector<int> hidden = {64};
+  /// >= 1.
+  int batch_size = 32;
+};
+
+enum class data_source { synthetic, fashion_mnist };
+
+struct data_config {
+  data_source source = data_source::synthetic;
+  /// Directory of the IDX files (fashion-mnist only).
+  std::string path = "/usr/share/datasets/fashion-mnist";
+  /// Synthetic problem sizes (synthetic only).
+  int inputs = 32;
+  int classes = 10;
+  std::int64_t train_samples = 20000;
+  std::int64_t test_samples = 4000;
+  double noise = 0.5;
+};
+
+/// How much slower than nominal each worker computes.
+enum class speed_profile {
+  uniform,       ///< All workers at factor 1.
+  factors,       ///< factors[k] for worker k.
+  slow_fraction, ///< A seeded random `fraction` of the workers at `factor`.
+  lognormal,     ///< Factor exp(sigma * z), z ~ N(0, 1) per worker, divided
+                 ///< by the fastest initial worker's (so all are >= 1).
+};
+
+struct speed_config {
+  speed_profile profile = speed_profile::uniform;
+  /// profile = factors: one per worker (size == workers.count), each >= 1.
+  std::vector<double> factors;
+  /// profile = slow_fraction: in [0, 1].
+  double fraction = 0.25;
+  /// profile = slow_fraction: >= 1.
+  double factor = 4;
+  /// profile = lognormal: >= 0.
+  double sigma = 0.5;
+};
+
+struct workers_config {
+  /// >= 1.
+  int count = 4;
+  speed_config speed;
+  /// Deterministic mode: virtual milliseconds one gradient takes at factor 1;
+  /// > 0.
+  double compute_ms = 1.0;
+  /// Restarts of a crashed worker before the supervisor evicts it; >= 0.
+  int restart_limit = 3;
+};
+
+struct server_config {
+  /// Parameter shards, each a parameter_server + momentum_orderer; >= 1.
+  int shards = 1;
+};
+
+struct output_config {
+  /// Where metrics.csv and summary.json go (created if missing).
+  std::string dir = "ormo-out";
+  /// Seconds between progress lines; > 0.
+  double progress_seconds = 2;
+  /// Test-set evaluations per epoch; > 0.
+  double evaluations_per_epoch = 4;
+};
+
+struct run_config {
+  /// The file it came from ("<built-in>" for the default topology).
+  std::string source;
+  run_settings run;
+  algorithm_config algorithm;
+  model_config model;
+  data_config data;
+  workers_config workers;
+  server_config server;
+  output_config output;
+};
+
+/// "synthetic" or "fashion-mnist".
+const char* to_string(data_source source);
+
+/// "uniform", "factors", "slow_fraction" or "lognormal".
+const char* to_string(speed_profile profile);
+
+} // namespace ormo::config

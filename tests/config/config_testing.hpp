@@ -1,0 +1,138 @@
+// Helpers shared by the config tests: parse-or-fail wrappers and a
+// field-by-field comparison of run_configs.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "ormo/config/parse_run_config.hpp"
+
+namespace ormo::config::testing {
+
+/// Parses `text` as "t.toml"; fails the test (showing the message) on error.
+inline run_config
+parse_ok(std::string_view text,
+         const std::vector<setting_override>& overrides = {}) {
+  auto parsed = parse_run_config(text, "t.toml", overrides);
+  INFO("text:\n" << text);
+  INFO("error: " << parsed.error().message());
+  REQUIRE(parsed.has_value());
+  return std::move(parsed).value();
+}
+
+/// Parses `text` as "t.toml", requires invalid_argument, and returns the
+/// message (always one line).
+inline std::string
+error_of(std::string_view text,
+         const std::vector<setting_override>& overrides = {}) {
+  auto parsed = parse_run_config(text, "t.toml", overrides);
+  INFO("text:\n" << text);
+  REQUIRE_FALSE(parsed.has_value());
+  CHECK(parsed.error().code() == status_code::invalid_argument);
+  const auto& message = parsed.error().message();
+  CHECK(message.find('\n') == std::string::npos);
+  return message;
+}
+
+/// `[run]` with a stop rule and nothing else: the smallest valid file.
+inline constexpr std::string_view minimal = "[run]\nstop_epochs = 1\n";
+
+/// Checks every field but `source`.
+inline void check_same(const run_config& a, const run_config& b) {
+  CHECK(a.run.seed == b.run.seed);
+  CHECK(a.run.deterministic == b.run.deterministic);
+  CHECK(a.run.stop.epochs == b.run.stop.epochs);
+  CHECK(a.run.stop.iterations == b.run.stop.iterations);
+  CHECK(a.run.stop.seconds == b.run.stop.seconds);
+  CHECK(a.run.stop.accuracy == b.run.stop.accuracy);
+  CHECK(a.algorithm.settings.name == b.algorithm.settings.name);
+  CHECK(a.algorithm.settings.learning_rate ==
+        b.algorithm.settings.learning_rate);
+  CHECK(a.algorithm.settings.momentum == b.algorithm.settings.momentum);
+  CHECK(a.algorithm.settings.apply == b.algorithm.settings.apply);
+  CHECK(a.algorithm.settings.delay_threshold ==
+        b.algorithm.settings.delay_threshold);
+  CHECK(a.algorithm.iteration_size == b.algorithm.iteration_size);
+  CHECK(a.algorithm.warmup_iterations == b.algorithm.warmup_iterations);
+  CHECK(a.model.kind == b.model.kind);
+  CHECK(a.model.hidden == b.model.hidden);
+  CHECK(a.model.batch_size == b.model.batch_size);
+  CHECK(a.data.source == b.data.source);
+  CHECK(a.data.path == b.data.path);
+  CHECK(a.data.inputs == b.data.inputs);
+  CHECK(a.data.classes == b.data.classes);
+  CHECK(a.data.train_samples == b.data.train_samples);
+  CHECK(a.data.test_samples == b.data.test_samples);
+  CHECK(a.data.noise == b.data.noise);
+  CHECK(a.workers.count == b.workers.count);
+  CHECK(a.workers.compute_ms == b.workers.compute_ms);
+  CHECK(a.workers.restart_limit == b.workers.restart_limit);
+  CHECK(a.workers.speed.profile == b.workers.speed.profile);
+  CHECK(a.workers.speed.factors == b.workers.speed.factors);
+  CHECK(a.workers.speed.fraction == b.workers.speed.fraction);
+  CHECK(a.workers.speed.factor == b.workers.speed.factor);
+  CHECK(a.workers.speed.sigma == b.workers.speed.sigma);
+  CHECK(a.server.shards == b.server.shards);
+  CHECK(a.output.dir == b.output.dir);
+  CHECK(a.output.progress_seconds == b.output.progress_seconds);
+  CHECK(a.output.evaluations_per_epoch == b.output.evaluations_per_epoch);
+}
+
+/// A file that sets every key to a value other than its default.
+inline constexpr std::string_view every_key = R"(
+[run]
+seed = 42
+deterministic = true
+stop_epochs = 2.5
+stop_iterations = 1000
+stop_seconds = 90
+stop_accuracy = 0.85
+
+[algorithm]
+name = "ormo-da"
+learning_rate = 0.05
+momentum = 0.8
+iteration_size = 8
+delay_threshold = 3.5
+apply = "on_close"
+warmup_iterations = 20
+
+[model]
+kind = "mlp"
+hidden = [128, 32]
+batch_size = 16
+
+[data]
+source = "fashion-mnist"
+path = "/data/fmnist"
+inputs = 20
+classes = 5
+train_samples = 3000
+test_samples = 500
+noise = 0.25
+
+[workers]
+count = 3
+compute_ms = 2.5
+restart_limit = 7
+
+[workers.speed]
+profile = "factors"
+factors = [1, 2.5, 4]
+fraction = 0.5
+factor = 3
+sigma = 0.75
+
+[server]
+shards = 4
+
+[output]
+dir = "runs/every key"
+progress_seconds = 0.5
+evaluations_per_epoch = 2
+)";
+
+} // namespace ormo::config::testing

@@ -1,0 +1,115 @@
+// The built-in default run and every file in examples/ (tests run in
+// tests/, so the examples are in ../examples).
+#include "ormo/config/parse_run_config.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "config/config_testing.hpp"
+
+using namespace ormo;
+using namespace ormo::config;
+using namespace ormo::config::testing;
+
+namespace {
+
+const std::filesystem::path examples_dir = "../examples";
+
+run_config load_example(const std::string& name) {
+  auto path = (examples_dir / name).string();
+  auto loaded = load_run_config(path);
+  INFO(path << ": " << loaded.error().message());
+  REQUIRE(loaded.has_value());
+  return std::move(loaded).value();
+}
+
+} // namespace
+
+TEST_CASE("the default topology parses to a small fast run") {
+  auto parsed = default_run_config();
+  INFO(parsed.error().message());
+  REQUIRE(parsed.has_value());
+  const auto& c = *parsed;
+  CHECK(c.source == "<built-in>");
+  CHECK(c.data.source == data_source::synthetic);
+  CHECK(c.model.kind == model::model_kind::mlp);
+  CHECK_FALSE(c.model.hidden.empty());
+  CHECK(c.workers.count == 4);
+  CHECK(c.algorithm.settings.name == optim::algorithm::ormo);
+  CHECK(c.run.stop.epochs > 0);
+  CHECK(c.run.stop.epochs <= 10);
+  CHECK(c.data.train_samples <= 100000);
+}
+
+TEST_CASE("the default topology takes overrides") {
+  auto parsed =
+      default_run_config({{"algorithm.name", "asgd"}, {"workers.count", "2"}});
+  REQUIRE(parsed.has_value());
+  CHECK(parsed->algorithm.settings.name == optim::algorithm::asgd);
+  CHECK(parsed->workers.count == 2);
+  auto bad = default_run_config({{"workers.count", "0"}});
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().message() == "--set: workers.count: 0 is not in [1, 4096]");
+}
+
+TEST_CASE("examples default.toml is the built-in default run") {
+  auto builtin = default_run_config();
+  REQUIRE(builtin.has_value());
+  check_same(load_example("default.toml"), *builtin);
+}
+
+TEST_CASE("every example parses and round-trips through to_toml") {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(examples_dir))
+    if (entry.path().extension() == ".toml")
+      names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  for (auto expected :
+       {"default.toml", "fashion-mnist-mlp.toml", "heterogeneous.toml",
+        "per-worker-factors.toml", "lognormal-speeds.toml", "asgd-da.toml",
+        "synchronous-reference.toml", "sharded.toml", "deterministic.toml",
+        "stop-on-accuracy.toml"}) {
+    INFO(expected);
+    CHECK(std::find(names.begin(), names.end(), expected) != names.end());
+  }
+  for (const auto& name : names) {
+    INFO(name);
+    auto config = load_example(name);
+    CHECK(config.source == (examples_dir / name).string());
+    check_same(config, parse_ok(to_toml(config)));
+  }
+}
+
+TEST_CASE("each example sets what its name promises") {
+  auto fashion = load_example("fashion-mnist-mlp.toml");
+  CHECK(fashion.data.source == data_source::fashion_mnist);
+  CHECK(fashion.model.kind == model::model_kind::mlp);
+  CHECK(fashion.model.hidden == std::vector<int>{128});
+  CHECK(fashion.model.batch_size == 32);
+  CHECK(fashion.workers.count == 16);
+  CHECK(fashion.algorithm.settings.name == optim::algorithm::ormo);
+
+  auto heterogeneous = load_example("heterogeneous.toml");
+  CHECK(heterogeneous.workers.speed.profile == speed_profile::slow_fraction);
+  CHECK(heterogeneous.workers.speed.fraction == 0.25);
+  CHECK(heterogeneous.workers.speed.factor == 4);
+
+  auto factors = load_example("per-worker-factors.toml");
+  CHECK(factors.workers.speed.profile == speed_profile::factors);
+  CHECK(factors.workers.speed.factors.size() ==
+        static_cast<std::size_t>(factors.workers.count));
+
+  CHECK(load_example("lognormal-speeds.toml").workers.speed.profile ==
+        speed_profile::lognormal);
+  CHECK(load_example("asgd-da.toml").algorithm.settings.name ==
+        optim::algorithm::asgd_da);
+  CHECK(load_example("synchronous-reference.toml").algorithm.settings.name ==
+        optim::algorithm::ssgdm);
+  CHECK(load_example("sharded.toml").server.shards == 2);
+  CHECK(load_example("deterministic.toml").run.deterministic);
+  CHECK(load_example("stop-on-accuracy.toml").run.stop.accuracy > 0);
+}
