@@ -54,9 +54,7 @@ momentum_orderer(momentum_orderer_pointer self,
                       "sequence " + std::to_string(push.sequence)
                         + " of worker " + std::to_string(push.worker)
                         + " was already received");
-      if (!push.gradient.values)
-        return reject(state, "dimension_mismatch", "empty gradient");
-      auto placed = state.rule->place(*push.gradient, push.computed_at);
+      auto placed = state.rule->place(push.gradient, push.computed_at);
       if (!placed.accepted())
         return reject(state, optim::to_string(placed.rejection),
                       std::move(placed.detail));
@@ -73,7 +71,7 @@ momentum_orderer(momentum_orderer_pointer self,
       step.gradient_weight = c.parameter_gradient_weight;
       step.momentum_weight = c.parameter_momentum_weight;
       if (step.gradient_weight != 0)
-        step.gradient = std::move(push.gradient);
+        step.gradient.values = push.gradient.shared_values();
       if (step.momentum_weight != 0)
         step.momentum = share(state.rule->momentum_storage());
       step.iteration = placed.iteration;

@@ -108,11 +108,14 @@ void push(worker_pointer self) {
     message.sequence = state.sequence;
     message.computed_at = state.computed_at[s];
     message.loss = state.loss;
+    // Checked here, on the worker's thread, once: the server trusts the
+    // proof and reads the gradient only in its update pass.
     if (shard_count == 1)
-      message.gradient.values = state.gradient;
+      message.gradient = optim::checked_gradient::check(state.gradient);
     else
-      message.gradient = share(state.gradient->segment(route.offset,
-                                                       route.size));
+      message.gradient = optim::checked_gradient::check(
+        std::make_shared<const Eigen::VectorXf>(
+          state.gradient->segment(route.offset, route.size)));
     self
       ->request(route.orderer, state.timing.request_timeout,
                 push_atom::value, std::move(message))

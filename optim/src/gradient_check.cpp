@@ -43,3 +43,18 @@ std::size_t find_non_finite(const float* values, std::size_t count) {
 }
 
 } // namespace ormo::optim
+
+namespace ormo::optim {
+
+checked_gradient
+checked_gradient::check(std::shared_ptr<const Eigen::VectorXf> values) {
+  checked_gradient result;
+  result.values_ = std::move(values);
+  result.first_non_finite_ =
+    result.values_
+      ? find_non_finite(result.values_->data(), result.size())
+      : 0;
+  return result;
+}
+
+} // namespace ormo::optim

@@ -51,7 +51,7 @@ rejection_reason update_rule::admit(iteration_index, std::string&) const {
   return rejection_reason::none;
 }
 
-placement update_rule::offer(gradient_view gradient,
+placement update_rule::offer(std::size_t size, std::size_t first_non_finite,
                              iteration_index computed_at) {
   placement result;
   result.iteration = iteration_;
@@ -60,7 +60,6 @@ placement update_rule::offer(gradient_view gradient,
     result.detail = std::move(detail);
     return result;
   };
-  auto size = static_cast<std::size_t>(gradient.size());
   if (size != dimension_)
     return reject(rejection_reason::dimension_mismatch,
                   "gradient has " + std::to_string(size)
@@ -75,9 +74,9 @@ placement update_rule::offer(gradient_view gradient,
                   "iteration index " + std::to_string(computed_at)
                     + " is ahead of the current iteration "
                     + std::to_string(iteration_));
-  if (auto bad = find_non_finite(gradient.data(), size); bad != size)
+  if (first_non_finite != size)
     return reject(rejection_reason::non_finite_value,
-                  "gradient value " + std::to_string(bad)
+                  "gradient value " + std::to_string(first_non_finite)
                     + " is not finite");
   auto delay = iteration_ - computed_at;
   std::string detail;
@@ -118,26 +117,62 @@ void update_momentum(const update_coefficients& c, gradient_view gradient,
 
 } // namespace
 
+namespace {
+
+std::size_t first_non_finite_of(gradient_view gradient,
+                                std::size_t dimension) {
+  auto size = static_cast<std::size_t>(gradient.size());
+  return size == dimension ? find_non_finite(gradient.data(), size) : size;
+}
+
+} // namespace
+
 placement update_rule::place(gradient_view gradient,
                              iteration_index computed_at) {
-  auto result = offer(gradient, computed_at);
+  auto result = offer(static_cast<std::size_t>(gradient.size()),
+                      first_non_finite_of(gradient, dimension_), computed_at);
   if (result.accepted())
     update_momentum(result.coefficients, gradient, momentum_);
+  return result;
+}
+
+placement update_rule::place(const checked_gradient& gradient,
+                             iteration_index computed_at) {
+  auto result = offer(gradient.size(), gradient.first_non_finite(),
+                      computed_at);
+  if (result.accepted())
+    update_momentum(result.coefficients, gradient.values(), momentum_);
   return result;
 }
 
 placement update_rule::place_and_apply(gradient_view gradient,
                                        iteration_index computed_at,
                                        parameter_view parameters) {
+  auto result = offer(static_cast<std::size_t>(gradient.size()),
+                      first_non_finite_of(gradient, dimension_), computed_at);
+  if (result.accepted())
+    apply_fused(result.coefficients, gradient, parameters);
+  return result;
+}
+
+placement update_rule::place_and_apply(const checked_gradient& gradient,
+                                       iteration_index computed_at,
+                                       parameter_view parameters) {
+  auto result = offer(gradient.size(), gradient.first_non_finite(),
+                      computed_at);
+  if (result.accepted())
+    apply_fused(result.coefficients, gradient.values(), parameters);
+  return result;
+}
+
+void update_rule::apply_fused(const update_coefficients& c,
+                              gradient_view gradient,
+                              parameter_view parameters) {
   assert(static_cast<std::size_t>(parameters.size()) == dimension_);
-  auto result = offer(gradient, computed_at);
-  if (!result.accepted())
-    return result;
-  const auto& c = result.coefficients;
   if (!c.changes_momentum() || !c.changes_parameters()) {
     update_momentum(c, gradient, momentum_);
     apply_parameter_step(c, gradient, momentum_, parameters);
-    return result;
+    return;
   }
   // Both change: one pass over g, u and w instead of two.
   const float* g = gradient.data();
@@ -153,7 +188,6 @@ placement update_rule::place_and_apply(gradient_view gradient,
     u[j] = updated;
     w[j] -= gradient_step * g[j] + momentum_step * updated;
   }
-  return result;
 }
 
 void update_rule::apply_parameter_step(const update_coefficients& c,

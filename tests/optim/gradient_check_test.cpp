@@ -29,3 +29,20 @@ TEST_CASE("find_non_finite finds the first NaN or infinity anywhere") {
   values[200] = std::numeric_limits<float>::infinity();
   CHECK(find_non_finite(values.data(), values.size()) == 200);
 }
+
+TEST_CASE("checked_gradient records the first non-finite value") {
+  using ormo::optim::checked_gradient;
+  checked_gradient empty;
+  CHECK(empty.size() == 0);
+  CHECK(checked_gradient::check(nullptr).size() == 0);
+  auto values = std::make_shared<Eigen::VectorXf>(Eigen::VectorXf::Ones(3000));
+  auto finite = checked_gradient::check(values);
+  CHECK(finite.size() == 3000);
+  CHECK(finite.finite());
+  CHECK(finite.first_non_finite() == 3000);
+  CHECK(finite.shared_values() == values); // shared, not copied
+  (*values)[2047] = std::numeric_limits<float>::infinity();
+  auto infinite = checked_gradient::check(values);
+  CHECK_FALSE(infinite.finite());
+  CHECK(infinite.first_non_finite() == 2047);
+}

@@ -119,6 +119,39 @@ TEST_CASE("place then apply_parameter_step equals place_and_apply") {
     }
 }
 
+TEST_CASE("a checked gradient is placed like the same values unchecked") {
+  for (auto name : all_algorithms) {
+    CAPTURE(to_string(name));
+    random_source random(9);
+    auto checked = make(name, 6, 2);
+    auto unchecked = make(name, 6, 2);
+    Eigen::VectorXf checked_w = test::random_vector(random, 6);
+    Eigen::VectorXf unchecked_w = checked_w;
+    for (int k = 0; k < 12; ++k) {
+      auto values = std::make_shared<const Eigen::VectorXf>(
+        test::random_vector(random, 6));
+      auto t = checked->iteration();
+      auto a = checked->place_and_apply(checked_gradient::check(values), t,
+                                        checked_w);
+      auto b = unchecked->place_and_apply(*values, t, unchecked_w);
+      REQUIRE(a.accepted());
+      REQUIRE(b.accepted());
+      CHECK(checked_w == unchecked_w);
+      CHECK(checked->momentum() == unchecked->momentum());
+    }
+    // The recorded check is what the rule goes by: no second pass.
+    auto bad = std::make_shared<Eigen::VectorXf>(Eigen::VectorXf::Ones(6));
+    (*bad)[4] = std::numeric_limits<float>::quiet_NaN();
+    auto t = checked->iteration();
+    auto rejected = checked->place(checked_gradient::check(bad), t);
+    CHECK(rejected.rejection == rejection_reason::non_finite_value);
+    CHECK(rejected.detail == "gradient value 4 is not finite");
+    auto empty = checked->place(checked_gradient{}, t);
+    CHECK(empty.rejection == rejection_reason::dimension_mismatch);
+    CHECK(checked->iteration() == t);
+  }
+}
+
 TEST_CASE("changing the iteration size takes effect at the next arrival") {
   auto rule = make(algorithm::ormo, 2, 4);
   Eigen::VectorXf w = Eigen::VectorXf::Zero(2);

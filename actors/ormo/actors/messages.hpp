@@ -72,6 +72,38 @@ inspect(Inspector& f, shared_vector& x) {
            caf::meta::load_callback(load));
 }
 
+} // namespace ormo::actors
+
+// Found by argument-dependent lookup, so in the namespace of the type.
+namespace ormo::optim {
+
+/// Crosses a node boundary as bytes; the receiver checks the values while
+/// decoding (a checked_gradient is never trusted from the wire).
+template <class Inspector>
+typename std::enable_if<Inspector::reads_state,
+                        typename Inspector::result_type>::type
+inspect(Inspector& f, optim::checked_gradient& x) {
+  actors::shared_vector values{x.shared_values()};
+  return f(caf::meta::type_name("checked_gradient"), values);
+}
+
+template <class Inspector>
+typename std::enable_if<Inspector::writes_state,
+                        typename Inspector::result_type>::type
+inspect(Inspector& f, optim::checked_gradient& x) {
+  actors::shared_vector values;
+  auto load = [&]() -> caf::error {
+    x = optim::checked_gradient::check(std::move(values.values));
+    return caf::none;
+  };
+  return f(caf::meta::type_name("checked_gradient"), values,
+           caf::meta::load_callback(load));
+}
+
+} // namespace ormo::optim
+
+namespace ormo::actors {
+
 /// The parameters of one shard and the iteration index a worker computes
 /// its gradient at.
 struct parameter_snapshot {
@@ -94,7 +126,8 @@ struct gradient_push {
   std::uint64_t sequence = 0;
   /// The iteration index of the parameters the gradient was computed at.
   iteration_index computed_at = 0;
-  shared_vector gradient;
+  /// Checked by the worker that computed it (or by the decoder).
+  optim::checked_gradient gradient;
   /// Minibatch loss at those parameters (training-loss metric).
   float loss = 0;
 };

@@ -20,6 +20,8 @@
 
 #include <Eigen/Core>
 
+#include "ormo/optim/gradient_check.hpp"
+
 namespace ormo::optim {
 
 /// Number of closed iterations; the version a worker pulls with.
@@ -100,9 +102,18 @@ public:
   /// On rejection nothing changed. Never allocates when accepting.
   placement place(gradient_view gradient, iteration_index computed_at);
 
+  /// As place(gradient_view, ...) for a gradient checked where it entered
+  /// the process: the hot path reads it once.
+  placement place(const checked_gradient& gradient,
+                  iteration_index computed_at);
+
   /// As place(), and applies the parameter step to `parameters` in the same
   /// pass over memory. REQUIRES: parameters.size() == dimension().
   placement place_and_apply(gradient_view gradient,
+                            iteration_index computed_at,
+                            parameter_view parameters);
+
+  placement place_and_apply(const checked_gradient& gradient,
                             iteration_index computed_at,
                             parameter_view parameters);
 
@@ -176,7 +187,15 @@ protected:
   virtual plan plan_for(iteration_index delay, bool closes) const = 0;
 
 private:
-  placement offer(gradient_view gradient, iteration_index computed_at);
+  /// Validation and the scalar state change of a gradient of `size`
+  /// values whose first non-finite value is at `first_non_finite` (`size`
+  /// when all are finite).
+  placement offer(std::size_t size, std::size_t first_non_finite,
+                  iteration_index computed_at);
+
+  /// The vector work of an accepted placement: u, and w in the same pass.
+  void apply_fused(const update_coefficients& c, gradient_view gradient,
+                   parameter_view parameters);
 
   std::size_t dimension_;
   int iteration_size_;
