@@ -41,7 +41,7 @@ TEST_CASE("the default topology parses to a small fast run") {
   CHECK(c.workers.count == 4);
   CHECK(c.algorithm.settings.name == optim::algorithm::ormo);
   CHECK(c.run.stop.epochs > 0);
-  CHECK(c.run.stop.epochs <= 10);
+  CHECK(c.run.stop.epochs <= 20);
   CHECK(c.data.train_samples <= 100000);
 }
 
