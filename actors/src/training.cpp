@@ -67,6 +67,7 @@ spawn_training(caf::actor_system& system, const config::run_config& run,
     if (!rule)
       return caf::make_error(error_code::invalid_setup,
                              "algorithm: " + rule.error().message());
+    (*rule)->set_warmup(run.algorithm.warmup_iterations);
     rules.push_back(std::move(rule).value());
   }
   training_handles handles;

@@ -86,6 +86,12 @@ placement update_rule::offer(std::size_t size, std::size_t first_non_finite,
   auto planned = plan_for(delay, closes);
   result.coefficients = planned.coefficients;
   result.coefficients.momentum_decay *= deferred_decay_;
+  if (iteration_ < warmup_) {
+    auto scale = static_cast<float>(iteration_ + 1)
+                 / static_cast<float>(warmup_);
+    result.coefficients.momentum_gradient_weight *= scale;
+    result.coefficients.parameter_gradient_weight *= scale;
+  }
   deferred_decay_ = planned.deferred_decay;
   result.delay = delay;
   result.closed_iteration = closes;

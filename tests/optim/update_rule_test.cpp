@@ -183,3 +183,29 @@ TEST_CASE("rejection reasons have stable names") {
   CHECK(std::string(to_string(rejection_reason::not_synchronous))
         == "not_synchronous");
 }
+
+TEST_CASE("warm-up scales a gradient's weights by the iteration it arrives in") {
+  for (auto name : all_algorithms) {
+    CAPTURE(to_string(name));
+    auto warm = make(name, 3, 2);
+    auto plain = make(name, 3, 2);
+    warm->set_warmup(4);
+    Eigen::VectorXf g = Eigen::VectorXf::Constant(3, 0.5f);
+    for (int k = 0; k < 20; ++k) {
+      auto t = warm->iteration();
+      auto a = warm->place(g, t);
+      auto b = plain->place(g, t);
+      REQUIRE(a.accepted());
+      REQUIRE(b.accepted());
+      float scale = t < 4 ? static_cast<float>(t + 1) / 4.0f : 1.0f;
+      CHECK(a.coefficients.momentum_gradient_weight
+            == doctest::Approx(scale * b.coefficients.momentum_gradient_weight));
+      CHECK(a.coefficients.parameter_gradient_weight
+            == doctest::Approx(scale
+                               * b.coefficients.parameter_gradient_weight));
+      CHECK(a.coefficients.momentum_decay == b.coefficients.momentum_decay);
+      CHECK(a.coefficients.parameter_momentum_weight
+            == b.coefficients.parameter_momentum_weight);
+    }
+  }
+}

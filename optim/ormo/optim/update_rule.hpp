@@ -152,6 +152,11 @@ public:
   /// REQUIRES: size >= 1.
   void set_iteration_size(int size);
 
+  /// Learning-rate warm-up: a gradient arriving in iteration t < iterations
+  /// counts with weight (t + 1) / iterations (its momentum and parameter
+  /// contributions are scaled, as if eta were). 0 turns it off (default).
+  void set_warmup(iteration_index iterations) { warmup_ = iterations; }
+
   /// Gradients that close an iteration: 1 for the per-arrival rules (ASGD,
   /// ASGD-DA, naive ASGDm), iteration_size() for the ordered ones.
   int arrivals_per_iteration() const;
@@ -202,6 +207,7 @@ private:
   closing closing_;
   Eigen::VectorXf momentum_;
   float deferred_decay_ = 1.0f;
+  iteration_index warmup_ = 0;
   iteration_index iteration_ = 0;
   int arrivals_ = 0;
 };
