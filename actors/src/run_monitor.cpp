@@ -153,6 +153,7 @@ void record_row(monitor_pointer self, const Eigen::VectorXf& w) {
   state.row_gradients = row.gradients;
   state.row_time = row.time_s;
   state.settings.report->rows.push_back(row);
+  state.settings.report->final_parameters = w;
   if (state.settings.on_row)
     state.settings.on_row(row);
 }

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <Eigen/Core>
+
 namespace ormo::actors {
 
 /// One evaluation point (one line of metrics.csv).
@@ -63,6 +65,8 @@ struct run_report {
   std::uint32_t evicted = 0;
   std::uint32_t left = 0;
   std::vector<metrics_row> rows;
+  /// The parameters of the last evaluation (the end of the run).
+  Eigen::VectorXf final_parameters;
 };
 
 /// The CSV header and one line per row.
