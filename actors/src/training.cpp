@@ -8,6 +8,7 @@
 #include "ormo/actors/parameter_server.hpp"
 #include "ormo/actors/speed_profile.hpp"
 #include "ormo/optim/make_update_rule.hpp"
+#include "ormo/random.hpp"
 
 namespace ormo::actors {
 
@@ -97,10 +98,14 @@ spawn_training(caf::actor_system& system, const config::run_config& run,
   if (run.run.deterministic)
     virtual_compute = std::chrono::duration_cast<caf::timespan>(
       std::chrono::duration<double, std::milli>(run.workers.compute_ms));
-  settings.timing = [speed, seed, slots, virtual_compute](std::size_t slot) {
+  auto jitter = run.workers.compute_jitter;
+  settings.timing = [speed, seed, slots, virtual_compute,
+                     jitter](std::size_t slot) {
     worker_timing timing;
     timing.slowdown = slowdown_for(speed, slot, slots, seed);
     timing.virtual_compute = virtual_compute;
+    timing.jitter = jitter;
+    timing.seed = random_source::derive_seed(seed ^ 0x7177e5ull, slot);
     return timing;
   };
   settings.initial_workers = workers;

@@ -1,5 +1,6 @@
 #include "ormo/actors/worker.hpp"
 
+#include <cmath>
 #include <exception>
 #include <string>
 
@@ -86,7 +87,8 @@ void compute(worker_pointer self) {
   caf::timespan delay{0};
   if (state.timing.virtual_compute)
     delay = std::chrono::duration_cast<caf::timespan>(
-      *state.timing.virtual_compute * state.timing.slowdown);
+      *state.timing.virtual_compute * state.timing.slowdown
+      * std::exp(state.timing.jitter * state.random.normal()));
   else if (state.timing.slowdown > 1)
     delay = std::chrono::duration_cast<caf::timespan>(
       measured * (state.timing.slowdown - 1));
@@ -147,6 +149,7 @@ worker_actor::behavior_type worker(worker_pointer self, worker_id id,
   state.shards = std::move(shards);
   state.source = std::move(source);
   state.timing = timing;
+  state.random = random_source(timing.seed);
   state.snapshots.resize(state.shards.size());
   state.computed_at.resize(state.shards.size());
   if (state.shards.size() > 1)

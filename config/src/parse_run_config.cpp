@@ -94,6 +94,7 @@ const std::vector<table_spec>& schema() {
       {"workers",
        {{"count", k::integer},
         {"compute_ms", k::number},
+        {"compute_jitter", k::number},
         {"restart_limit", k::integer},
         {"speed", k::table}}},
       {"workers.speed",
@@ -677,6 +678,8 @@ void read_config(validator& v, const toml::table& root, run_config& config) {
   auto workers = v.sub_table(root, "workers");
   v.read_integer(workers, "count", 1, max_workers, config.workers.count);
   v.read_number(workers, "compute_ms", above(0), config.workers.compute_ms);
+  v.read_number(workers, "compute_jitter", at_least(0),
+                config.workers.compute_jitter);
   v.read_integer(workers, "restart_limit", 0, int_max,
                  config.workers.restart_limit);
 

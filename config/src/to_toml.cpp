@@ -125,6 +125,7 @@ std::string to_toml(const run_config& config) {
   out.table("workers");
   out.integer("count", workers.count);
   out.number("compute_ms", workers.compute_ms);
+  out.number("compute_jitter", workers.compute_jitter);
   out.integer("restart_limit", workers.restart_limit);
 
   const auto& speed = workers.speed;

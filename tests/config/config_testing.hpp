@@ -69,6 +69,7 @@ inline void check_same(const run_config& a, const run_config& b) {
   CHECK(a.data.noise == b.data.noise);
   CHECK(a.workers.count == b.workers.count);
   CHECK(a.workers.compute_ms == b.workers.compute_ms);
+  CHECK(a.workers.compute_jitter == b.workers.compute_jitter);
   CHECK(a.workers.restart_limit == b.workers.restart_limit);
   CHECK(a.workers.speed.profile == b.workers.speed.profile);
   CHECK(a.workers.speed.factors == b.workers.speed.factors);
@@ -117,6 +118,7 @@ noise = 0.25
 [workers]
 count = 3
 compute_ms = 2.5
+compute_jitter = 0.3
 restart_limit = 7
 
 [workers.speed]

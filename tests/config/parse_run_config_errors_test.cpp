@@ -76,6 +76,7 @@ TEST_CASE("out-of-range values name the file line column and key") {
       {"workers", "count", "0", "0 is not in [1, 4096]"},
       {"workers", "count", "5000", "5000 is not in [1, 4096]"},
       {"workers", "compute_ms", "0", "must be > 0, got 0"},
+      {"workers", "compute_jitter", "-0.1", "must be >= 0, got -0.1"},
       {"workers", "restart_limit", "-1", "must be >= 0, got -1"},
       {"workers", "restart_limit", "3000000000",
        "3000000000 is not in [0, 2147483647]"},

@@ -67,6 +67,7 @@ TEST_CASE("every key is read") {
   CHECK(c.data.noise == 0.25);
   CHECK(c.workers.count == 3);
   CHECK(c.workers.compute_ms == 2.5);
+  CHECK(c.workers.compute_jitter == 0.3);
   CHECK(c.workers.restart_limit == 7);
   CHECK(c.workers.speed.profile == speed_profile::factors);
   CHECK(c.workers.speed.factors == std::vector<double>{1, 2.5, 4});
@@ -336,6 +337,7 @@ TEST_CASE("to_toml lists every key even at its default") {
                     "[workers]\n",
                     "count = 4\n",
                     "compute_ms = 1.0\n",
+                    "compute_jitter = 0.2\n",
                     "restart_limit = 3\n",
                     "[workers.speed]\n",
                     "profile = \"uniform\"\n",

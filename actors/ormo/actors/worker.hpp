@@ -25,6 +25,7 @@
 #include "ormo/actors/interfaces.hpp"
 #include "ormo/actors/shard_route.hpp"
 #include "ormo/model/gradient_source.hpp"
+#include "ormo/random.hpp"
 
 namespace ormo::actors {
 
@@ -34,6 +35,10 @@ struct worker_timing {
   /// Deterministic mode: the virtual duration of one gradient at slowdown 1.
   /// None: real time.
   std::optional<caf::timespan> virtual_compute;
+  /// Deterministic mode: each gradient's virtual duration is multiplied by
+  /// exp(jitter * z), z ~ N(0, 1) drawn from `seed`.
+  double jitter = 0;
+  std::uint64_t seed = 0;
   /// Limit of every request (a dead remote server must not hang a worker).
   caf::timespan request_timeout = std::chrono::seconds(60);
 };
@@ -57,6 +62,8 @@ struct worker_state {
   std::vector<iteration_index> computed_at;
   float loss = 0;
   std::uint64_t sequence = 0;
+  /// Draws the virtual compute jitter.
+  random_source random{0};
 
   static inline const char* name = "ormo.worker";
 };

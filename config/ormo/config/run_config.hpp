@@ -97,6 +97,11 @@ struct workers_config {
   /// Deterministic mode: virtual milliseconds one gradient takes at factor 1;
   /// > 0.
   double compute_ms = 1.0;
+  /// Deterministic mode: spread of each gradient's virtual time, which is
+  /// compute_ms * factor * exp(compute_jitter * z), z ~ N(0, 1) drawn per
+  /// gradient from the worker's seed (real machines never tick in step);
+  /// >= 0, 0 = every gradient takes exactly compute_ms * factor.
+  double compute_jitter = 0.2;
   /// Restarts of a crashed worker before the supervisor evicts it; >= 0.
   int restart_limit = 3;
 };
