@@ -1,0 +1,429 @@
+// momentum_orderer with its parameter_server: ordering through the actors
+// equals the update rule driven directly, rejections are answered and
+// counted, the SSGDm barrier holds answers until the iteration closes, and
+// watches fire once.
+#include "ormo/actors/momentum_orderer.hpp"
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "actors/actor_testing.hpp"
+#include "helpers.hpp"
+#include "ormo/optim/ordered_momentum.hpp"
+#include "ormo/optim/synchronous_momentum.hpp"
+#include "ormo/random.hpp"
+
+using namespace ormo;
+using namespace ormo::actors;
+using namespace ormo::actors::testing;
+
+namespace {
+
+constexpr int dimension = 5;
+
+optim::ordered_momentum_settings ormo_settings(optim::apply_mode apply) {
+  optim::ordered_momentum_settings settings;
+  settings.learning_rate = 0.1;
+  settings.momentum = 0.9;
+  settings.apply = apply;
+  return settings;
+}
+
+Eigen::VectorXf initial_parameters() {
+  random_source random(7);
+  return test::random_vector(random, dimension);
+}
+
+struct arrival {
+  worker_id worker;
+  iteration_index computed_at;
+  Eigen::VectorXf gradient;
+  float loss;
+};
+
+/// Two workers take turns; each gradient is computed at an iteration index
+/// drawn in [t - 3, t] (t known from the arrivals so far, K = 2).
+std::vector<arrival> mixed_schedule(int count) {
+  random_source random(11);
+  std::vector<arrival> result;
+  for (int k = 0; k < count; ++k) {
+    iteration_index t = k / 2;
+    auto oldest = std::min<iteration_index>(t, 3);
+    auto delay = static_cast<iteration_index>(
+        random.below(static_cast<std::uint64_t>(oldest) + 1));
+    result.push_back({static_cast<worker_id>(1 + (k + k / 3) % 2), t - delay,
+                      test::random_vector(random, dimension),
+                      static_cast<float>(random.uniform())});
+  }
+  return result;
+}
+
+/// A watcher that counts the milestones it receives.
+run_monitor_actor spawn_watcher(deterministic_system& env,
+                                std::shared_ptr<int> milestones) {
+  return env.track(env.sys().spawn(
+      [=](run_monitor_actor::pointer) -> run_monitor_actor::behavior_type {
+        return {
+            [](tick_atom) {},
+            [=](milestone_atom) { ++*milestones; },
+        };
+      }));
+}
+
+} // namespace
+
+TEST_CASE("momentum_orderer: OrMo through the actors equals the rule") {
+  for (auto apply :
+       {optim::apply_mode::on_close, optim::apply_mode::on_arrival}) {
+    CAPTURE(optim::to_string(apply));
+    deterministic_system env;
+    const auto settings = ormo_settings(apply);
+    const Eigen::VectorXf initial = initial_parameters();
+    auto shard = spawn_shard(
+        env, initial,
+        std::make_unique<optim::ordered_momentum>(dimension, 2, settings));
+    caf::anon_send(shard.orderer, join_atom::value, worker_id{1});
+    caf::anon_send(shard.orderer, join_atom::value, worker_id{2});
+    env.run();
+
+    optim::ordered_momentum reference(dimension, 2, settings);
+    Eigen::VectorXf expected = initial;
+    std::map<worker_id, std::uint64_t> sequence;
+    std::map<worker_id, std::uint64_t> accepted_by_worker;
+    std::uint64_t steps = 0;
+    double delay_sum = 0;
+    double loss_sum = 0;
+    iteration_index max_delay = 0;
+    int stale = 0;
+    Eigen::VectorXf previous = initial;
+    const auto schedule = mixed_schedule(30);
+    for (std::size_t k = 0; k < schedule.size(); ++k) {
+      const auto& a = schedule[k];
+      CAPTURE(k);
+      auto placed =
+          reference.place_and_apply(a.gradient, a.computed_at, expected);
+      REQUIRE(placed.accepted());
+      if (placed.coefficients.changes_parameters())
+        ++steps;
+      stale += placed.delay > 0 ? 1 : 0;
+      delay_sum += static_cast<double>(placed.delay);
+      loss_sum += a.loss;
+      max_delay = std::max(max_delay, placed.delay);
+      ++accepted_by_worker[a.worker];
+
+      auto outcome =
+          env.ask<push_outcome>(shard.orderer, push_atom::value,
+                                make_push(a.worker, ++sequence[a.worker],
+                                          a.computed_at, a.gradient, a.loss));
+      REQUIRE(outcome.accepted());
+      CHECK(outcome.detail.empty());
+      REQUIRE(outcome.snapshot.parameters.size() == dimension);
+      const Eigen::VectorXf& answered = *outcome.snapshot.parameters;
+      // The answer carries the parameters after this very gradient.
+      CHECK(outcome.snapshot.iteration == placed.iteration);
+      CHECK(outcome.snapshot.version == steps);
+      CHECK(test::max_relative_error(answered, expected) <= 1e-6);
+      if (apply == optim::apply_mode::on_arrival) {
+        // Every gradient moves w at once by its own full weight.
+        Eigen::VectorXf own =
+            placed.coefficients.parameter_gradient_weight * a.gradient;
+        CHECK(max_abs_difference(answered, previous) > 0);
+        if (!placed.closed_iteration)
+          CHECK(test::max_relative_error(previous - answered, own) <= 1e-6);
+      } else if (placed.delay == 0 && !placed.closed_iteration) {
+        // A current gradient moves w only when its iteration closes.
+        CHECK(max_abs_difference(answered, previous) == 0);
+      }
+      previous = answered;
+
+      auto pulled = env.ask<parameter_snapshot>(shard.server, pull_atom::value);
+      CHECK(pulled.iteration == placed.iteration);
+      CHECK(pulled.version == steps);
+      CHECK(max_abs_difference(*pulled.parameters, answered) == 0);
+    }
+    CHECK(stale >= 8); // the schedule really mixes stale gradients in
+    CHECK(reference.iteration() == 15);
+
+    auto stats = env.ask<orderer_stats>(shard.orderer, stats_atom::value);
+    CHECK(stats.iteration == reference.iteration());
+    CHECK(stats.iteration_size == 2);
+    CHECK(stats.received == schedule.size());
+    CHECK(stats.accepted == schedule.size());
+    CHECK(stats.rejected.empty());
+    CHECK(stats.accepted_by_worker == accepted_by_worker);
+    CHECK(stats.loss_count == schedule.size());
+    CHECK(stats.loss_sum == doctest::Approx(loss_sum).epsilon(1e-6));
+    CHECK(stats.delay_sum == delay_sum);
+    CHECK(stats.max_delay == max_delay);
+  }
+}
+
+TEST_CASE("momentum_orderer: rejections are answered and counted") {
+  deterministic_system env;
+  const Eigen::VectorXf initial = initial_parameters();
+  auto settings = ormo_settings(optim::apply_mode::on_arrival);
+  auto shard = spawn_shard(
+      env, initial,
+      std::make_unique<optim::ordered_momentum>(dimension, 2, settings));
+  caf::anon_send(shard.orderer, join_atom::value, worker_id{1});
+  caf::anon_send(shard.orderer, join_atom::value, worker_id{2});
+  env.run();
+  optim::ordered_momentum reference(dimension, 2, settings);
+  Eigen::VectorXf expected = initial;
+  random_source random(3);
+  const Eigen::VectorXf g1 = test::random_vector(random, dimension);
+  const Eigen::VectorXf g2 = test::random_vector(random, dimension);
+  const Eigen::VectorXf g3 = test::random_vector(random, dimension);
+  // Iteration 0 closes; worker 1's numbers may jump (5), never go back.
+  reference.place_and_apply(g1, 0, expected);
+  reference.place_and_apply(g2, 0, expected);
+  REQUIRE(env.ask<push_outcome>(shard.orderer, push_atom::value,
+                                make_push(1, 5, 0, g1))
+              .accepted());
+  REQUIRE(env.ask<push_outcome>(shard.orderer, push_atom::value,
+                                make_push(2, 1, 0, g2))
+              .accepted());
+  const auto before =
+      env.ask<parameter_snapshot>(shard.server, pull_atom::value);
+  REQUIRE(before.iteration == 1);
+  REQUIRE(test::max_relative_error(*before.parameters, expected) <= 1e-6);
+
+  Eigen::VectorXf with_nan = g3;
+  with_nan[2] = NAN;
+  Eigen::VectorXf with_infinity = g3;
+  with_infinity[4] = INFINITY;
+  const Eigen::VectorXf too_long = Eigen::VectorXf::Ones(dimension + 1);
+  struct bad_push {
+    const char* what;
+    gradient_push push;
+    const char* reason;
+  };
+  std::vector<bad_push> bad{
+      {"unknown worker", make_push(9, 1, 1, g3), "unknown_worker"},
+      {"duplicate sequence", make_push(1, 5, 1, g3), "duplicate_sequence"},
+      {"older sequence", make_push(1, 3, 1, g3), "duplicate_sequence"},
+      {"NaN", make_push(1, 6, 1, with_nan), "non_finite_value"},
+      {"infinity", make_push(2, 2, 1, with_infinity), "non_finite_value"},
+      {"wrong dimension", make_push(2, 3, 1, too_long), "dimension_mismatch"},
+      {"empty gradient", gradient_push{2, 4, 1, {}, 0}, "dimension_mismatch"},
+      {"future iteration", make_push(1, 7, 2, g3), "future_iteration"},
+      {"negative iteration", make_push(1, 8, -1, g3), "negative_iteration"},
+  };
+  std::map<std::string, std::uint64_t> expected_rejections;
+  for (const auto& b : bad) {
+    CAPTURE(b.what);
+    auto outcome =
+        env.ask<push_outcome>(shard.orderer, push_atom::value, b.push);
+    CHECK_FALSE(outcome.accepted());
+    CHECK(outcome.rejection == b.reason);
+    CHECK_FALSE(outcome.detail.empty());
+    CHECK(outcome.snapshot.parameters.empty());
+    ++expected_rejections[b.reason];
+    // Nothing moved.
+    auto now = env.ask<parameter_snapshot>(shard.server, pull_atom::value);
+    CHECK(now.iteration == 1);
+    CHECK(now.version == before.version);
+    CHECK(max_abs_difference(*now.parameters, *before.parameters) == 0);
+  }
+  auto stats = env.ask<orderer_stats>(shard.orderer, stats_atom::value);
+  CHECK(stats.rejected == expected_rejections);
+  CHECK(stats.received == 2 + bad.size());
+  CHECK(stats.accepted == 2);
+  CHECK(stats.received == stats.accepted + total(stats.rejected));
+  CHECK(stats.iteration == 1);
+  CHECK(stats.loss_count == 2);
+  CHECK(stats.accepted_by_worker ==
+        std::map<worker_id, std::uint64_t>{{1, 1}, {2, 1}});
+
+  // The rejections did not count as arrivals: the next gradient is the
+  // first of iteration 1 (K = 2), so it does not close it.
+  auto placed = reference.place_and_apply(g3, 1, expected);
+  auto next = env.ask<push_outcome>(shard.orderer, push_atom::value,
+                                    make_push(2, 9, 1, g3));
+  REQUIRE(next.accepted());
+  CHECK_FALSE(placed.closed_iteration);
+  CHECK(next.snapshot.iteration == 1);
+  CHECK(test::max_relative_error(*next.snapshot.parameters, expected) <= 1e-6);
+
+  // After a leave, the worker is unknown.
+  caf::anon_send(shard.orderer, leave_atom::value, worker_id{1});
+  env.run();
+  auto gone = env.ask<push_outcome>(shard.orderer, push_atom::value,
+                                    make_push(1, 10, 1, g3));
+  CHECK(gone.rejection == "unknown_worker");
+  stats = env.ask<orderer_stats>(shard.orderer, stats_atom::value);
+  CHECK(stats.rejected.at("unknown_worker") == 2);
+  CHECK(stats.accepted == 3);
+  CHECK(stats.received == stats.accepted + total(stats.rejected));
+  auto after = env.ask<parameter_snapshot>(shard.server, pull_atom::value);
+  CHECK(max_abs_difference(*after.parameters, *next.snapshot.parameters) == 0);
+}
+
+TEST_CASE("momentum_orderer: a join after a leave starts a new sequence") {
+  deterministic_system env;
+  auto shard = spawn_shard(
+      env, initial_parameters(),
+      std::make_unique<optim::ordered_momentum>(
+          dimension, 1, ormo_settings(optim::apply_mode::on_arrival)));
+  const Eigen::VectorXf g = Eigen::VectorXf::Ones(dimension);
+  caf::anon_send(shard.orderer, join_atom::value, worker_id{4});
+  env.run();
+  CHECK(env.ask<push_outcome>(shard.orderer, push_atom::value,
+                              make_push(4, 1, 0, g))
+            .accepted());
+  // A second join of a member keeps its sequence (no replay of 1).
+  caf::anon_send(shard.orderer, join_atom::value, worker_id{4});
+  env.run();
+  CHECK(env.ask<push_outcome>(shard.orderer, push_atom::value,
+                              make_push(4, 1, 1, g))
+            .rejection == "duplicate_sequence");
+  CHECK(env.ask<push_outcome>(shard.orderer, push_atom::value,
+                              make_push(4, 2, 1, g))
+            .accepted());
+}
+
+TEST_CASE("momentum_orderer: resize sets K") {
+  deterministic_system env;
+  auto shard = spawn_shard(
+      env, initial_parameters(),
+      std::make_unique<optim::ordered_momentum>(
+          dimension, 2, ormo_settings(optim::apply_mode::on_close)));
+  caf::anon_send(shard.orderer, join_atom::value, worker_id{1});
+  caf::anon_send(shard.orderer, resize_atom::value, std::int32_t{3});
+  env.run();
+  CHECK(
+      env.ask<orderer_stats>(shard.orderer, stats_atom::value).iteration_size ==
+      3);
+  const Eigen::VectorXf g = Eigen::VectorXf::Ones(dimension);
+  for (std::uint64_t s = 1; s <= 2; ++s)
+    CHECK(env.ask<push_outcome>(shard.orderer, push_atom::value,
+                                make_push(1, s, 0, g))
+              .snapshot.iteration == 0);
+  CHECK(env.ask<push_outcome>(shard.orderer, push_atom::value,
+                              make_push(1, 3, 0, g))
+            .snapshot.iteration == 1);
+  // K < 1 is ignored.
+  caf::anon_send(shard.orderer, resize_atom::value, std::int32_t{0});
+  caf::anon_send(shard.orderer, resize_atom::value, std::int32_t{-2});
+  env.run();
+  CHECK(
+      env.ask<orderer_stats>(shard.orderer, stats_atom::value).iteration_size ==
+      3);
+}
+
+TEST_CASE("momentum_orderer: SSGDm holds answers until the iteration closes") {
+  deterministic_system env;
+  const Eigen::VectorXf initial = initial_parameters();
+  optim::synchronous_momentum_settings settings;
+  settings.learning_rate = 0.2;
+  settings.momentum = 0.5;
+  auto shard = spawn_shard(
+      env, initial,
+      std::make_unique<optim::synchronous_momentum>(dimension, 2, settings));
+  caf::anon_send(shard.orderer, join_atom::value, worker_id{1});
+  caf::anon_send(shard.orderer, join_atom::value, worker_id{2});
+  env.run();
+  optim::synchronous_momentum reference(dimension, 2, settings);
+  Eigen::VectorXf expected = initial;
+  random_source random(5);
+
+  for (iteration_index t = 0; t < 3; ++t) {
+    CAPTURE(t);
+    const Eigen::VectorXf g1 = test::random_vector(random, dimension);
+    const Eigen::VectorXf g2 = test::random_vector(random, dimension);
+    auto seq = static_cast<std::uint64_t>(t) + 1;
+    auto first = env.request<push_outcome>(shard.orderer, push_atom::value,
+                                           make_push(1, seq, t, g1));
+    env.run();
+    // The barrier: no answer yet, but nothing else is blocked.
+    CHECK_FALSE(first->arrived());
+    auto stats = env.ask<orderer_stats>(shard.orderer, stats_atom::value);
+    CHECK(stats.accepted == static_cast<std::uint64_t>(2 * t + 1));
+    auto pulled = env.ask<parameter_snapshot>(shard.server, pull_atom::value);
+    CHECK(pulled.iteration == t);
+    // A NaN from the other worker is answered at once and closes nothing.
+    Eigen::VectorXf bad = g2;
+    bad[0] = NAN;
+    auto rejected = env.ask<push_outcome>(shard.orderer, push_atom::value,
+                                          make_push(2, 100 * seq, t, bad));
+    CHECK(rejected.rejection == "non_finite_value");
+    CHECK_FALSE(first->arrived());
+    // A stale gradient is refused by the reference, also at once.
+    if (t > 0) {
+      auto old = env.ask<push_outcome>(shard.orderer, push_atom::value,
+                                       make_push(2, 100 * seq + 1, t - 1, g2));
+      CHECK(old.rejection == "not_synchronous");
+      CHECK_FALSE(first->arrived());
+    }
+
+    reference.place_and_apply(g1, t, expected);
+    reference.place_and_apply(g2, t, expected);
+    auto second = env.request<push_outcome>(shard.orderer, push_atom::value,
+                                            make_push(2, 100 * seq + 2, t, g2));
+    env.run();
+    REQUIRE(first->value);
+    REQUIRE(second->value);
+    for (const auto* outcome : {&*first->value, &*second->value}) {
+      REQUIRE(outcome->accepted());
+      CHECK(outcome->snapshot.iteration == t + 1);
+      CHECK(test::max_relative_error(*outcome->snapshot.parameters, expected) <=
+            1e-6);
+    }
+    // Both see the same new parameters.
+    CHECK(max_abs_difference(*first->value->snapshot.parameters,
+                             *second->value->snapshot.parameters) == 0);
+  }
+  auto stats = env.ask<orderer_stats>(shard.orderer, stats_atom::value);
+  CHECK(stats.accepted == 6);
+  CHECK(stats.iteration == 3);
+  CHECK(stats.rejected.at("non_finite_value") == 3);
+  CHECK(stats.rejected.at("not_synchronous") == 2);
+}
+
+TEST_CASE("momentum_orderer: a watch fires once at its count") {
+  deterministic_system env;
+  auto shard = spawn_shard(
+      env, initial_parameters(),
+      std::make_unique<optim::ordered_momentum>(
+          dimension, 2, ormo_settings(optim::apply_mode::on_arrival)));
+  auto milestones = std::make_shared<int>(0);
+  auto watcher = spawn_watcher(env, milestones);
+  caf::anon_send(shard.orderer, join_atom::value, worker_id{1});
+  caf::anon_send(shard.orderer, watch_atom::value, std::uint64_t{3},
+                 iteration_index{0}, watcher);
+  env.run();
+  const Eigen::VectorXf g = Eigen::VectorXf::Ones(dimension);
+  std::uint64_t sequence = 0;
+  auto push = [&](iteration_index i) {
+    REQUIRE(env.ask<push_outcome>(shard.orderer, push_atom::value,
+                                  make_push(1, ++sequence, i, g))
+                .accepted());
+  };
+  push(0);
+  push(0); // closes iteration 0
+  CHECK(*milestones == 0);
+  push(1); // third accepted
+  CHECK(*milestones == 1);
+  push(1);
+  push(2);
+  CHECK(*milestones == 1); // once
+  // An iteration watch; a rejected push counts for nothing.
+  caf::anon_send(shard.orderer, watch_atom::value, std::uint64_t{0},
+                 iteration_index{4}, watcher);
+  env.run();
+  CHECK(*milestones == 1);
+  CHECK(env.ask<push_outcome>(shard.orderer, push_atom::value,
+                              make_push(1, ++sequence, 9, g))
+            .rejection == "future_iteration");
+  push(2); // closes iteration 2
+  push(3);
+  CHECK(*milestones == 1);
+  push(3); // closes iteration 3: t = 4
+  CHECK(*milestones == 2);
+  // A watch already reached fires at once.
+  caf::anon_send(shard.orderer, watch_atom::value, std::uint64_t{2},
+                 iteration_index{0}, watcher);
+  env.run();
+  CHECK(*milestones == 3);
+}

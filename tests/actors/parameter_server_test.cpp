@@ -1,0 +1,177 @@
+// parameter_server: immutable snapshots (copy-on-write, no copy per reader),
+// steps, and the guard against steps of the wrong size.
+#include "ormo/actors/parameter_server.hpp"
+
+#include "actors/actor_testing.hpp"
+
+using namespace ormo;
+using namespace ormo::actors;
+using namespace ormo::actors::testing;
+
+namespace {
+
+Eigen::VectorXf vector_of(std::initializer_list<float> values) {
+  Eigen::VectorXf result(static_cast<Eigen::Index>(values.size()));
+  Eigen::Index j = 0;
+  for (float v : values)
+    result[j++] = v;
+  return result;
+}
+
+parameter_step gradient_step(float weight, const Eigen::VectorXf& gradient,
+                             iteration_index iteration) {
+  parameter_step step;
+  step.gradient_weight = weight;
+  step.gradient = share(gradient);
+  step.iteration = iteration;
+  return step;
+}
+
+} // namespace
+
+TEST_CASE("parameter_server: a snapshot never changes after later steps") {
+  deterministic_system env;
+  const Eigen::VectorXf initial = vector_of({1, 2, 3, 4});
+  auto server = env.track(env.sys().spawn(parameter_server, initial));
+
+  auto first = env.ask<parameter_snapshot>(server, pull_atom::value);
+  CHECK(first.iteration == 0);
+  CHECK(first.version == 0);
+  CHECK(*first.parameters == initial);
+  // Readers share one buffer: no copy per pull.
+  auto second = env.ask<parameter_snapshot>(server, pull_atom::value);
+  CHECK(second.parameters.values.get() == first.parameters.values.get());
+
+  const Eigen::VectorXf g = vector_of({1, -1, 2, 0.5f});
+  auto outcome = env.ask<push_outcome>(server, step_atom::value,
+                                       gradient_step(0.5f, g, 1));
+  REQUIRE(outcome.accepted());
+  const Eigen::VectorXf stepped = initial - 0.5f * g;
+  CHECK(*outcome.snapshot.parameters == stepped);
+  CHECK(outcome.snapshot.iteration == 1);
+  CHECK(outcome.snapshot.version == 1);
+  // The old snapshots still hold the old values ...
+  CHECK(*first.parameters == initial);
+  CHECK(*second.parameters == initial);
+  // ... while a new pull sees the new ones, in another buffer.
+  auto third = env.ask<parameter_snapshot>(server, pull_atom::value);
+  CHECK(*third.parameters == stepped);
+  CHECK(third.iteration == 1);
+  CHECK(third.version == 1);
+  CHECK(third.parameters.values.get() != first.parameters.values.get());
+
+  // A momentum step (and both at once).
+  const Eigen::VectorXf u = vector_of({0.25f, 0.5f, -1, 2});
+  parameter_step both = gradient_step(2, g, 2);
+  both.momentum_weight = 0.5f;
+  both.momentum = share(u);
+  outcome = env.ask<push_outcome>(server, step_atom::value, both);
+  const Eigen::VectorXf stepped_twice = stepped - 2 * g - 0.5f * u;
+  CHECK(*outcome.snapshot.parameters == stepped_twice);
+  CHECK(*third.parameters == stepped);
+  parameter_step momentum_only;
+  momentum_only.momentum_weight = 1;
+  momentum_only.momentum = share(u);
+  momentum_only.iteration = 3;
+  outcome = env.ask<push_outcome>(server, step_atom::value, momentum_only);
+  CHECK(*outcome.snapshot.parameters == stepped_twice - u);
+  CHECK(outcome.snapshot.version == 3);
+  CHECK(*third.parameters == stepped);
+  CHECK(*first.parameters == initial);
+
+  // A step with no weight moves nothing and is no new version, but it
+  // carries the iteration.
+  parameter_step empty;
+  empty.iteration = 4;
+  outcome = env.ask<push_outcome>(server, step_atom::value, empty);
+  CHECK(*outcome.snapshot.parameters == stepped_twice - u);
+  CHECK(outcome.snapshot.version == 3);
+  CHECK(outcome.snapshot.iteration == 4);
+}
+
+TEST_CASE("parameter_server: steps go in place when no reader holds w") {
+  deterministic_system env;
+  auto server = env.track(
+      env.sys().spawn(parameter_server, Eigen::VectorXf::Zero(3).eval()));
+  const Eigen::VectorXf g = Eigen::VectorXf::Ones(3);
+  const Eigen::VectorXf* buffer = nullptr;
+  {
+    auto held = env.ask<parameter_snapshot>(server, pull_atom::value);
+    buffer = held.parameters.values.get();
+    // A reader holds w: the step goes to another buffer.
+    auto outcome =
+        env.ask<push_outcome>(server, step_atom::value, gradient_step(1, g, 0));
+    CHECK(outcome.snapshot.parameters.values.get() != buffer);
+    CHECK(*held.parameters == Eigen::VectorXf::Zero(3));
+  }
+  auto before = env.ask<parameter_snapshot>(server, pull_atom::value);
+  const auto* current = before.parameters.values.get();
+  before = {};
+  // No reader: in place, and the retired buffer is reused next time.
+  auto outcome =
+      env.ask<push_outcome>(server, step_atom::value, gradient_step(1, g, 0));
+  CHECK(outcome.snapshot.parameters.values.get() == current);
+  CHECK(*outcome.snapshot.parameters == -2 * g);
+  auto reused =
+      env.ask<push_outcome>(server, step_atom::value, gradient_step(1, g, 0));
+  CHECK(reused.snapshot.parameters.values.get() == buffer);
+  CHECK(*reused.snapshot.parameters == -3 * g);
+  CHECK(*outcome.snapshot.parameters == -2 * g);
+}
+
+TEST_CASE("parameter_server: a step of the wrong size is refused") {
+  deterministic_system env;
+  const Eigen::VectorXf initial = Eigen::VectorXf::LinSpaced(4, 1, 4);
+  auto server = env.track(env.sys().spawn(parameter_server, initial));
+  auto outcome = env.ask<push_outcome>(
+      server, step_atom::value, gradient_step(1, Eigen::VectorXf::Ones(5), 7));
+  CHECK(outcome.rejection == "invalid_step");
+  CHECK_FALSE(outcome.detail.empty());
+  parameter_step bad_momentum;
+  bad_momentum.momentum_weight = 1;
+  bad_momentum.momentum = share(Eigen::VectorXf::Ones(3));
+  bad_momentum.iteration = 7;
+  outcome = env.ask<push_outcome>(server, step_atom::value, bad_momentum);
+  CHECK(outcome.rejection == "invalid_step");
+  // A missing momentum with weight 0 is fine.
+  outcome = env.ask<push_outcome>(
+      server, step_atom::value, gradient_step(1, Eigen::VectorXf::Ones(4), 1));
+  CHECK(outcome.accepted());
+  auto now = env.ask<parameter_snapshot>(server, pull_atom::value);
+  CHECK(*now.parameters == (initial.array() - 1).matrix());
+  CHECK(now.iteration == 1);
+  CHECK(now.version == 1);
+}
+
+TEST_CASE("parameter_server: held answers are all delivered at the close") {
+  deterministic_system env;
+  const Eigen::VectorXf initial = Eigen::VectorXf::Zero(2);
+  auto server = env.track(env.sys().spawn(parameter_server, initial));
+  const Eigen::VectorXf u = Eigen::VectorXf::Constant(2, 0.5f);
+  parameter_step hold;
+  hold.hold_until_close = true;
+  hold.iteration = 0;
+  auto a = env.request<push_outcome>(server, step_atom::value, hold);
+  auto b = env.request<push_outcome>(server, step_atom::value, hold);
+  env.run();
+  CHECK_FALSE(a->arrived());
+  CHECK_FALSE(b->arrived());
+  parameter_step close = hold;
+  close.closed_iteration = true;
+  close.iteration = 1;
+  close.momentum_weight = 1;
+  close.momentum = share(u);
+  auto c = env.request<push_outcome>(server, step_atom::value, close);
+  env.run();
+  for (const auto* r : {a.get(), b.get(), c.get()}) {
+    REQUIRE(r->value);
+    CHECK(r->value->accepted());
+    CHECK(r->value->snapshot.iteration == 1);
+    CHECK(*r->value->snapshot.parameters == -u);
+  }
+  // The next iteration holds again, from scratch.
+  hold.iteration = 1;
+  auto d = env.request<push_outcome>(server, step_atom::value, hold);
+  env.run();
+  CHECK_FALSE(d->arrived());
+}

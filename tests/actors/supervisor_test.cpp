@@ -1,0 +1,335 @@
+// supervisor with real workers in virtual time: gradients flow and the counts
+// add up, K follows the live workers (or stays fixed), workers are added and
+// removed, crashed workers come back as new members and are evicted after
+// restart_limit, and stop ends everyone.
+#include "ormo/actors/supervisor.hpp"
+
+#include <map>
+#include <set>
+
+#include "actors/actor_testing.hpp"
+#include "ormo/optim/ordered_momentum.hpp"
+#include "ormo/optim/synchronous_momentum.hpp"
+
+using namespace ormo;
+using namespace ormo::actors;
+using namespace ormo::actors::testing;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr int dimension = 4;
+
+Eigen::VectorXf target() {
+  Eigen::VectorXf result(dimension);
+  result << 1, -2, 3, 0.5f;
+  return result;
+}
+
+double loss_at(const Eigen::VectorXf& w) {
+  return 0.5 * static_cast<double>((w - target()).squaredNorm());
+}
+
+std::unique_ptr<optim::update_rule> ormo_rule(int iteration_size = 1) {
+  optim::ordered_momentum_settings settings;
+  settings.learning_rate = 0.05;
+  settings.momentum = 0.9;
+  return std::make_unique<optim::ordered_momentum>(dimension, iteration_size,
+                                                   settings);
+}
+
+/// A test topology: one shard, a supervisor of quadratic workers.
+struct topology {
+  shard_route shard;
+  supervisor_actor supervisor;
+};
+
+topology
+spawn_topology(deterministic_system& env, supervisor_settings settings,
+               std::unique_ptr<optim::update_rule> rule = ormo_rule()) {
+  topology result;
+  result.shard =
+      spawn_shard(env, Eigen::VectorXf::Zero(dimension), std::move(rule));
+  settings.shards = {result.shard};
+  if (!settings.make_source)
+    settings.make_source = [](std::size_t) {
+      return std::make_shared<quadratic_source>(target());
+    };
+  if (!settings.timing)
+    settings.timing = [](std::size_t) { return virtual_timing(); };
+  result.supervisor =
+      env.track_supervisor(env.sys().spawn(supervisor, std::move(settings)));
+  env.run();
+  return result;
+}
+
+supervisor_settings workers(std::int32_t count) {
+  supervisor_settings settings;
+  settings.initial_workers = count;
+  settings.speed_interval = std::chrono::seconds(10);
+  return settings;
+}
+
+orderer_stats stats_of(deterministic_system& env, const topology& t) {
+  return env.ask<orderer_stats>(t.shard.orderer, stats_atom::value);
+}
+
+membership_stats membership_of(deterministic_system& env, const topology& t) {
+  return env.ask<membership_stats>(t.supervisor, stats_atom::value);
+}
+
+void check_counts_add_up(const orderer_stats& stats) {
+  CHECK(stats.accepted == total(stats.accepted_by_worker));
+  CHECK(stats.received == stats.accepted + total(stats.rejected));
+  CHECK(stats.loss_count == stats.accepted);
+}
+
+std::uint64_t accepted_of(const orderer_stats& stats, worker_id id) {
+  auto found = stats.accepted_by_worker.find(id);
+  return found == stats.accepted_by_worker.end() ? 0 : found->second;
+}
+
+} // namespace
+
+TEST_CASE("supervisor: gradients flow and the counts add up") {
+  deterministic_system env;
+  auto settings = workers(3);
+  settings.speed_interval = milliseconds(10);
+  auto t = spawn_topology(env, std::move(settings));
+  auto start = env.ask<parameter_snapshot>(t.shard.server, pull_atom::value);
+  env.run_for(milliseconds(50));
+  auto stats = stats_of(env, t);
+  // One gradient per worker per virtual millisecond, no barrier.
+  CHECK(stats.accepted_by_worker ==
+        std::map<worker_id, std::uint64_t>{{1, 50}, {2, 50}, {3, 50}});
+  CHECK(stats.accepted == 150);
+  CHECK(stats.rejected.empty());
+  check_counts_add_up(stats);
+  CHECK(stats.iteration_size == 3);
+  CHECK(stats.iteration == 50);
+  auto m = membership_of(env, t);
+  CHECK(m.live == 3);
+  CHECK(m.joined == 3);
+  CHECK(m.left + m.crashed + m.restarted + m.evicted == 0);
+  // Speed: 1000 gradients per virtual second each.
+  REQUIRE(m.gradients_per_second.size() == 3);
+  for (const auto& [id, speed] : m.gradients_per_second) {
+    CAPTURE(id);
+    CHECK(speed == doctest::Approx(1000).epsilon(0.11));
+  }
+  // It trains.
+  auto end = env.ask<parameter_snapshot>(t.shard.server, pull_atom::value);
+  CHECK(end.version > 0);
+  CHECK(loss_at(*end.parameters) < 0.01 * loss_at(*start.parameters));
+}
+
+TEST_CASE("supervisor: K follows the live workers") {
+  deterministic_system env;
+  auto t = spawn_topology(env, workers(2), ormo_rule(7));
+  CHECK(stats_of(env, t).iteration_size == 2);
+  env.run_for(milliseconds(10));
+
+  caf::anon_send(t.supervisor, add_atom::value, std::int32_t{3});
+  env.run_for(milliseconds(10));
+  auto m = membership_of(env, t);
+  CHECK(m.live == 5);
+  CHECK(m.joined == 5);
+  auto stats = stats_of(env, t);
+  CHECK(stats.iteration_size == 5);
+  for (worker_id id = 3; id <= 5; ++id)
+    CHECK(accepted_of(stats, id) == 10);
+  CHECK(accepted_of(stats, 1) == 20);
+
+  caf::anon_send(t.supervisor, remove_atom::value, worker_id{2});
+  env.run();
+  m = membership_of(env, t);
+  CHECK(m.live == 4);
+  CHECK(m.left == 1);
+  CHECK(m.crashed == 0);
+  stats = stats_of(env, t);
+  CHECK(stats.iteration_size == 4);
+  const auto removed_count = accepted_of(stats, 2);
+  env.run_for(milliseconds(10));
+  stats = stats_of(env, t);
+  CHECK(accepted_of(stats, 2) == removed_count);
+  CHECK(accepted_of(stats, 1) == 30);
+  // Its id is no member any more.
+  auto push = env.ask<push_outcome>(
+      t.shard.orderer, push_atom::value,
+      make_push(2, 1000000, 0, Eigen::VectorXf::Zero(dimension)));
+  CHECK(push.rejection == "unknown_worker");
+  // Removing an unknown or already removed id changes nothing.
+  caf::anon_send(t.supervisor, remove_atom::value, worker_id{2});
+  caf::anon_send(t.supervisor, remove_atom::value, worker_id{99});
+  caf::anon_send(t.supervisor, add_atom::value, std::int32_t{0});
+  caf::anon_send(t.supervisor, add_atom::value, std::int32_t{-1});
+  env.run_for(milliseconds(1));
+  m = membership_of(env, t);
+  CHECK(m.live == 4);
+  CHECK(m.left == 1);
+  CHECK(m.joined == 5);
+  CHECK(stats_of(env, t).iteration_size == 4);
+  check_counts_add_up(stats_of(env, t));
+}
+
+TEST_CASE("supervisor: a fixed K stays fixed") {
+  deterministic_system env;
+  auto settings = workers(3);
+  settings.fixed_iteration_size = 2;
+  auto t = spawn_topology(env, std::move(settings), ormo_rule(7));
+  CHECK(stats_of(env, t).iteration_size == 2);
+  caf::anon_send(t.supervisor, add_atom::value, std::int32_t{2});
+  env.run_for(milliseconds(5));
+  CHECK(membership_of(env, t).live == 5);
+  CHECK(stats_of(env, t).iteration_size == 2);
+  caf::anon_send(t.supervisor, remove_atom::value, worker_id{1});
+  caf::anon_send(t.supervisor, remove_atom::value, worker_id{4});
+  env.run_for(milliseconds(5));
+  CHECK(membership_of(env, t).live == 3);
+  auto stats = stats_of(env, t);
+  CHECK(stats.iteration_size == 2);
+  // 3 workers * 5 ms + 5 workers * 5 ms gradients, two per iteration.
+  CHECK(stats.accepted == 40);
+  CHECK(stats.iteration == 20);
+}
+
+TEST_CASE("supervisor: a crashed worker comes back as a new member") {
+  deterministic_system env;
+  auto settings = workers(2);
+  // Slot 0's first source throws at its third gradient; later ones do not.
+  auto made = std::make_shared<std::map<std::size_t, int>>();
+  settings.make_source =
+      [made](std::size_t slot) -> std::shared_ptr<model::gradient_source> {
+    if (slot == 0 && (*made)[slot]++ == 0)
+      return std::make_shared<throwing_source>(target(), 3);
+    return std::make_shared<quadratic_source>(target());
+  };
+  auto t = spawn_topology(env, std::move(settings));
+  env.run_for(milliseconds(20));
+  auto m = membership_of(env, t);
+  CHECK(m.crashed == 1);
+  CHECK(m.restarted == 1);
+  CHECK(m.evicted == 0);
+  CHECK(m.joined == 3);
+  CHECK(m.live == 2);
+  CHECK((*made)[0] == 2);
+  auto stats = stats_of(env, t);
+  CHECK(stats.iteration_size == 2);
+  // Worker 1 pushed two gradients, then its third computation threw; its
+  // slot came back at once as worker 3. Worker 2 never noticed.
+  CHECK(accepted_of(stats, 1) == 2);
+  CHECK(accepted_of(stats, 2) == 20);
+  CHECK(accepted_of(stats, 3) == 18);
+  CHECK(stats.rejected.empty());
+  check_counts_add_up(stats);
+  // The crashed id is gone from the orderer.
+  CHECK(env.ask<push_outcome>(
+               t.shard.orderer, push_atom::value,
+               make_push(1, 1000, 0, Eigen::VectorXf::Zero(dimension)))
+            .rejection == "unknown_worker");
+}
+
+TEST_CASE("supervisor: a worker that keeps crashing is evicted") {
+  for (std::int32_t limit : {0, 2}) {
+    CAPTURE(limit);
+    deterministic_system env;
+    auto settings = workers(3);
+    settings.restart_limit = limit;
+    settings.make_source =
+        [](std::size_t slot) -> std::shared_ptr<model::gradient_source> {
+      if (slot == 1)
+        return std::make_shared<throwing_source>(target(), 3);
+      return std::make_shared<quadratic_source>(target());
+    };
+    auto t = spawn_topology(env, std::move(settings));
+    env.run_for(milliseconds(30));
+    auto m = membership_of(env, t);
+    const auto limit_count = static_cast<std::uint32_t>(limit);
+    CHECK(m.crashed == limit_count + 1);
+    CHECK(m.restarted == limit_count);
+    CHECK(m.evicted == 1);
+    CHECK(m.joined == 3 + limit_count);
+    CHECK(m.live == 2);
+    CHECK(m.left == 0);
+    auto stats = stats_of(env, t);
+    CHECK(stats.iteration_size == 2);
+    CHECK(accepted_of(stats, 1) == 30);
+    CHECK(accepted_of(stats, 3) == 30);
+    // Slot 1's workers: id 2, then ids 4, 5, ...; two gradients each.
+    CHECK(accepted_of(stats, 2) == 2);
+    for (worker_id id = 4; id < 4 + limit_count; ++id)
+      CHECK(accepted_of(stats, id) == 2);
+    CHECK(stats.accepted == 60 + 2 * (limit_count + 1));
+    check_counts_add_up(stats);
+    const worker_id last = limit == 0 ? 2 : 3 + limit_count;
+    CHECK(env.ask<push_outcome>(
+                 t.shard.orderer, push_atom::value,
+                 make_push(last, 1000, 0, Eigen::VectorXf::Zero(dimension)))
+              .rejection == "unknown_worker");
+  }
+}
+
+TEST_CASE("supervisor: stop ends every worker and the supervisor") {
+  deterministic_system env;
+  auto t = spawn_topology(env, workers(3));
+  env.run_for(milliseconds(5));
+  // Server, orderer, supervisor and three workers.
+  CHECK(env.running() == 6);
+  caf::anon_send(t.supervisor, stop_atom::value);
+  env.run_for(milliseconds(5));
+  CHECK(env.running() == 2);
+  auto stats = stats_of(env, t);
+  CHECK(stats.accepted == 15);
+  auto answer = env.request<membership_stats>(t.supervisor, stats_atom::value);
+  env.run();
+  CHECK(answer->error);
+}
+
+// BUG: supervisor.hpp documents remove_atom as "Removes a worker (it finishes
+// its current gradient first)", but supervisor.cpp's remove handler sends the
+// worker an exit message at once: a worker that is computing (its push is a
+// pending delayed message) dies without pushing that gradient.
+TEST_CASE("supervisor: a removed worker finishes its current gradient" *
+          doctest::skip()) {
+  deterministic_system env;
+  auto settings = workers(2);
+  settings.timing = [](std::size_t slot) {
+    return virtual_timing(slot == 1 ? 10 : 1);
+  };
+  auto t = spawn_topology(env, std::move(settings));
+  // Worker 2 pushes at 10 ms, 20 ms, ...; at 15 ms it is half-way through.
+  env.run_for(milliseconds(15));
+  REQUIRE(accepted_of(stats_of(env, t), 2) == 1);
+  caf::anon_send(t.supervisor, remove_atom::value, worker_id{2});
+  env.run_for(milliseconds(20));
+  CHECK(accepted_of(stats_of(env, t), 2) == 2);
+  CHECK(membership_of(env, t).left == 1);
+}
+
+// BUG: under the synchronous reference (SSGDm), shrinking K below the
+// arrivals already held in the open iteration deadlocks the run: the
+// supervisor resizes K when a worker leaves, but update_rule only applies a
+// new K at the next arrival, and every live worker is waiting for the close
+// of its held push, so no arrival ever comes.
+TEST_CASE("supervisor: SSGDm goes on when a worker leaves mid-iteration" *
+          doctest::skip()) {
+  deterministic_system env;
+  optim::synchronous_momentum_settings ssgdm;
+  ssgdm.learning_rate = 0.05;
+  auto settings = workers(3);
+  settings.timing = [](std::size_t slot) {
+    return virtual_timing(slot == 2 ? 10 : 1);
+  };
+  auto t = spawn_topology(
+      env, std::move(settings),
+      std::make_unique<optim::synchronous_momentum>(dimension, 3, ssgdm));
+  env.run_for(milliseconds(5));
+  // Workers 1 and 2 pushed at 1 ms and wait; worker 3 computes until 10 ms.
+  REQUIRE(stats_of(env, t).accepted == 2);
+  caf::anon_send(t.supervisor, remove_atom::value, worker_id{3});
+  env.run_for(milliseconds(20));
+  auto stats = stats_of(env, t);
+  CHECK(stats.iteration_size == 2);
+  CHECK(stats.iteration >= 10);
+  CHECK(accepted_of(stats, 1) >= 10);
+}

@@ -1,0 +1,261 @@
+// run_training in deterministic mode: the same file and seed replay the same
+// run; the counts of the report add up; the stop rules end the run where
+// they say.
+#include "ormo/actors/training.hpp"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "actors/actor_testing.hpp"
+#include "ormo/actors/classification_problem.hpp"
+
+using namespace ormo;
+using namespace ormo::actors;
+using namespace ormo::actors::testing;
+
+namespace {
+
+config::run_config small_run(std::uint64_t seed) {
+  config::run_config run;
+  run.source = "<test>";
+  run.run.seed = seed;
+  run.run.deterministic = true;
+  run.run.stop.epochs = 2;
+  run.data.inputs = 16;
+  run.data.train_samples = 2000;
+  run.data.test_samples = 500;
+  run.model.kind = model::model_kind::mlp;
+  run.model.hidden = {16};
+  run.model.batch_size = 32;
+  run.workers.count = 3;
+  run.workers.speed.profile = config::speed_profile::slow_fraction;
+  run.workers.speed.fraction = 0.34;
+  run.workers.speed.factor = 4;
+  run.workers.compute_ms = 1;
+  run.workers.compute_jitter = 0.2;
+  run.algorithm.settings.name = optim::algorithm::ormo;
+  run.algorithm.settings.learning_rate = 0.1;
+  run.output.evaluations_per_epoch = 4;
+  return run;
+}
+
+/// One run in a fresh deterministic actor system.
+run_report run_once(const config::run_config& run) {
+  auto problem = make_classification_problem(run);
+  REQUIRE(problem);
+  deterministic_system env;
+  auto report = run_training(env.sys(), run, problem.value(), {});
+  CHECK(env.running() == 0);
+  return report;
+}
+
+bool same(double a, double b) {
+  return a == b || (std::isnan(a) && std::isnan(b));
+}
+
+/// Every column but wall_s.
+bool same_rows(const std::vector<metrics_row>& a,
+               const std::vector<metrics_row>& b) {
+  if (a.size() != b.size())
+    return false;
+  for (std::size_t k = 0; k < a.size(); ++k) {
+    const auto& x = a[k];
+    const auto& y = b[k];
+    if (!same(x.time_s, y.time_s) || !same(x.epoch, y.epoch) ||
+        x.iteration != y.iteration || x.gradients != y.gradients ||
+        !same(x.train_loss, y.train_loss) || !same(x.test_loss, y.test_loss) ||
+        !same(x.test_accuracy, y.test_accuracy) || x.rejected != y.rejected ||
+        !same(x.samples_per_second, y.samples_per_second))
+      return false;
+  }
+  return true;
+}
+
+void check_report(const run_report& report, const config::run_config& run) {
+  CHECK(report.failure.empty());
+  CHECK(report.stop_reason == "epochs");
+  CHECK(report.algorithm == "ormo");
+  CHECK(report.deterministic);
+  CHECK(report.seed == run.run.seed);
+  CHECK(report.workers == 3);
+  CHECK(report.iteration_size == 3);
+  CHECK(report.joined == 3);
+  CHECK(report.crashed + report.evicted + report.left == 0);
+  CHECK(report.gradients_received ==
+        report.gradients_applied + total(report.gradients_rejected));
+  CHECK(report.gradients_rejected.empty());
+  // Stopped at 2 epochs (125 gradients of 32 samples), give or take the
+  // gradients in flight when the milestone was read.
+  const double per_gradient = 32.0 / 2000.0;
+  CHECK(report.gradients_applied >= 125);
+  CHECK(report.gradients_applied <= 125 + 3);
+  CHECK(report.epochs ==
+        doctest::Approx(static_cast<double>(report.gradients_applied) *
+                        per_gradient));
+  CHECK(report.iterations ==
+        static_cast<std::int64_t>(report.gradients_applied / 3));
+  REQUIRE_FALSE(report.rows.empty());
+  const auto& last = report.rows.back();
+  CHECK(last.epoch >= 2);
+  CHECK(last.epoch <= 2 + 3 * per_gradient);
+  CHECK(last.gradients == report.gradients_applied);
+  CHECK(report.final_test_accuracy == last.test_accuracy);
+  CHECK(report.final_train_loss == last.train_loss);
+  // An evaluation every quarter epoch, in order, in virtual time.
+  CHECK(report.rows.size() >= 8);
+  CHECK(report.rows.size() <= 10);
+  for (std::size_t k = 1; k < report.rows.size(); ++k) {
+    CAPTURE(k);
+    CHECK(report.rows[k].epoch > report.rows[k - 1].epoch);
+    CHECK(report.rows[k].time_s > report.rows[k - 1].time_s);
+    CHECK(report.rows[k].gradients >= report.rows[k - 1].gradients);
+    CHECK(report.rows[k].epoch >= 0.25 * static_cast<double>(k));
+  }
+  CHECK(report.time_seconds > 0);
+  // Virtual time: 3 workers, one of them 4x slower, 1 ms per gradient
+  // (times exp(0.2 z), mean 1.02): about 2.25 gradients per millisecond.
+  const double expected_seconds =
+      static_cast<double>(report.gradients_applied) / 2250.0 * 1.02;
+  CHECK(std::abs(report.time_seconds / expected_seconds - 1) < 0.1);
+  // It learned something (10 classes: chance is 0.1).
+  CHECK(last.test_accuracy > 0.3);
+}
+
+} // namespace
+
+TEST_CASE("training: a deterministic run replays exactly") {
+  const auto run = small_run(42);
+  const auto first = run_once(run);
+  const auto second = run_once(run);
+  check_report(first, run);
+  check_report(second, run);
+  CHECK(same_rows(first.rows, second.rows));
+  CHECK(first.gradients_received == second.gradients_received);
+  CHECK(first.gradients_applied == second.gradients_applied);
+  CHECK(first.gradients_rejected == second.gradients_rejected);
+  CHECK(first.iterations == second.iterations);
+  CHECK(first.mean_delay == second.mean_delay);
+  CHECK(first.max_delay == second.max_delay);
+  CHECK(first.time_seconds == second.time_seconds);
+  CHECK(first.final_test_loss == second.final_test_loss);
+
+  // Another seed: another run.
+  const auto other_run = small_run(43);
+  const auto other = run_once(other_run);
+  check_report(other, other_run);
+  CHECK_FALSE(same_rows(first.rows, other.rows));
+}
+
+TEST_CASE("training: rows go to on_row as they are made") {
+  const auto run = small_run(7);
+  auto problem = make_classification_problem(run);
+  REQUIRE(problem);
+  deterministic_system env;
+  std::vector<metrics_row> seen;
+  training_callbacks callbacks;
+  callbacks.on_row = [&](const metrics_row& row) { seen.push_back(row); };
+  auto report = run_training(env.sys(), run, problem.value(), callbacks);
+  CHECK(same_rows(seen, report.rows));
+}
+
+TEST_CASE("training: an iteration stop rule stops at that iteration") {
+  auto run = small_run(5);
+  run.run.stop.epochs = 0;
+  run.run.stop.iterations = 20;
+  run.algorithm.iteration_size = 2;
+  auto problem = make_classification_problem(run);
+  REQUIRE(problem);
+  deterministic_system env;
+  auto report = run_training(env.sys(), run, problem.value(), {});
+  CHECK(report.failure.empty());
+  CHECK(report.stop_reason == "iterations");
+  CHECK(report.iteration_size == 2);
+  CHECK(report.iterations >= 20);
+  CHECK(report.iterations <= 21);
+  CHECK(report.gradients_applied >= 40);
+  CHECK(report.gradients_applied <= 43);
+  REQUIRE_FALSE(report.rows.empty());
+  CHECK(report.rows.back().iteration == report.iterations);
+  CHECK(env.running() == 0);
+}
+
+TEST_CASE("training: bad settings fail without spawning anything") {
+  deterministic_system env;
+  auto run = small_run(1);
+  auto problem = make_classification_problem(run);
+  REQUIRE(problem);
+  auto too_many_shards = run;
+  too_many_shards.server.shards =
+      static_cast<int>(problem.value().initial_parameters.size()) + 1;
+  auto report = run_training(env.sys(), too_many_shards, problem.value(), {});
+  CHECK(report.failure.find("server.shards") != std::string::npos);
+  CHECK(env.running() == 0);
+  auto bad_rate = run;
+  bad_rate.algorithm.settings.learning_rate = -1;
+  report = run_training(env.sys(), bad_rate, problem.value(), {});
+  CHECK(report.failure.find("algorithm") != std::string::npos);
+  CHECK(env.running() == 0);
+  CHECK(report.rows.empty());
+}
+
+TEST_CASE("training: two shards give a complete run") {
+  auto run = small_run(3);
+  run.server.shards = 2;
+  const auto report = run_once(run);
+  check_report(report, run);
+}
+
+// BUG: run_training (training.cpp) calls spawn_training before it checks that
+// a deterministic run has a test coordinator. On a system configured with
+// deterministic = false it returns "deterministic mode needs an actor system
+// configured with ormo::actors::configure(cfg, true)" while the whole
+// topology it spawned keeps training in the background (and would call the
+// caller's callbacks after the return).
+TEST_CASE("training: a deterministic run on a threaded system spawns nothing" *
+          doctest::skip()) {
+  const auto run = small_run(1);
+  auto problem = make_classification_problem(run);
+  REQUIRE(problem);
+  caf::actor_system_config cfg;
+  configure(cfg, /*deterministic=*/false);
+  caf::actor_system system{cfg};
+  auto report = run_training(system, run, problem.value(), {});
+  CHECK(report.failure.find("deterministic") != std::string::npos);
+  CHECK(system.registry().running() == 0);
+  // (~actor_system waits for the background run to reach its stop rule.)
+}
+
+// BUG: when every worker has been evicted (each gradient source throws), no
+// stop rule based on progress (epochs, iterations, accuracy) can ever be
+// reached and run_monitor.cpp keeps ticking forever: run_training never
+// returns (in deterministic mode its loop always finds the next tick
+// pending). The monitor should end the run with a failure once no worker is
+// live (e.g. membership.live == 0 after membership.joined > 0).
+TEST_CASE("training: a run whose workers are all evicted ends with a failure" *
+          doctest::skip()) {
+  auto run = small_run(1);
+  run.workers.count = 2;
+  run.workers.restart_limit = 1;
+  training_problem problem;
+  problem.initial_parameters = Eigen::VectorXf::Zero(4);
+  problem.make_source = [](std::size_t, std::size_t) {
+    return std::make_shared<throwing_source>(Eigen::VectorXf::Ones(4), 1);
+  };
+  problem.samples_per_epoch = 100;
+  problem.batch_size = 1;
+  deterministic_system env;
+  auto handles = spawn_training(env.sys(), run, problem, {});
+  REQUIRE(handles);
+  for (auto& route : handles->shards) {
+    env.track(route.server);
+    env.track(route.orderer);
+  }
+  env.track_supervisor(handles->supervisor);
+  env.track(handles->monitor);
+  env.run_for(std::chrono::seconds(10));
+  // The run is over, as a failure, and says why.
+  CHECK_FALSE(handles->report->stop_reason.empty());
+  CHECK(handles->report->evicted == 2);
+  CHECK_FALSE(handles->report->failure.empty());
+}
