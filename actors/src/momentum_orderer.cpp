@@ -10,9 +10,12 @@ namespace ormo::actors {
 
 namespace {
 
-push_outcome reject(momentum_orderer_state& state, std::string reason,
+void check_watch(momentum_orderer_pointer self);
+
+push_outcome reject(momentum_orderer_pointer self, std::string reason,
                     std::string detail) {
-  ++state.stats.rejected[reason];
+  ++self->state.stats.rejected[reason];
+  check_watch(self);
   return {std::move(reason), std::move(detail), {}};
 }
 
@@ -21,12 +24,32 @@ void check_watch(momentum_orderer_pointer self) {
   auto& state = self->state;
   if (!state.watcher)
     return;
-  bool reached = (state.watch_accepted > 0
-                  && state.stats.accepted >= state.watch_accepted)
+  bool reached = (state.watch_received > 0
+                  && state.stats.received >= state.watch_received)
                  || (state.watch_iteration > 0
                      && state.rule->iteration() >= state.watch_iteration);
   if (reached)
     self->send(std::exchange(state.watcher, nullptr), milestone_atom::value);
+}
+
+/// Closes the open iteration without a new gradient and has the server apply
+/// it, which answers the pushes it holds.
+void close_early(momentum_orderer_pointer self) {
+  auto& state = self->state;
+  auto closed = state.rule->close_iteration();
+  if (!closed.closed_iteration)
+    return;
+  parameter_step step;
+  step.momentum_weight = closed.coefficients.parameter_momentum_weight;
+  if (step.momentum_weight != 0)
+    step.momentum = share(state.rule->momentum_storage());
+  step.iteration = closed.iteration;
+  step.closed_iteration = true;
+  step.hold_until_close = true;
+  // The server's answer is for the held pushes; nobody waits for this one.
+  self->request(state.server, caf::infinite, step_atom::value, std::move(step))
+    .then([](const push_outcome&) {});
+  check_watch(self);
 }
 
 } // namespace
@@ -46,17 +69,17 @@ momentum_orderer(momentum_orderer_pointer self,
       ++state.stats.received;
       auto member = state.last_sequence.find(push.worker);
       if (member == state.last_sequence.end())
-        return reject(state, "unknown_worker",
+        return reject(self, "unknown_worker",
                       "worker " + std::to_string(push.worker)
                         + " is not a member");
       if (push.sequence <= member->second)
-        return reject(state, "duplicate_sequence",
+        return reject(self, "duplicate_sequence",
                       "sequence " + std::to_string(push.sequence)
                         + " of worker " + std::to_string(push.worker)
                         + " was already received");
       auto placed = state.rule->place(push.gradient, push.computed_at);
       if (!placed.accepted())
-        return reject(state, optim::to_string(placed.rejection),
+        return reject(self, optim::to_string(placed.rejection),
                       std::move(placed.detail));
       member->second = push.sequence;
       auto& stats = state.stats;
@@ -87,13 +110,20 @@ momentum_orderer(momentum_orderer_pointer self,
       self->state.last_sequence.erase(worker);
     },
     [=](resize_atom, std::int32_t iteration_size) {
-      if (iteration_size >= 1)
-        self->state.rule->set_iteration_size(iteration_size);
+      auto& state = self->state;
+      if (iteration_size < 1)
+        return;
+      state.rule->set_iteration_size(iteration_size);
+      // Asynchronous rules close at the next arrival; the synchronous
+      // reference gets none (its workers wait for this close), so it closes
+      // now if K shrank to what the iteration holds.
+      if (state.synchronous)
+        close_early(self);
     },
-    [=](watch_atom, std::uint64_t accepted, iteration_index iteration,
+    [=](watch_atom, std::uint64_t received, iteration_index iteration,
         run_monitor_actor watcher) {
       auto& state = self->state;
-      state.watch_accepted = accepted;
+      state.watch_received = received;
       state.watch_iteration = iteration;
       state.watcher = std::move(watcher);
       check_watch(self);

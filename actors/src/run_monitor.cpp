@@ -47,8 +47,11 @@ double wall_seconds(monitor_pointer self) {
     .count();
 }
 
+/// Passes over the training set, counted in gradients received: a rejected
+/// gradient used its samples too, and a run whose gradients are all rejected
+/// (diverged parameters) must still reach its end.
 double epoch_of(const monitor_state& state) {
-  return static_cast<double>(state.counts.accepted)
+  return static_cast<double>(state.counts.received)
          * static_cast<double>(state.settings.batch_size)
          / static_cast<double>(state.settings.samples_per_epoch);
 }
@@ -65,6 +68,9 @@ std::string stop_reason(monitor_pointer self) {
     return "seconds";
   if (stop.accuracy > 0 && state.last_accuracy >= stop.accuracy)
     return "accuracy";
+  if (state.membership.joined > 0 && state.membership.live == 0)
+    return "failure: no live worker (" + std::to_string(state.membership.evicted)
+           + " evicted after repeated crashes)";
   return {};
 }
 
@@ -244,8 +250,10 @@ void finish(monitor_pointer self, std::string reason) {
     return;
   state.finishing = true;
   auto& report = *state.settings.report;
-  if (reason.rfind("failure: ", 0) == 0)
+  if (reason.rfind("failure: ", 0) == 0) {
     report.failure = reason.substr(9);
+    reason = "failure";
+  }
   report.stop_reason = reason;
   fill_report(self);
   report_progress(self);
@@ -267,11 +275,11 @@ void arm_watch(monitor_pointer self) {
       std::ceil(epoch * static_cast<double>(state.settings.samples_per_epoch)
                 / static_cast<double>(state.settings.batch_size)));
   };
-  std::uint64_t accepted = gradients_at(state.next_evaluation_epoch);
+  std::uint64_t received = gradients_at(state.next_evaluation_epoch);
   if (stop.epochs > 0)
-    accepted = std::min(accepted, gradients_at(stop.epochs));
+    received = std::min(received, gradients_at(stop.epochs));
   self->send(state.settings.shards.front().orderer, watch_atom::value,
-             std::max<std::uint64_t>(accepted, 1), stop.iterations,
+             std::max<std::uint64_t>(received, 1), stop.iterations,
              caf::actor_cast<run_monitor_actor>(self));
 }
 

@@ -8,7 +8,8 @@ namespace ormo::actors {
 
 namespace {
 
-/// Shortest round-trip text of a double; JSON has no NaN, so null.
+/// Nine significant digits (a float round-trips); NaN and infinities, which
+/// JSON lacks, become null (in the CSV too: "no value").
 std::string number(double value) {
   if (!std::isfinite(value))
     return "null";

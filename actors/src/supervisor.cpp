@@ -117,8 +117,7 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self,
       for (auto& [address, member] : self->state.members)
         if (member.id == id && !member.removed) {
           member.removed = true;
-          self->send_exit(self->state.handles[address],
-                          caf::exit_reason::user_shutdown);
+          self->send(self->state.handles[address], leave_atom::value);
         }
     },
     [=](stats_atom) { return self->state.stats; },

@@ -142,6 +142,14 @@ run_report run_training(caf::actor_system& system,
                         const config::run_config& run,
                         const training_problem& problem,
                         const training_callbacks& callbacks) {
+  auto* coordinator =
+    dynamic_cast<caf::scheduler::test_coordinator*>(&system.scheduler());
+  if (run.run.deterministic && coordinator == nullptr) {
+    run_report failed;
+    failed.failure = "deterministic mode needs an actor system configured "
+                     "with ormo::actors::configure(cfg, true)";
+    return failed;
+  }
   auto handles = spawn_training(system, run, problem, callbacks);
   if (!handles) {
     run_report failed;
@@ -149,14 +157,6 @@ run_report run_training(caf::actor_system& system,
     return failed;
   }
   if (run.run.deterministic) {
-    auto* coordinator =
-      dynamic_cast<caf::scheduler::test_coordinator*>(&system.scheduler());
-    if (coordinator == nullptr) {
-      run_report failed;
-      failed.failure = "deterministic mode needs an actor system configured "
-                       "with ormo::actors::configure(cfg, true)";
-      return failed;
-    }
     // Discrete-event simulation: run everything runnable, then jump to the
     // next timeout (a worker's virtual computation, a tick).
     for (;;) {

@@ -24,6 +24,10 @@ void reply_arrived(worker_pointer self) {
   auto& state = self->state;
   if (--state.awaiting != 0)
     return;
+  if (state.leaving) {
+    self->quit();
+    return;
+  }
   if (!state.stale_shards.empty()) {
     auto stale = std::move(state.stale_shards);
     state.stale_shards.clear();
@@ -163,6 +167,7 @@ worker_actor::behavior_type worker(worker_pointer self, worker_id id,
         pull(self, s);
     },
     [=](push_atom) { push(self); },
+    [=](leave_atom) { self->state.leaving = true; },
   };
 }
 

@@ -123,6 +123,26 @@ void update_momentum(const update_coefficients& c, gradient_view gradient,
 
 } // namespace
 
+placement update_rule::close_iteration() {
+  placement result;
+  result.iteration = iteration_;
+  if (closing_ != closing::every_k_arrivals || arrivals_ == 0
+      || arrivals_ < iteration_size_)
+    return result;
+  auto planned = plan_for(0, true);
+  auto& c = result.coefficients;
+  c = planned.coefficients;
+  c.momentum_gradient_weight = 0;
+  c.parameter_gradient_weight = 0;
+  c.momentum_decay *= deferred_decay_;
+  deferred_decay_ = planned.deferred_decay;
+  update_momentum(c, Eigen::VectorXf{}, momentum_);
+  result.closed_iteration = true;
+  result.iteration = ++iteration_;
+  arrivals_ = 0;
+  return result;
+}
+
 namespace {
 
 std::size_t first_non_finite_of(gradient_view gradient,

@@ -140,8 +140,12 @@ TEST_CASE("supervisor: K follows the live workers") {
     CHECK(accepted_of(stats, id) == 10);
   CHECK(accepted_of(stats, 1) == 20);
 
+  // Worker 2 is half-way through its 21st gradient: it pushes it at 21 ms
+  // and leaves.
   caf::anon_send(t.supervisor, remove_atom::value, worker_id{2});
   env.run();
+  CHECK(membership_of(env, t).live == 5);
+  env.run_for(milliseconds(1));
   m = membership_of(env, t);
   CHECK(m.live == 4);
   CHECK(m.left == 1);
@@ -149,10 +153,11 @@ TEST_CASE("supervisor: K follows the live workers") {
   stats = stats_of(env, t);
   CHECK(stats.iteration_size == 4);
   const auto removed_count = accepted_of(stats, 2);
+  CHECK(removed_count == 21);
   env.run_for(milliseconds(10));
   stats = stats_of(env, t);
   CHECK(accepted_of(stats, 2) == removed_count);
-  CHECK(accepted_of(stats, 1) == 30);
+  CHECK(accepted_of(stats, 1) == 31);
   // Its id is no member any more.
   auto push = env.ask<push_outcome>(
       t.shard.orderer, push_atom::value,
@@ -188,9 +193,13 @@ TEST_CASE("supervisor: a fixed K stays fixed") {
   CHECK(membership_of(env, t).live == 3);
   auto stats = stats_of(env, t);
   CHECK(stats.iteration_size == 2);
-  // 3 workers * 5 ms + 5 workers * 5 ms gradients, two per iteration.
-  CHECK(stats.accepted == 40);
-  CHECK(stats.iteration == 20);
+  // 0-5 ms: 5 workers, 25 gradients. Removed at 5 ms, workers 1 and 4 still
+  // push the gradient they are computing (at 6 ms) and leave; 6-10 ms:
+  // workers 2, 3 and 5, 15 gradients. Two per iteration.
+  CHECK(stats.accepted == 42);
+  CHECK(stats.iteration == 21);
+  CHECK(accepted_of(stats, 1) == 6);
+  CHECK(accepted_of(stats, 4) == 6);
 }
 
 TEST_CASE("supervisor: a crashed worker comes back as a new member") {
@@ -285,12 +294,7 @@ TEST_CASE("supervisor: stop ends every worker and the supervisor") {
   CHECK(answer->error);
 }
 
-// BUG: supervisor.hpp documents remove_atom as "Removes a worker (it finishes
-// its current gradient first)", but supervisor.cpp's remove handler sends the
-// worker an exit message at once: a worker that is computing (its push is a
-// pending delayed message) dies without pushing that gradient.
-TEST_CASE("supervisor: a removed worker finishes its current gradient" *
-          doctest::skip()) {
+TEST_CASE("supervisor: a removed worker finishes its current gradient") {
   deterministic_system env;
   auto settings = workers(2);
   settings.timing = [](std::size_t slot) {
@@ -306,13 +310,7 @@ TEST_CASE("supervisor: a removed worker finishes its current gradient" *
   CHECK(membership_of(env, t).left == 1);
 }
 
-// BUG: under the synchronous reference (SSGDm), shrinking K below the
-// arrivals already held in the open iteration deadlocks the run: the
-// supervisor resizes K when a worker leaves, but update_rule only applies a
-// new K at the next arrival, and every live worker is waiting for the close
-// of its held push, so no arrival ever comes.
-TEST_CASE("supervisor: SSGDm goes on when a worker leaves mid-iteration" *
-          doctest::skip()) {
+TEST_CASE("supervisor: SSGDm goes on when a worker leaves mid-iteration") {
   deterministic_system env;
   optim::synchronous_momentum_settings ssgdm;
   ssgdm.learning_rate = 0.05;

@@ -206,14 +206,7 @@ TEST_CASE("training: two shards give a complete run") {
   check_report(report, run);
 }
 
-// BUG: run_training (training.cpp) calls spawn_training before it checks that
-// a deterministic run has a test coordinator. On a system configured with
-// deterministic = false it returns "deterministic mode needs an actor system
-// configured with ormo::actors::configure(cfg, true)" while the whole
-// topology it spawned keeps training in the background (and would call the
-// caller's callbacks after the return).
-TEST_CASE("training: a deterministic run on a threaded system spawns nothing" *
-          doctest::skip()) {
+TEST_CASE("training: a deterministic run on a threaded system spawns nothing") {
   const auto run = small_run(1);
   auto problem = make_classification_problem(run);
   REQUIRE(problem);
@@ -226,14 +219,7 @@ TEST_CASE("training: a deterministic run on a threaded system spawns nothing" *
   // (~actor_system waits for the background run to reach its stop rule.)
 }
 
-// BUG: when every worker has been evicted (each gradient source throws), no
-// stop rule based on progress (epochs, iterations, accuracy) can ever be
-// reached and run_monitor.cpp keeps ticking forever: run_training never
-// returns (in deterministic mode its loop always finds the next tick
-// pending). The monitor should end the run with a failure once no worker is
-// live (e.g. membership.live == 0 after membership.joined > 0).
-TEST_CASE("training: a run whose workers are all evicted ends with a failure" *
-          doctest::skip()) {
+TEST_CASE("training: a run whose workers are all evicted ends with a failure") {
   auto run = small_run(1);
   run.workers.count = 2;
   run.workers.restart_limit = 1;

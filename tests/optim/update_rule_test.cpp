@@ -209,3 +209,32 @@ TEST_CASE("warm-up scales a gradient's weights by the iteration it arrives in") 
     }
   }
 }
+
+TEST_CASE("close_iteration closes early only when K shrank to what it holds") {
+  // SSGDm, K = 3, two gradients held; K drops to 2.
+  auto rule = make(algorithm::ssgdm, 1, 3);
+  Eigen::VectorXf w = Eigen::VectorXf::Constant(1, 1.0f);
+  Eigen::VectorXf g = Eigen::VectorXf::Constant(1, 3.0f);
+  CHECK_FALSE(rule->close_iteration().closed_iteration); // nothing held
+  rule->place_and_apply(g, 0, w);
+  rule->place_and_apply(g, 0, w);
+  CHECK(w[0] == 1.0f);
+  CHECK_FALSE(rule->close_iteration().closed_iteration); // 2 < K = 3
+  CHECK(rule->iteration() == 0);
+  rule->set_iteration_size(2);
+  auto closed = rule->close_iteration();
+  REQUIRE(closed.closed_iteration);
+  CHECK(closed.iteration == 1);
+  CHECK(rule->iteration() == 1);
+  CHECK(rule->arrivals_in_iteration() == 0);
+  CHECK(closed.coefficients.parameter_gradient_weight == 0.0f);
+  // u = (0.05 / 3) * 6 = 0.1 as accumulated; w -= u; then u decays by beta.
+  update_rule::apply_parameter_step(closed.coefficients, Eigen::VectorXf{},
+                                    rule->momentum_storage(), w);
+  CHECK(w[0] == doctest::Approx(0.9));
+  CHECK(rule->momentum()[0] == doctest::Approx(0.09));
+  // Per-arrival rules never hold an open iteration.
+  auto per_arrival = make(algorithm::asgd, 1, 3);
+  per_arrival->place(g, 0);
+  CHECK_FALSE(per_arrival->close_iteration().closed_iteration);
+}

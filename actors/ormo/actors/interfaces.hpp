@@ -39,7 +39,7 @@ using momentum_orderer_actor = caf::typed_actor<
   caf::reacts_to<resize_atom, std::int32_t>,
   caf::replies_to<stats_atom>::with<orderer_stats>,
   /// Sends milestone_atom to `watcher` once, as soon as this many gradients
-  /// are accepted or this iteration index is reached (0: that part off),
+  /// are received or this iteration index is reached (0: that part off),
   /// so that stop rules and evaluation points are exact. Replaces the
   /// previous watch.
   caf::reacts_to<watch_atom, std::uint64_t, iteration_index,
@@ -50,14 +50,17 @@ using worker_actor = caf::typed_actor<
   /// Pull the parameters and begin.
   caf::reacts_to<start_atom>,
   /// The (possibly slowed) computation is over: push the gradient.
-  caf::reacts_to<push_atom>>;
+  caf::reacts_to<push_atom>,
+  /// Finish the gradient in progress (push it, take the answer), then quit
+  /// normally.
+  caf::reacts_to<leave_atom>>;
 
 /// Membership: spawns, monitors, restarts and evicts workers, keeps K equal
 /// to the live workers (unless fixed) and measures their speed.
 using supervisor_actor = caf::typed_actor<
   /// Adds this many workers.
   caf::reacts_to<add_atom, std::int32_t>,
-  /// Removes a worker (it finishes its current gradient first).
+  /// Removes a worker: it pushes the gradient in progress, then quits.
   caf::reacts_to<remove_atom, worker_id>,
   caf::replies_to<stats_atom>::with<membership_stats>,
   /// Periodic speed measurement.

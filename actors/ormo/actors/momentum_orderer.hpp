@@ -27,7 +27,7 @@ struct momentum_orderer_state {
   /// SSGDm: workers wait for the close of their iteration.
   bool synchronous = false;
   /// The pending watch (see watch_atom); no watcher: none.
-  std::uint64_t watch_accepted = 0;
+  std::uint64_t watch_received = 0;
   iteration_index watch_iteration = 0;
   run_monitor_actor watcher;
 

@@ -62,6 +62,8 @@ struct worker_state {
   std::vector<iteration_index> computed_at;
   float loss = 0;
   std::uint64_t sequence = 0;
+  /// Asked to leave: quit once the current round is answered.
+  bool leaving = false;
   /// Draws the virtual compute jitter.
   random_source random{0};
 

@@ -152,6 +152,14 @@ public:
   /// REQUIRES: size >= 1.
   void set_iteration_size(int size);
 
+  /// Closes the open iteration now, without a new gradient, when it holds
+  /// at least iteration_size() gradients (K shrank below what it holds)
+  /// and the rule closes every K arrivals; needed by the synchronous
+  /// reference, whose waiting workers send no further arrival. The returned
+  /// coefficients have no gradient terms: apply them with an empty gradient.
+  /// Otherwise returns closed_iteration = false and changes nothing.
+  placement close_iteration();
+
   /// Learning-rate warm-up: a gradient arriving in iteration t < iterations
   /// counts with weight (t + 1) / iterations (its momentum and parameter
   /// contributions are scaled, as if eta were). 0 turns it off (default).
