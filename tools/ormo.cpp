@@ -4,12 +4,15 @@
 //
 // Exit status: 0 success, 2 bad usage or configuration, 1 runtime failure;
 // every failure ends with one line saying why.
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -85,6 +88,29 @@ ormo::result<run_arguments> parse_arguments(int argc, char** argv) {
   return result;
 }
 
+/// Samples per second of the gradient computation alone on one core (no
+/// actors, no server work), measured for about `seconds`: the yardstick of
+/// the end-to-end throughput.
+double single_core_samples_per_second(
+  const ormo::actors::training_problem& problem, double seconds) {
+  auto source = problem.make_source(0, 1);
+  const Eigen::VectorXf& parameters = problem.initial_parameters;
+  Eigen::VectorXf gradient(parameters.size());
+  for (int k = 0; k < 3; ++k) // warm caches and scratch buffers
+    source->compute(parameters, gradient);
+  auto start = std::chrono::steady_clock::now();
+  double elapsed = 0;
+  std::size_t samples = 0;
+  while (elapsed < seconds) {
+    source->compute(parameters, gradient);
+    samples += source->batch_size();
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                            - start)
+                .count();
+  }
+  return static_cast<double>(samples) / elapsed;
+}
+
 /// Writes `text` to `path` through a temporary file, so that a reader never
 /// sees half a file.
 bool write_file(const std::filesystem::path& path, const std::string& text) {
@@ -135,6 +161,14 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "ormo: %s\n", problem.error().message().c_str());
     return exit_failure;
   }
+  // The bound of real-time runs: each core computing gradients and nothing
+  // else (virtual time has no such bound).
+  double compute_bound = 0;
+  if (!config.run.deterministic) {
+    auto cores = std::max(1u, std::thread::hardware_concurrency());
+    auto usable = std::min<unsigned>(cores, config.workers.count);
+    compute_bound = usable * single_core_samples_per_second(*problem, 0.3);
+  }
   std::ofstream metrics(out_dir / "metrics.csv", std::ios::trunc);
   metrics << ormo::actors::to_csv({});
   ormo::tools::progress_printer printer(stdout);
@@ -156,6 +190,7 @@ int run(int argc, char** argv) {
   }
   printer.finish_line();
   metrics.close();
+  report.compute_bound_samples_per_second = compute_bound;
   if (!write_file(out_dir / "summary.json", ormo::actors::to_json(report))) {
     std::fprintf(stderr, "ormo: cannot write %s\n",
                  (out_dir / "summary.json").c_str());
@@ -165,14 +200,18 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "ormo: run failed: %s\n", report.failure.c_str());
     return exit_failure;
   }
+  char bound[64] = "";
+  if (compute_bound > 0)
+    std::snprintf(bound, sizeof bound, " (%.0f%% of the compute bound)",
+                  100 * report.samples_per_second / compute_bound);
   std::printf("ormo: done (%s): %lld iterations, %llu gradients applied, "
-              "train loss %.4f, test accuracy %.2f%%, %.0f samples/s, "
+              "train loss %.4f, test accuracy %.2f%%, %.0f samples/s%s, "
               "%.1f s\n",
               report.stop_reason.c_str(),
               static_cast<long long>(report.iterations),
               static_cast<unsigned long long>(report.gradients_applied),
               report.final_train_loss, 100 * report.final_test_accuracy,
-              report.samples_per_second, report.wall_seconds);
+              report.samples_per_second, bound, report.wall_seconds);
   return 0;
 }
 
