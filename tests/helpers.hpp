@@ -12,8 +12,7 @@
 namespace ormo::test {
 
 /// A vector of standard normal values from `random`.
-inline Eigen::VectorXf random_vector(random_source& random,
-                                     Eigen::Index size) {
+inline Eigen::VectorXf random_vector(random_source& random, Eigen::Index size) {
   Eigen::VectorXf result(size);
   for (Eigen::Index j = 0; j < size; ++j)
     result[j] = static_cast<float>(random.normal());
@@ -26,8 +25,8 @@ inline double max_relative_error(const Eigen::VectorXd& a,
   REQUIRE(a.size() == b.size());
   double worst = 0;
   for (Eigen::Index j = 0; j < a.size(); ++j)
-    worst = std::max(worst,
-                     std::abs(a[j] - b[j]) / std::max(1.0, std::abs(b[j])));
+    worst
+      = std::max(worst, std::abs(a[j] - b[j]) / std::max(1.0, std::abs(b[j])));
   return worst;
 }
 

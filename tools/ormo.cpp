@@ -28,14 +28,14 @@ namespace {
 constexpr int exit_failure = 1;
 constexpr int exit_usage = 2;
 
-const char* usage_text =
-  "usage: ormo run [FILE] [--out DIR] [--set key.path=value]... "
-  "[--deterministic]\n"
-  "  FILE             topology (TOML); default: the built-in topology\n"
-  "  --out DIR        output directory (output.dir)\n"
-  "  --set K=V        override one key, e.g. --set algorithm.momentum=0.8\n"
-  "  --deterministic  virtual time: same file and seed, same metrics\n"
-  "See docs/configuration.md for every key.\n";
+const char* usage_text
+  = "usage: ormo run [FILE] [--out DIR] [--set key.path=value]... "
+    "[--deterministic]\n"
+    "  FILE             topology (TOML); default: the built-in topology\n"
+    "  --out DIR        output directory (output.dir)\n"
+    "  --set K=V        override one key, e.g. --set algorithm.momentum=0.8\n"
+    "  --deterministic  virtual time: same file and seed, same metrics\n"
+    "See docs/configuration.md for every key.\n";
 
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "ormo: %s\n%s", message.c_str(), usage_text);
@@ -91,8 +91,9 @@ ormo::result<run_arguments> parse_arguments(int argc, char** argv) {
 /// Samples per second of the gradient computation alone on one core (no
 /// actors, no server work), measured for about `seconds`: the yardstick of
 /// the end-to-end throughput.
-double single_core_samples_per_second(
-  const ormo::actors::training_problem& problem, double seconds) {
+double
+single_core_samples_per_second(const ormo::actors::training_problem& problem,
+                               double seconds) {
   auto source = problem.make_source(0, 1);
   const Eigen::VectorXf& parameters = problem.initial_parameters;
   Eigen::VectorXf gradient(parameters.size());
@@ -104,9 +105,9 @@ double single_core_samples_per_second(
   while (elapsed < seconds) {
     source->compute(parameters, gradient);
     samples += source->batch_size();
-    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now()
-                                            - start)
-                .count();
+    elapsed
+      = std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   }
   return static_cast<double>(samples) / elapsed;
 }
@@ -131,10 +132,10 @@ int run(int argc, char** argv) {
   auto arguments = parse_arguments(argc, argv);
   if (!arguments)
     return usage_error(arguments.error().message());
-  auto loaded =
-    arguments->file
-      ? ormo::config::load_run_config(*arguments->file, arguments->overrides)
-      : ormo::config::default_run_config(arguments->overrides);
+  auto loaded
+    = arguments->file
+        ? ormo::config::load_run_config(*arguments->file, arguments->overrides)
+        : ormo::config::default_run_config(arguments->overrides);
   if (!loaded) {
     std::fprintf(stderr, "%s\n", loaded.error().message().c_str());
     return exit_usage;
@@ -178,9 +179,8 @@ int run(int argc, char** argv) {
       ormo::actors::to_csv({}).size());
     metrics.flush();
   };
-  callbacks.on_progress = [&](const ormo::actors::progress& p) {
-    printer.print(p);
-  };
+  callbacks.on_progress
+    = [&](const ormo::actors::progress& p) { printer.print(p); };
   caf::actor_system_config cfg;
   ormo::actors::configure(cfg, config.run.deterministic);
   ormo::actors::run_report report;
@@ -220,7 +220,8 @@ int run(int argc, char** argv) {
 int main(int argc, char** argv) {
   if (argc < 2)
     return usage_error("missing command");
-  if (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "help") == 0) {
+  if (std::strcmp(argv[1], "--help") == 0
+      || std::strcmp(argv[1], "help") == 0) {
     std::printf("%s", usage_text);
     return 0;
   }

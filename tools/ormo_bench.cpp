@@ -42,8 +42,8 @@ double median(std::vector<double> values) {
 /// `baseline` runs between the trials of `work` so that both see the same
 /// machine; its median lands in `baseline_seconds`.
 double interleaved(const std::function<void()>& work,
-                   const std::function<void()>& baseline, int trials,
-                   int calls, double& baseline_seconds) {
+                   const std::function<void()>& baseline, int trials, int calls,
+                   double& baseline_seconds) {
   std::vector<double> measured;
   std::vector<double> reference;
   for (int trial = 0; trial < trials; ++trial) {
@@ -122,12 +122,12 @@ double bench_rules(Eigen::Index dimension, int trials, int calls) {
   {
     std::size_t first_non_finite = 0;
     auto check = [&] {
-      first_non_finite += ormo::optim::checked_gradient::check(values)
-                            .first_non_finite();
+      first_non_finite
+        += ormo::optim::checked_gradient::check(values).first_non_finite();
     };
     double baseline_seconds = 0;
-    double seconds = interleaved(check, baseline, trials, calls,
-                                 baseline_seconds);
+    double seconds
+      = interleaved(check, baseline, trials, calls, baseline_seconds);
     std::printf("  %-20s %10.1f us/gradient   fused loop %10.1f us   "
                 "ratio %.3f   (once per gradient, where it enters)\n",
                 "finiteness check", seconds * 1e6, baseline_seconds * 1e6,
@@ -160,13 +160,12 @@ double bench_rules(Eigen::Index dimension, int trials, int calls) {
     };
     work(); // first touch of the momentum pages
     double baseline_seconds = 0;
-    double seconds = interleaved(work, baseline, trials, calls,
-                                 baseline_seconds);
+    double seconds
+      = interleaved(work, baseline, trials, calls, baseline_seconds);
     double ratio = seconds / baseline_seconds;
     std::printf("  %-20s %10.1f us/gradient   fused loop %10.1f us   "
                 "ratio %.3f\n",
-                c.label.c_str(), seconds * 1e6, baseline_seconds * 1e6,
-                ratio);
+                c.label.c_str(), seconds * 1e6, baseline_seconds * 1e6, ratio);
     if (c.settings.name == ormo::optim::algorithm::ormo
         && c.settings.apply == defaults.apply)
       ormo_ratio = ratio;
@@ -179,8 +178,8 @@ double bench_rules(Eigen::Index dimension, int trials, int calls) {
 void bench_mlp(int trials, int calls) {
   const int inputs = 784;
   const int batch_size = 32;
-  auto made = ormo::model::make_classifier(ormo::model::model_kind::mlp,
-                                           inputs, {128}, 10);
+  auto made = ormo::model::make_classifier(ormo::model::model_kind::mlp, inputs,
+                                           {128}, 10);
   if (!made) {
     std::fprintf(stderr, "ormo-bench: %s\n", made.error().message().c_str());
     std::exit(1);
@@ -209,8 +208,7 @@ void bench_mlp(int trials, int calls) {
   auto work = [&] { model->loss_and_gradient(parameters, batch, gradient); };
   work();
   double baseline_seconds = 0;
-  double seconds = interleaved(work, baseline, trials, calls,
-                               baseline_seconds);
+  double seconds = interleaved(work, baseline, trials, calls, baseline_seconds);
   std::printf("mlp 784-128-10, batch %d, one core: %.0f samples/s "
               "(gradient %.1f us; forward products alone %.1f us, "
               "ratio %.2f)\n",

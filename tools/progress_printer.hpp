@@ -15,15 +15,13 @@ namespace ormo::tools {
 class progress_printer {
 public:
   explicit progress_printer(std::FILE* out)
-    : out_(out), terminal_(isatty(fileno(out)) != 0) {
-  }
+    : out_(out), terminal_(isatty(fileno(out)) != 0) {}
 
   void print(const actors::progress& p) {
     char line[256];
     char accuracy[32] = "n/a";
     if (p.test_accuracy >= 0)
-      std::snprintf(accuracy, sizeof accuracy, "%.2f%%",
-                    100 * p.test_accuracy);
+      std::snprintf(accuracy, sizeof accuracy, "%.2f%%", 100 * p.test_accuracy);
     char eta[32] = "?";
     if (p.eta_seconds >= 0)
       std::snprintf(eta, sizeof eta, "%.0fs", p.eta_seconds);
@@ -40,8 +38,8 @@ public:
       int filled = static_cast<int>(std::lround(p.done * width));
       std::string bar(static_cast<std::size_t>(filled), '#');
       bar.resize(width, '.');
-      std::fprintf(out_, "\r\033[K[%s] %3.0f%% %s", bar.c_str(),
-                   100 * p.done, line);
+      std::fprintf(out_, "\r\033[K[%s] %3.0f%% %s", bar.c_str(), 100 * p.done,
+                   line);
       open_line_ = true;
     } else {
       std::fprintf(out_, "%s\n", line);

@@ -31,34 +31,33 @@ result<data::train_test_split> load_data(const config::run_config& run) {
 
 } // namespace
 
-result<training_problem> make_classification_problem(
-  const config::run_config& run) {
+result<training_problem>
+make_classification_problem(const config::run_config& run) {
   auto loaded = load_data(run);
   if (!loaded)
     return loaded.error();
-  auto train = std::make_shared<const data::dataset>(
-    std::move(loaded->train));
+  auto train = std::make_shared<const data::dataset>(std::move(loaded->train));
   auto test = std::make_shared<const data::dataset>(std::move(loaded->test));
   auto made = model::make_classifier(run.model.kind, train->inputs(),
                                      run.model.hidden, train->classes);
   if (!made)
     return made.error();
-  std::shared_ptr<const model::gradient_function> prototype =
-    std::move(made).value();
+  std::shared_ptr<const model::gradient_function> prototype
+    = std::move(made).value();
   training_problem problem;
   const auto seed = run.run.seed;
   problem.initial_parameters = prototype->initial_parameters(seed);
   problem.samples_per_epoch = train->size();
   const auto batch_size = static_cast<std::size_t>(run.model.batch_size);
   problem.batch_size = batch_size;
-  problem.make_source =
-    [prototype, train, seed,
-     batch_size](std::size_t slot,
-                 std::size_t slots) -> std::shared_ptr<model::gradient_source> {
+  problem.make_source
+    = [prototype, train, seed, batch_size](
+        std::size_t slot,
+        std::size_t slots) -> std::shared_ptr<model::gradient_source> {
     // Workers added later share the initial workers' shards.
     auto shards = std::max<std::size_t>(slots, 1);
-    auto indices = data::shard_indices(train->size(), slot % shards, shards,
-                                       seed);
+    auto indices
+      = data::shard_indices(train->size(), slot % shards, shards, seed);
     if (!indices)
       throw std::runtime_error(indices.error().message());
     auto source = model::classifier_source::make(
@@ -68,8 +67,8 @@ result<training_problem> make_classification_problem(
       throw std::runtime_error(source.error().message());
     return std::move(source).value();
   };
-  auto evaluator = std::shared_ptr<model::gradient_function>(
-    prototype->clone());
+  auto evaluator
+    = std::shared_ptr<model::gradient_function>(prototype->clone());
   problem.evaluate = [evaluator, test](const Eigen::VectorXf& parameters) {
     return evaluator->evaluate(parameters, test->features, test->labels);
   };

@@ -24,10 +24,10 @@ void check_watch(momentum_orderer_pointer self) {
   auto& state = self->state;
   if (!state.watcher)
     return;
-  bool reached = (state.watch_received > 0
-                  && state.stats.received >= state.watch_received)
-                 || (state.watch_iteration > 0
-                     && state.rule->iteration() >= state.watch_iteration);
+  bool reached
+    = (state.watch_received > 0 && state.stats.received >= state.watch_received)
+      || (state.watch_iteration > 0
+          && state.rule->iteration() >= state.watch_iteration);
   if (reached)
     self->send(std::exchange(state.watcher, nullptr), milestone_atom::value);
 }
@@ -59,8 +59,8 @@ momentum_orderer(momentum_orderer_pointer self,
                  std::shared_ptr<optim::update_rule> rule,
                  parameter_server_actor server) {
   auto& state = self->state;
-  state.synchronous =
-    dynamic_cast<optim::synchronous_momentum*>(rule.get()) != nullptr;
+  state.synchronous
+    = dynamic_cast<optim::synchronous_momentum*>(rule.get()) != nullptr;
   state.rule = std::move(rule);
   state.server = std::move(server);
   return {

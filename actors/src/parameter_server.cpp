@@ -78,12 +78,11 @@ void apply(parameter_server_state& state, const parameter_step& step) {
 
 parameter_server_actor::behavior_type
 parameter_server(parameter_server_pointer self, Eigen::VectorXf initial) {
-  self->state.parameters =
-    std::make_shared<Eigen::VectorXf>(std::move(initial));
+  self->state.parameters
+    = std::make_shared<Eigen::VectorXf>(std::move(initial));
   return {
     [=](pull_atom) { return snapshot_of(self->state); },
-    [=](step_atom,
-        const parameter_step& step) -> caf::result<push_outcome> {
+    [=](step_atom, const parameter_step& step) -> caf::result<push_outcome> {
       auto& state = self->state;
       if (auto problem = invalid_step(state, step); !problem.empty())
         return push_outcome{"invalid_step", std::move(problem), {}};

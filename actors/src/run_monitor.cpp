@@ -36,8 +36,7 @@ struct monitor_state {
 using monitor_pointer = run_monitor_actor::stateful_pointer<monitor_state>;
 
 double seconds_since_start(monitor_pointer self) {
-  return std::chrono::duration<double>(self->clock().now()
-                                       - self->state.start)
+  return std::chrono::duration<double>(self->clock().now() - self->state.start)
     .count();
 }
 
@@ -69,7 +68,8 @@ std::string stop_reason(monitor_pointer self) {
   if (stop.accuracy > 0 && state.last_accuracy >= stop.accuracy)
     return "accuracy";
   if (state.membership.joined > 0 && state.membership.live == 0)
-    return "failure: no live worker (" + std::to_string(state.membership.evicted)
+    return "failure: no live worker ("
+           + std::to_string(state.membership.evicted)
            + " evicted after repeated crashes)";
   return {};
 }
@@ -105,16 +105,16 @@ void report_progress(monitor_pointer self) {
   p.epoch = epoch_of(state);
   p.iteration = state.counts.iteration;
   double time = seconds_since_start(self);
-  p.gradients_per_second =
-    time > 0 ? static_cast<double>(state.counts.accepted) / time : 0;
-  p.train_loss = state.counts.loss_count > 0
-                   ? state.counts.loss_sum
-                       / static_cast<double>(state.counts.loss_count)
-                   : std::numeric_limits<double>::quiet_NaN();
+  p.gradients_per_second
+    = time > 0 ? static_cast<double>(state.counts.accepted) / time : 0;
+  p.train_loss
+    = state.counts.loss_count > 0
+        ? state.counts.loss_sum / static_cast<double>(state.counts.loss_count)
+        : std::numeric_limits<double>::quiet_NaN();
   if (state.counts.loss_count > state.row_loss_count)
-    p.train_loss = (state.counts.loss_sum - state.row_loss_sum)
-                   / static_cast<double>(state.counts.loss_count
-                                         - state.row_loss_count);
+    p.train_loss
+      = (state.counts.loss_sum - state.row_loss_sum)
+        / static_cast<double>(state.counts.loss_count - state.row_loss_count);
   p.test_accuracy = state.last_accuracy;
   p.done = fraction_done(self);
   double wall = wall_seconds(self);
@@ -151,9 +151,9 @@ void record_row(monitor_pointer self, const Eigen::VectorXf& w) {
   row.rejected = total_rejected(state.counts);
   double elapsed = row.time_s - state.row_time;
   if (elapsed > 0)
-    row.samples_per_second =
-      static_cast<double>(row.gradients - state.row_gradients)
-      * static_cast<double>(state.settings.batch_size) / elapsed;
+    row.samples_per_second
+      = static_cast<double>(row.gradients - state.row_gradients)
+        * static_cast<double>(state.settings.batch_size) / elapsed;
   state.row_loss_sum = state.counts.loss_sum;
   state.row_loss_count = state.counts.loss_count;
   state.row_gradients = row.gradients;
@@ -181,8 +181,7 @@ void pull_parameters(monitor_pointer self, F done) {
         [=](const parameter_snapshot& snapshot) {
           if (static_cast<Eigen::Index>(snapshot.parameters.size())
               == route.size)
-            assembled->segment(route.offset, route.size) =
-              *snapshot.parameters;
+            assembled->segment(route.offset, route.size) = *snapshot.parameters;
           if (--*awaiting == 0)
             done(*assembled);
         },
@@ -217,19 +216,19 @@ void fill_report(monitor_pointer self) {
   report.gradients_received = counts.received;
   report.gradients_applied = counts.accepted;
   report.gradients_rejected = counts.rejected;
-  report.mean_delay = counts.accepted > 0
-                        ? counts.delay_sum
-                            / static_cast<double>(counts.accepted)
-                        : 0;
+  report.mean_delay
+    = counts.accepted > 0
+        ? counts.delay_sum / static_cast<double>(counts.accepted)
+        : 0;
   report.max_delay = counts.max_delay;
   report.time_seconds = seconds_since_start(self);
   report.wall_seconds = wall_seconds(self);
-  report.samples_per_second =
-    report.time_seconds > 0
-      ? static_cast<double>(counts.accepted)
-          * static_cast<double>(state.settings.batch_size)
-          / report.time_seconds
-      : 0;
+  report.samples_per_second
+    = report.time_seconds > 0
+        ? static_cast<double>(counts.accepted)
+            * static_cast<double>(state.settings.batch_size)
+            / report.time_seconds
+        : 0;
   if (!report.rows.empty()) {
     const auto& last = report.rows.back();
     report.final_train_loss = last.train_loss;
@@ -292,8 +291,7 @@ void on_counts(monitor_pointer self) {
   bool evaluation_due = epoch_of(state) >= state.next_evaluation_epoch;
   if (!reason.empty() || evaluation_due) {
     while (state.next_evaluation_epoch <= epoch_of(state))
-      state.next_evaluation_epoch +=
-        1.0 / state.settings.evaluations_per_epoch;
+      state.next_evaluation_epoch += 1.0 / state.settings.evaluations_per_epoch;
     evaluate_then(self, reason);
   }
   arm_watch(self);
@@ -308,8 +306,8 @@ void on_counts(monitor_pointer self) {
 void collect_counts(monitor_pointer self) {
   auto& state = self->state;
   auto sum = std::make_shared<orderer_stats>();
-  auto awaiting = std::make_shared<std::size_t>(state.settings.shards.size()
-                                                + 1);
+  auto awaiting
+    = std::make_shared<std::size_t>(state.settings.shards.size() + 1);
   auto arrived = [=] {
     if (--*awaiting != 0)
       return;

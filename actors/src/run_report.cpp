@@ -53,8 +53,8 @@ std::string to_csv(const std::vector<metrics_row>& rows) {
   for (const auto& row : rows)
     out << number(row.time_s) << ',' << number(row.wall_s) << ','
         << number(row.epoch) << ',' << row.iteration << ',' << row.gradients
-        << ',' << number(row.train_loss) << ',' << number(row.test_loss)
-        << ',' << number(row.test_accuracy) << ',' << row.rejected << ','
+        << ',' << number(row.train_loss) << ',' << number(row.test_loss) << ','
+        << number(row.test_accuracy) << ',' << row.rejected << ','
         << number(row.samples_per_second) << '\n';
   return out.str();
 }
@@ -62,10 +62,10 @@ std::string to_csv(const std::vector<metrics_row>& rows) {
 std::string to_json(const run_report& r) {
   std::ostringstream out;
   out << "{\n";
-  auto field = [&](const char* name, const std::string& value,
-                   bool last = false) {
-    out << "  \"" << name << "\": " << value << (last ? "\n" : ",\n");
-  };
+  auto field
+    = [&](const char* name, const std::string& value, bool last = false) {
+        out << "  \"" << name << "\": " << value << (last ? "\n" : ",\n");
+      };
   field("algorithm", quoted(r.algorithm));
   field("apply", quoted(r.apply));
   field("workers", std::to_string(r.workers));

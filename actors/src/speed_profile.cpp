@@ -40,8 +40,8 @@ double slowdown_for(const config::speed_config& speed, std::size_t slot,
       random.shuffle(order.begin(), order.end());
       auto slow = static_cast<std::size_t>(
         std::lround(speed.fraction * static_cast<double>(initial_workers)));
-      auto position = std::find(order.begin(), order.end(), slot)
-                      - order.begin();
+      auto position
+        = std::find(order.begin(), order.end(), slot) - order.begin();
       return static_cast<std::size_t>(position) < slow ? speed.factor : 1.0;
     }
     case config::speed_profile::lognormal: {

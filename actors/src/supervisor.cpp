@@ -81,17 +81,17 @@ void measure_speed(supervisor_pointer self) {
     .then([=](const orderer_stats& counts) {
       auto& state = self->state;
       auto now = self->clock().now();
-      double seconds =
-        std::chrono::duration<double>(now - state.last_tick).count();
+      double seconds
+        = std::chrono::duration<double>(now - state.last_tick).count();
       state.last_tick = now;
       for (auto& [address, member] : state.members) {
         auto found = counts.accepted_by_worker.find(member.id);
-        std::uint64_t accepted =
-          found == counts.accepted_by_worker.end() ? 0 : found->second;
+        std::uint64_t accepted
+          = found == counts.accepted_by_worker.end() ? 0 : found->second;
         auto& last = state.last_accepted[member.id];
         if (seconds > 0)
-          state.stats.gradients_per_second[member.id] =
-            static_cast<double>(accepted - last) / seconds;
+          state.stats.gradients_per_second[member.id]
+            = static_cast<double>(accepted - last) / seconds;
         last = accepted;
       }
     });
@@ -103,8 +103,7 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self,
                                            supervisor_settings settings) {
   self->state.settings = std::move(settings);
   self->state.last_tick = self->clock().now();
-  self->set_down_handler(
-    [=](caf::down_msg& down) { on_down(self, down); });
+  self->set_down_handler([=](caf::down_msg& down) { on_down(self, down); });
   add_workers(self, self->state.settings.initial_workers);
   self->delayed_send(self, self->state.settings.speed_interval,
                      tick_atom::value);

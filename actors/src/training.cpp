@@ -62,9 +62,8 @@ spawn_training(caf::actor_system& system, const config::run_config& run,
   std::vector<std::shared_ptr<optim::update_rule>> rules;
   for (Eigen::Index s = 0; s < shard_count; ++s) {
     auto size = dimension * (s + 1) / shard_count - dimension * s / shard_count;
-    auto rule = optim::make_update_rule(run.algorithm.settings,
-                                        static_cast<std::size_t>(size),
-                                        iteration_size);
+    auto rule = optim::make_update_rule(
+      run.algorithm.settings, static_cast<std::size_t>(size), iteration_size);
     if (!rule)
       return caf::make_error(error_code::invalid_setup,
                              "algorithm: " + rule.error().message());
@@ -77,9 +76,8 @@ spawn_training(caf::actor_system& system, const config::run_config& run,
     route.offset = dimension * s / shard_count;
     route.size = dimension * (s + 1) / shard_count - route.offset;
     route.server = system.spawn(
-      parameter_server,
-      Eigen::VectorXf{problem.initial_parameters.segment(route.offset,
-                                                         route.size)});
+      parameter_server, Eigen::VectorXf{problem.initial_parameters.segment(
+                          route.offset, route.size)});
     route.orderer = system.spawn(momentum_orderer,
                                  std::move(rules[static_cast<std::size_t>(s)]),
                                  route.server);
@@ -99,15 +97,15 @@ spawn_training(caf::actor_system& system, const config::run_config& run,
     virtual_compute = std::chrono::duration_cast<caf::timespan>(
       std::chrono::duration<double, std::milli>(run.workers.compute_ms));
   auto jitter = run.workers.compute_jitter;
-  settings.timing = [speed, seed, slots, virtual_compute,
-                     jitter](std::size_t slot) {
-    worker_timing timing;
-    timing.slowdown = slowdown_for(speed, slot, slots, seed);
-    timing.virtual_compute = virtual_compute;
-    timing.jitter = jitter;
-    timing.seed = random_source::derive_seed(seed ^ 0x7177e5ull, slot);
-    return timing;
-  };
+  settings.timing
+    = [speed, seed, slots, virtual_compute, jitter](std::size_t slot) {
+        worker_timing timing;
+        timing.slowdown = slowdown_for(speed, slot, slots, seed);
+        timing.virtual_compute = virtual_compute;
+        timing.jitter = jitter;
+        timing.seed = random_source::derive_seed(seed ^ 0x7177e5ull, slot);
+        return timing;
+      };
   settings.initial_workers = workers;
   settings.fixed_iteration_size = run.algorithm.iteration_size;
   settings.restart_limit = run.workers.restart_limit;
@@ -142,8 +140,8 @@ run_report run_training(caf::actor_system& system,
                         const config::run_config& run,
                         const training_problem& problem,
                         const training_callbacks& callbacks) {
-  auto* coordinator =
-    dynamic_cast<caf::scheduler::test_coordinator*>(&system.scheduler());
+  auto* coordinator
+    = dynamic_cast<caf::scheduler::test_coordinator*>(&system.scheduler());
   if (run.run.deterministic && coordinator == nullptr) {
     run_report failed;
     failed.failure = "deterministic mode needs an actor system configured "

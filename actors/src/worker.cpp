@@ -68,10 +68,10 @@ void compute(worker_pointer self) {
       static_cast<Eigen::Index>(state.source->dimension()));
   if (shard_count > 1)
     for (std::size_t s = 0; s < shard_count; ++s)
-      state.assembled.segment(state.shards[s].offset, state.shards[s].size) =
-        *state.snapshots[s].parameters;
-  const Eigen::VectorXf& parameters =
-    shard_count == 1 ? *state.snapshots[0].parameters : state.assembled;
+      state.assembled.segment(state.shards[s].offset, state.shards[s].size)
+        = *state.snapshots[s].parameters;
+  const Eigen::VectorXf& parameters
+    = shard_count == 1 ? *state.snapshots[0].parameters : state.assembled;
   auto start = std::chrono::steady_clock::now();
   try {
     state.loss = state.source->compute(parameters, *state.gradient);
@@ -79,8 +79,8 @@ void compute(worker_pointer self) {
     fail(self, caf::make_error(error_code::gradient_failed, e.what()));
     return;
   } catch (...) {
-    fail(self, caf::make_error(error_code::gradient_failed,
-                               "unknown exception"));
+    fail(self,
+         caf::make_error(error_code::gradient_failed, "unknown exception"));
     return;
   }
   auto measured = std::chrono::steady_clock::now() - start;
@@ -123,14 +123,13 @@ void push(worker_pointer self) {
         std::make_shared<const Eigen::VectorXf>(
           state.gradient->segment(route.offset, route.size)));
     self
-      ->request(route.orderer, state.timing.request_timeout,
-                push_atom::value, std::move(message))
+      ->request(route.orderer, state.timing.request_timeout, push_atom::value,
+                std::move(message))
       .then(
         [=](push_outcome& outcome) {
           auto& state = self->state;
           if (outcome.accepted()
-              && static_cast<Eigen::Index>(
-                   outcome.snapshot.parameters.size())
+              && static_cast<Eigen::Index>(outcome.snapshot.parameters.size())
                    == state.shards[s].size)
             state.snapshots[s] = std::move(outcome.snapshot);
           else
@@ -143,11 +142,9 @@ void push(worker_pointer self) {
 
 } // namespace
 
-worker_actor::behavior_type worker(worker_pointer self, worker_id id,
-                                   std::vector<shard_route> shards,
-                                   std::shared_ptr<model::gradient_source>
-                                     source,
-                                   worker_timing timing) {
+worker_actor::behavior_type
+worker(worker_pointer self, worker_id id, std::vector<shard_route> shards,
+       std::shared_ptr<model::gradient_source> source, worker_timing timing) {
   auto& state = self->state;
   state.id = id;
   state.shards = std::move(shards);

@@ -14,8 +14,7 @@ namespace ormo {
 
 class random_source {
 public:
-  explicit random_source(std::uint64_t seed) : engine_(seed) {
-  }
+  explicit random_source(std::uint64_t seed) : engine_(seed) {}
 
   /// Derives an independent seed for stream `index` of `seed` (splitmix64),
   /// e.g. one per worker.

@@ -41,8 +41,7 @@ public:
 
 private:
   status(status_code code, std::string message)
-    : code_(code), message_(std::move(message)) {
-  }
+    : code_(code), message_(std::move(message)) {}
 
   status_code code_ = status_code::ok;
   std::string message_;
@@ -52,12 +51,10 @@ private:
 template <class T>
 class result {
 public:
-  result(T value) : value_(std::move(value)) {
-  }
+  result(T value) : value_(std::move(value)) {}
 
   /// REQUIRES: !error.is_ok().
-  result(status error) : error_(std::move(error)) {
-  }
+  result(status error) : error_(std::move(error)) {}
 
   bool has_value() const { return value_.has_value(); }
   explicit operator bool() const { return value_.has_value(); }

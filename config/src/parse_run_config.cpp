@@ -56,58 +56,58 @@ struct table_spec {
 const std::vector<table_spec>& schema() {
   using k = key_kind;
   static const std::vector<table_spec> tables = {
-      {"",
-       {{"run", k::table},
-        {"algorithm", k::table},
-        {"model", k::table},
-        {"data", k::table},
-        {"workers", k::table},
-        {"server", k::table},
-        {"output", k::table}}},
-      {"run",
-       {{"seed", k::integer},
-        {"deterministic", k::boolean},
-        {"stop_epochs", k::number},
-        {"stop_iterations", k::integer},
-        {"stop_seconds", k::number},
-        {"stop_accuracy", k::number}}},
-      {"algorithm",
-       {{"name", k::string},
-        {"learning_rate", k::number},
-        {"momentum", k::number},
-        {"iteration_size", k::integer_or_string},
-        {"delay_threshold", k::number},
-        {"apply", k::string},
-        {"warmup_iterations", k::integer}}},
-      {"model",
-       {{"kind", k::string},
-        {"hidden", k::integer_list},
-        {"batch_size", k::integer}}},
-      {"data",
-       {{"source", k::string},
-        {"path", k::string},
-        {"inputs", k::integer},
-        {"classes", k::integer},
-        {"train_samples", k::integer},
-        {"test_samples", k::integer},
-        {"noise", k::number}}},
-      {"workers",
-       {{"count", k::integer},
-        {"compute_ms", k::number},
-        {"compute_jitter", k::number},
-        {"restart_limit", k::integer},
-        {"speed", k::table}}},
-      {"workers.speed",
-       {{"profile", k::string},
-        {"factors", k::number_list},
-        {"fraction", k::number},
-        {"factor", k::number},
-        {"sigma", k::number}}},
-      {"server", {{"shards", k::integer}}},
-      {"output",
-       {{"dir", k::string},
-        {"progress_seconds", k::number},
-        {"evaluations_per_epoch", k::number}}},
+    {"",
+     {{"run", k::table},
+      {"algorithm", k::table},
+      {"model", k::table},
+      {"data", k::table},
+      {"workers", k::table},
+      {"server", k::table},
+      {"output", k::table}}},
+    {"run",
+     {{"seed", k::integer},
+      {"deterministic", k::boolean},
+      {"stop_epochs", k::number},
+      {"stop_iterations", k::integer},
+      {"stop_seconds", k::number},
+      {"stop_accuracy", k::number}}},
+    {"algorithm",
+     {{"name", k::string},
+      {"learning_rate", k::number},
+      {"momentum", k::number},
+      {"iteration_size", k::integer_or_string},
+      {"delay_threshold", k::number},
+      {"apply", k::string},
+      {"warmup_iterations", k::integer}}},
+    {"model",
+     {{"kind", k::string},
+      {"hidden", k::integer_list},
+      {"batch_size", k::integer}}},
+    {"data",
+     {{"source", k::string},
+      {"path", k::string},
+      {"inputs", k::integer},
+      {"classes", k::integer},
+      {"train_samples", k::integer},
+      {"test_samples", k::integer},
+      {"noise", k::number}}},
+    {"workers",
+     {{"count", k::integer},
+      {"compute_ms", k::number},
+      {"compute_jitter", k::number},
+      {"restart_limit", k::integer},
+      {"speed", k::table}}},
+    {"workers.speed",
+     {{"profile", k::string},
+      {"factors", k::number_list},
+      {"fraction", k::number},
+      {"factor", k::number},
+      {"sigma", k::number}}},
+    {"server", {{"shards", k::integer}}},
+    {"output",
+     {{"dir", k::string},
+      {"progress_seconds", k::number},
+      {"evaluations_per_epoch", k::number}}},
   };
   return tables;
 }
@@ -157,7 +157,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   };
   std::vector<std::vector<std::size_t>> d(
-      a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+    a.size() + 1, std::vector<std::size_t>(b.size() + 1));
   for (std::size_t i = 0; i <= a.size(); ++i)
     d[i][0] = i;
   for (std::size_t j = 0; j <= b.size(); ++j)
@@ -165,10 +165,10 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   for (std::size_t i = 1; i <= a.size(); ++i) {
     for (std::size_t j = 1; j <= b.size(); ++j) {
       std::size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
-      d[i][j] =
-          std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
-          lower(a[i - 2]) == lower(b[j - 1]))
+      d[i][j]
+        = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2])
+          && lower(a[i - 2]) == lower(b[j - 1]))
         d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
@@ -201,26 +201,26 @@ std::string suggestion(const table_spec& table, std::string_view name) {
 
 std::string type_phrase(const toml::node& node) {
   switch (node.type()) {
-  case toml::node_type::table:
-    return "a table";
-  case toml::node_type::array:
-    return "an array";
-  case toml::node_type::string:
-    return "a string";
-  case toml::node_type::integer:
-    return "an integer";
-  case toml::node_type::floating_point:
-    return "a float";
-  case toml::node_type::boolean:
-    return "a boolean";
-  case toml::node_type::date:
-    return "a date";
-  case toml::node_type::time:
-    return "a time";
-  case toml::node_type::date_time:
-    return "a date-time";
-  case toml::node_type::none:
-    break;
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    case toml::node_type::none:
+      break;
   }
   return "nothing";
 }
@@ -228,21 +228,21 @@ std::string type_phrase(const toml::node& node) {
 /// What a key of `kind` holds, as in "expected an integer".
 std::string expected_phrase(key_kind kind) {
   switch (kind) {
-  case key_kind::boolean:
-    return "a boolean";
-  case key_kind::integer:
-    return "an integer";
-  case key_kind::number:
-    return "a number";
-  case key_kind::string:
-    return "a string";
-  case key_kind::integer_or_string:
-    return "\"workers\" or an integer";
-  case key_kind::integer_list:
-  case key_kind::number_list:
-    return "an array";
-  case key_kind::table:
-    return "a table";
+    case key_kind::boolean:
+      return "a boolean";
+    case key_kind::integer:
+      return "an integer";
+    case key_kind::number:
+      return "a number";
+    case key_kind::string:
+      return "a string";
+    case key_kind::integer_or_string:
+      return "\"workers\" or an integer";
+    case key_kind::integer_list:
+    case key_kind::number_list:
+      return "an array";
+    case key_kind::table:
+      return "a table";
   }
   return "a value";
 }
@@ -256,16 +256,17 @@ struct interval {
   bool hi_open = false;
 
   bool contains(double value) const {
-    return (lo_open ? value > lo : value >= lo) &&
-           (hi_open ? value < hi : value <= hi);
+    return (lo_open ? value > lo : value >= lo)
+           && (hi_open ? value < hi : value <= hi);
   }
 
   std::string describe_violation(double value) const {
     if (std::isinf(hi))
-      return std::string{"must be "} + (lo_open ? "> " : ">= ") +
-             format_double(lo) + ", got " + format_double(value);
-    return format_double(value) + " is not in " + (lo_open ? "(" : "[") +
-           format_double(lo) + ", " + format_double(hi) + (hi_open ? ")" : "]");
+      return std::string{"must be "} + (lo_open ? "> " : ">= ")
+             + format_double(lo) + ", got " + format_double(value);
+    return format_double(value) + " is not in " + (lo_open ? "(" : "[")
+           + format_double(lo) + ", " + format_double(hi)
+           + (hi_open ? ")" : "]");
   }
 };
 
@@ -305,8 +306,8 @@ public:
   /// source).
   std::string where(const toml::source_region& region) const {
     if (from_file(region))
-      return source_name_ + ":" + std::to_string(region.begin.line) + ":" +
-             std::to_string(region.begin.column);
+      return source_name_ + ":" + std::to_string(region.begin.line) + ":"
+             + std::to_string(region.begin.column);
     return "--set";
   }
 
@@ -314,8 +315,8 @@ public:
   std::string file_start() const { return source_name_ + ":1:1"; }
 
   bool from_file(const toml::source_region& region) const {
-    return region.path != nullptr && *region.path == source_name_ &&
-           region.begin.line > 0;
+    return region.path != nullptr && *region.path == source_name_
+           && region.begin.line > 0;
   }
 
   void fail(std::string location, std::string_view key_path,
@@ -361,8 +362,8 @@ public:
     while (table != nullptr && start <= path.size()) {
       auto dot = path.find('.', start);
       auto name = path.substr(start, dot == std::string_view::npos
-                                         ? std::string_view::npos
-                                         : dot - start);
+                                       ? std::string_view::npos
+                                       : dot - start);
       auto node = table->get(name);
       table = node != nullptr ? node->as_table() : nullptr;
       if (dot == std::string_view::npos)
@@ -447,8 +448,8 @@ public:
         out.reset();
       else
         fail(*node, path,
-             "expected \"workers\" or an integer, got " +
-                 detail::quote(text->get()));
+             "expected \"workers\" or an integer, got "
+               + detail::quote(text->get()));
       return;
     }
     if (!node->is_integer()) {
@@ -485,8 +486,8 @@ public:
   /// The node at `key` of the view's table; null if the key or the table is
   /// absent.
   const toml::node* lookup(const table_view& view, std::string_view key) {
-    assert(find_table(view.path) != nullptr &&
-           find_key(*find_table(view.path), key) != nullptr);
+    assert(find_table(view.path) != nullptr
+           && find_key(*find_table(view.path), key) != nullptr);
     return view.table != nullptr ? view.table->get(key) : nullptr;
   }
 
@@ -520,9 +521,9 @@ private:
         // Point at the key: for a table header that is its name.
         auto region = from_file(key.source()) ? key.source() : node.source();
         note_structure_error(
-            region, path,
-            std::string{node.is_table() ? "unknown table" : "unknown key"} +
-                suggestion(spec, key.str()));
+          region, path,
+          std::string{node.is_table() ? "unknown table" : "unknown key"}
+            + suggestion(spec, key.str()));
       } else if (known->kind == key_kind::table) {
         if (auto sub = node.as_table())
           check_keys(*sub, *find_table(path));
@@ -531,8 +532,8 @@ private:
                                "expected a table, got " + type_phrase(node));
       } else if (node.is_table()) {
         note_structure_error(node.source(), path,
-                             "expected " + expected_phrase(known->kind) +
-                                 ", got a table");
+                             "expected " + expected_phrase(known->kind)
+                               + ", got a table");
       }
     }
   }
@@ -554,8 +555,8 @@ private:
            "must be >= " + std::to_string(lo) + ", got " + std::to_string(x));
     else
       fail(node, path,
-           std::to_string(x) + " is not in [" + std::to_string(lo) + ", " +
-               std::to_string(hi) + "]");
+           std::to_string(x) + " is not in [" + std::to_string(lo) + ", "
+             + std::to_string(hi) + "]");
     return std::nullopt;
   }
 
@@ -605,8 +606,8 @@ private:
     }
     std::vector<T> values;
     for (std::size_t i = 0; i < array->size(); ++i) {
-      auto value =
-          element_value((*array)[i], path + "[" + std::to_string(i) + "]");
+      auto value
+        = element_value((*array)[i], path + "[" + std::to_string(i) + "]");
       if (!value)
         return;
       values.push_back(*value);
@@ -711,13 +712,13 @@ void read_config(validator& v, const toml::table& root, run_config& config) {
 
   // Rules that tie keys together, each reported at the key that breaks it.
   const auto& stop = config.run.stop;
-  if (stop.epochs <= 0 && stop.iterations <= 0 && stop.seconds <= 0 &&
-      stop.accuracy <= 0) {
+  if (stop.epochs <= 0 && stop.iterations <= 0 && stop.seconds <= 0
+      && stop.accuracy <= 0) {
     // Point at the [run] table if the file has one, else at the file.
     auto run_node = root.get("run");
     v.fail(run_node != nullptr && v.from_file(run_node->source())
-               ? v.where(run_node->source())
-               : v.file_start(),
+             ? v.where(run_node->source())
+             : v.file_start(),
            "run",
            "no stop rule; set one of run.stop_epochs, run.stop_iterations, "
            "run.stop_seconds, run.stop_accuracy to a value > 0");
@@ -729,8 +730,8 @@ void read_config(validator& v, const toml::table& root, run_config& config) {
                 "model.kind = \"mlp\"");
     config.model.hidden.clear();
   }
-  if (config.data.source == data_source::fashion_mnist &&
-      config.data.path.empty())
+  if (config.data.source == data_source::fashion_mnist
+      && config.data.path.empty())
     v.fail_at(data, "path", "must name the fashion-mnist directory");
   if (config.output.dir.empty())
     v.fail_at(output, "dir", "must not be empty");
@@ -738,12 +739,12 @@ void read_config(validator& v, const toml::table& root, run_config& config) {
   if (speeds.profile == speed_profile::factors) {
     if (!factors_given)
       v.fail_at(
-          speed, "profile",
-          "\"factors\" needs workers.speed.factors, one factor per worker");
+        speed, "profile",
+        "\"factors\" needs workers.speed.factors, one factor per worker");
     else if (speeds.factors.size() != count)
       v.fail_at(speed, "factors",
-                std::to_string(speeds.factors.size()) + " factors for " +
-                    std::to_string(count) + " workers (workers.count)");
+                std::to_string(speeds.factors.size()) + " factors for "
+                  + std::to_string(count) + " workers (workers.count)");
   } else if (!speeds.factors.empty()) {
     v.fail_at(speed, "factors", "only used with profile = \"factors\"");
   }
@@ -778,9 +779,8 @@ std::vector<std::string_view> split_key_path(std::string_view key_path) {
 }
 
 std::string_view trim(std::string_view text) {
-  auto blank = [](char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-  };
+  auto blank
+    = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
   while (!text.empty() && blank(text.front()))
     text.remove_prefix(1);
   while (!text.empty() && blank(text.back()))
@@ -796,9 +796,9 @@ status apply_override(toml::table& root, const setting_override& setting,
   auto parts = split_key_path(setting.key_path);
   for (auto part : parts)
     if (!is_bare_key(part))
-      return invalid("--set: " + setting.key_path +
-                     ": not a key path (expected e.g. "
-                     "algorithm.learning_rate)");
+      return invalid("--set: " + setting.key_path
+                     + ": not a key path (expected e.g. "
+                       "algorithm.learning_rate)");
   // Check the path against the schema first, for a precise message.
   const table_spec* spec = find_table("");
   const key_spec* key = nullptr;
@@ -806,19 +806,19 @@ status apply_override(toml::table& root, const setting_override& setting,
   for (std::size_t i = 0; i < parts.size(); ++i) {
     key = find_key(*spec, parts[i]);
     if (key == nullptr)
-      return invalid("--set: " + setting.key_path + ": unknown key" +
-                     suggestion(*spec, parts[i]));
+      return invalid("--set: " + setting.key_path + ": unknown key"
+                     + suggestion(*spec, parts[i]));
     path = join(path, parts[i]);
     bool last = i + 1 == parts.size();
     if (key->kind == key_kind::table) {
       if (last)
-        return invalid("--set: " + setting.key_path +
-                       ": is a table; set its keys one by one, e.g. " +
-                       join(path, find_table(path)->keys.front().name));
+        return invalid("--set: " + setting.key_path
+                       + ": is a table; set its keys one by one, e.g. "
+                       + join(path, find_table(path)->keys.front().name));
       spec = find_table(path);
     } else if (!last) {
-      return invalid("--set: " + setting.key_path + ": " + path +
-                     " is not a table");
+      return invalid("--set: " + setting.key_path + ": " + path
+                     + " is not a table");
     }
   }
   // Walk (and make) the tables.
@@ -833,22 +833,21 @@ status apply_override(toml::table& root, const setting_override& setting,
     }
     table = node->as_table();
     if (table == nullptr)
-      return invalid(v.where(node->source()) + ": " + path +
-                     ": expected a table, got " + type_phrase(*node));
+      return invalid(v.where(node->source()) + ": " + path
+                     + ": expected a table, got " + type_phrase(*node));
   }
   auto name = parts.back();
   // The value as TOML (source "--set"), else the text as a bare string.
   // A string key takes the text as it is unless it is a quoted TOML string.
   auto text = trim(setting.value);
   try {
-    auto parsed =
-        toml::parse("value = " + std::string{text}, std::string_view{"--set"});
+    auto parsed
+      = toml::parse("value = " + std::string{text}, std::string_view{"--set"});
     auto node = parsed.get("value");
-    if (parsed.size() == 1 && node != nullptr &&
-        (key->kind != key_kind::string || node->is_string())) {
-      node->visit([&](auto& value) {
-        table->insert_or_assign(name, std::move(value));
-      });
+    if (parsed.size() == 1 && node != nullptr
+        && (key->kind != key_kind::string || node->is_string())) {
+      node->visit(
+        [&](auto& value) { table->insert_or_assign(name, std::move(value)); });
       return status::ok();
     }
   } catch (const toml::parse_error&) {
@@ -866,14 +865,14 @@ result<setting_override> parse_override(std::string_view text) {
     return invalid("--set: " + std::string{text} + ": expected key.path=value");
   auto key_path = trim(text.substr(0, equals));
   if (key_path.empty())
-    return invalid("--set: " + std::string{text} +
-                   ": empty key (expected key.path=value)");
+    return invalid("--set: " + std::string{text}
+                   + ": empty key (expected key.path=value)");
   for (auto part : split_key_path(key_path))
     if (!is_bare_key(part))
-      return invalid("--set: " + std::string{text} + ": " +
-                     std::string{key_path} +
-                     " is not a key path (expected e.g. "
-                     "algorithm.learning_rate)");
+      return invalid("--set: " + std::string{text} + ": "
+                     + std::string{key_path}
+                     + " is not a key path (expected e.g. "
+                       "algorithm.learning_rate)");
   return setting_override{std::string{key_path},
                           std::string{trim(text.substr(equals + 1))}};
 }
@@ -890,9 +889,9 @@ parse_run_config(std::string_view toml_text, std::string source_name,
     std::string description{error.description()};
     std::replace(description.begin(), description.end(), '\n', ' ');
     const auto& begin = error.source().begin;
-    return invalid(source_name + ":" + std::to_string(begin.line) + ":" +
-                   std::to_string(begin.column) +
-                   ": invalid TOML: " + description);
+    return invalid(source_name + ":" + std::to_string(begin.line) + ":"
+                   + std::to_string(begin.column)
+                   + ": invalid TOML: " + description);
   }
   validator v{source_name};
   for (const auto& setting : overrides)

@@ -78,8 +78,8 @@ private:
 std::string to_toml(const run_config& config) {
   toml_writer out;
   out.comment(
-      "ormo run configuration, resolved from " +
-      (config.source.empty() ? std::string{"<unknown>"} : config.source) + ".");
+    "ormo run configuration, resolved from "
+    + (config.source.empty() ? std::string{"<unknown>"} : config.source) + ".");
   out.comment("Every key is listed; see docs/configuration.md.");
   out.blank();
 

@@ -49,7 +49,7 @@ std::string hex_byte(unsigned value) {
 
 /// One open IDX file, read front to back: first its header, then its values.
 class idx_file {
- public:
+public:
   explicit idx_file(std::string path) : path_(std::move(path)) {}
 
   const std::string& path() const { return path_; }
@@ -65,8 +65,8 @@ class idx_file {
       if (errno == ENOENT)
         return fail(status_code::not_found, "file not found");
       return fail(status_code::io_error,
-                  std::string{"cannot open: "} +
-                      (errno != 0 ? std::strerror(errno) : "out of memory"));
+                  std::string{"cannot open: "}
+                    + (errno != 0 ? std::strerror(errno) : "out of memory"));
     }
     gzbuffer(file_.get(), gz_buffer_size);
     std::uint8_t magic[4];
@@ -77,16 +77,16 @@ class idx_file {
       return truncated_header(sizeof(magic), *got);
     if (magic[0] != 0 || magic[1] != 0)
       return fail(status_code::corrupt,
-                  "not an IDX file: magic starts with " + hex_byte(magic[0]) +
-                      " " + hex_byte(magic[1]) + ", expected two zero bytes");
+                  "not an IDX file: magic starts with " + hex_byte(magic[0])
+                    + " " + hex_byte(magic[1]) + ", expected two zero bytes");
     if (magic[2] != unsigned_byte_type)
       return fail(status_code::corrupt,
-                  "element type " + hex_byte(magic[2]) +
-                      " is not supported, expected 0x08 (unsigned byte)");
+                  "element type " + hex_byte(magic[2])
+                    + " is not supported, expected 0x08 (unsigned byte)");
     if (std::size_t{magic[3]} != rank)
-      return fail(status_code::corrupt,
-                  "has " + plural(magic[3], "dimension") + ", expected " +
-                      std::to_string(rank) + " (" + shape + ")");
+      return fail(status_code::corrupt, "has " + plural(magic[3], "dimension")
+                                          + ", expected " + std::to_string(rank)
+                                          + " (" + shape + ")");
     std::vector<std::uint8_t> raw(4 * rank);
     got = read(raw.data(), raw.size());
     if (!got)
@@ -96,9 +96,9 @@ class idx_file {
     dimensions_.resize(rank);
     for (std::size_t i = 0; i < rank; ++i) {
       const auto* bytes = raw.data() + 4 * i;
-      dimensions_[i] = std::uint32_t{bytes[0]} << 24 |
-                       std::uint32_t{bytes[1]} << 16 |
-                       std::uint32_t{bytes[2]} << 8 | std::uint32_t{bytes[3]};
+      dimensions_[i] = std::uint32_t{bytes[0]} << 24
+                       | std::uint32_t{bytes[1]} << 16
+                       | std::uint32_t{bytes[2]} << 8 | std::uint32_t{bytes[3]};
     }
     return status::ok();
   }
@@ -123,10 +123,10 @@ class idx_file {
         break;
     }
     if (total < expected) {
-      std::string what =
-          "truncated: expected " + plural(expected, "byte") + " (" +
-          plural(samples, noun) + "), got " + std::to_string(total) + " (" +
-          plural(total / sample_size, std::string{"complete "} + noun) + ")";
+      std::string what
+        = "truncated: expected " + plural(expected, "byte") + " ("
+          + plural(samples, noun) + "), got " + std::to_string(total) + " ("
+          + plural(total / sample_size, std::string{"complete "} + noun) + ")";
       return fail(status_code::corrupt, what + cut_off_note());
     }
     std::uint8_t extra;
@@ -134,9 +134,9 @@ class idx_file {
     if (!got)
       return got.error();
     if (*got != 0)
-      return fail(status_code::corrupt, "trailing data after the " +
-                                            plural(expected, "byte") +
-                                            " its header declares");
+      return fail(status_code::corrupt, "trailing data after the "
+                                          + plural(expected, "byte")
+                                          + " its header declares");
     if (auto note = cut_off_note(); !note.empty())
       return fail(status_code::corrupt,
                   "the values are complete but the gzip stream is cut off "
@@ -148,7 +148,7 @@ class idx_file {
     return status::error(code, path_ + ": " + what);
   }
 
- private:
+private:
   /// Reads up to `size` bytes; fewer only at the end of the data.
   result<std::size_t> read(std::uint8_t* out, std::size_t size) {
     std::size_t total = 0;
@@ -185,9 +185,9 @@ class idx_file {
   }
 
   status truncated_header(std::size_t expected, std::size_t got) const {
-    return fail(status_code::corrupt, "truncated header: expected " +
-                                          plural(expected, "byte") + ", got " +
-                                          std::to_string(got) + cut_off_note());
+    return fail(status_code::corrupt, "truncated header: expected "
+                                        + plural(expected, "byte") + ", got "
+                                        + std::to_string(got) + cut_off_note());
   }
 
   std::string path_;
@@ -202,9 +202,9 @@ result<dataset> read_idx(const std::string& images_path,
                          int classes) {
   if (classes < 1 || classes > 256)
     return status::error(status_code::invalid_argument,
-                         labels_path + ": class count " +
-                             std::to_string(classes) +
-                             " must be in [1, 256] for byte labels");
+                         labels_path + ": class count "
+                           + std::to_string(classes)
+                           + " must be in [1, 256] for byte labels");
   idx_file images{images_path};
   if (auto opened = images.open(3, "images x rows x columns"); !opened)
     return opened;
@@ -216,20 +216,20 @@ result<dataset> read_idx(const std::string& images_path,
   const std::uint64_t columns = images.dimensions()[2];
   const std::uint64_t inputs = rows * columns;
   if (inputs == 0)
+    return images.fail(status_code::corrupt, "images of " + std::to_string(rows)
+                                               + "x" + std::to_string(columns)
+                                               + " pixels are empty");
+  if (inputs > static_cast<std::uint64_t>(std::numeric_limits<int>::max())
+      || samples * inputs > max_values)
     return images.fail(status_code::corrupt,
-                       "images of " + std::to_string(rows) + "x" +
-                           std::to_string(columns) + " pixels are empty");
-  if (inputs > static_cast<std::uint64_t>(std::numeric_limits<int>::max()) ||
-      samples * inputs > max_values)
-    return images.fail(
-        status_code::corrupt,
-        std::to_string(samples) + " images of " + std::to_string(rows) + "x" +
-            std::to_string(columns) + " pixels are implausibly large");
+                       std::to_string(samples) + " images of "
+                         + std::to_string(rows) + "x" + std::to_string(columns)
+                         + " pixels are implausibly large");
   if (labels.dimensions()[0] != samples)
     return status::error(status_code::corrupt,
-                         images_path + " has " + plural(samples, "image") +
-                             " but " + labels_path + " has " +
-                             plural(labels.dimensions()[0], "label"));
+                         images_path + " has " + plural(samples, "image")
+                           + " but " + labels_path + " has "
+                           + plural(labels.dimensions()[0], "label"));
   std::vector<std::uint8_t> values;
   if (auto read = labels.read_values(values, samples, 1, "label"); !read)
     return read;
@@ -238,37 +238,37 @@ result<dataset> read_idx(const std::string& images_path,
   result.classes = classes;
   const auto count = static_cast<Eigen::Index>(samples);
   using byte_vector = Eigen::Matrix<std::uint8_t, Eigen::Dynamic, 1>;
-  result.labels =
-      Eigen::Map<const byte_vector>(values.data(), count).cast<int>();
+  result.labels
+    = Eigen::Map<const byte_vector>(values.data(), count).cast<int>();
   for (Eigen::Index j = 0; j < count; ++j)
     if (result.labels[j] >= classes)
       return labels.fail(status_code::corrupt,
-                         "label " + std::to_string(result.labels[j]) +
-                             " of sample " + std::to_string(j) +
-                             " is outside [0, " + std::to_string(classes) +
-                             ")");
+                         "label " + std::to_string(result.labels[j])
+                           + " of sample " + std::to_string(j)
+                           + " is outside [0, " + std::to_string(classes)
+                           + ")");
   if (auto read = images.read_values(values, samples, inputs, "image"); !read)
     return read;
-  using byte_matrix =
-      Eigen::Matrix<std::uint8_t, Eigen::Dynamic, Eigen::Dynamic>;
+  using byte_matrix
+    = Eigen::Matrix<std::uint8_t, Eigen::Dynamic, Eigen::Dynamic>;
   // Division, not multiplication by 1/255, keeps 255 at exactly 1.
   result.features = Eigen::Map<const byte_matrix>(
-                        values.data(), static_cast<Eigen::Index>(inputs), count)
-                        .cast<float>() /
-                    255.0f;
+                      values.data(), static_cast<Eigen::Index>(inputs), count)
+                      .cast<float>()
+                    / 255.0f;
   return result;
 }
 
 result<train_test_split> load_fashion_mnist(const std::string& directory) {
   const std::filesystem::path root{directory};
   auto file = [&](const char* name) { return (root / name).string(); };
-  auto train =
-      read_idx(file("train-images-idx3-ubyte.gz"),
+  auto train
+    = read_idx(file("train-images-idx3-ubyte.gz"),
                file("train-labels-idx1-ubyte.gz"), "fashion-mnist-train", 10);
   if (!train)
     return train.error();
-  auto test =
-      read_idx(file("t10k-images-idx3-ubyte.gz"),
+  auto test
+    = read_idx(file("t10k-images-idx3-ubyte.gz"),
                file("t10k-labels-idx1-ubyte.gz"), "fashion-mnist-test", 10);
   if (!test)
     return test.error();

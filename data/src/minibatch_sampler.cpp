@@ -22,16 +22,16 @@ minibatch_sampler::make(const dataset& data, std::vector<std::size_t> indices,
   if (indices.empty())
     return invalid("no samples to draw from data set '" + data.name + "'");
   if (data.features.cols() != data.labels.size())
-    return invalid("data set '" + data.name + "' has " +
-                   std::to_string(data.features.cols()) +
-                   " feature columns but " +
-                   std::to_string(data.labels.size()) + " labels");
+    return invalid("data set '" + data.name + "' has "
+                   + std::to_string(data.features.cols())
+                   + " feature columns but "
+                   + std::to_string(data.labels.size()) + " labels");
   for (std::size_t i = 0; i < indices.size(); ++i)
     if (indices[i] >= data.size())
-      return invalid("index " + std::to_string(indices[i]) + " at position " +
-                     std::to_string(i) + " is out of range for data set '" +
-                     data.name + "' of " + std::to_string(data.size()) +
-                     " samples");
+      return invalid("index " + std::to_string(indices[i]) + " at position "
+                     + std::to_string(i) + " is out of range for data set '"
+                     + data.name + "' of " + std::to_string(data.size())
+                     + " samples");
   return minibatch_sampler{data, std::move(indices), batch_size, seed};
 }
 
@@ -51,8 +51,8 @@ void minibatch_sampler::next(minibatch& out) {
   out.labels.resize(batch);
   const float* source = data_->features.data();
   float* target = out.features.data();
-  const std::size_t column_bytes =
-      static_cast<std::size_t>(inputs) * sizeof(float);
+  const std::size_t column_bytes
+    = static_cast<std::size_t>(inputs) * sizeof(float);
   for (Eigen::Index j = 0; j < batch; ++j) {
     if (position_ == order_.size()) {
       random_.shuffle(order_.begin(), order_.end());

@@ -17,9 +17,9 @@ result<std::vector<std::size_t>> shard_indices(std::size_t samples,
                          "shard count must be at least 1");
   if (shard >= count)
     return status::error(status_code::invalid_argument,
-                         "shard " + std::to_string(shard) +
-                             " is out of range for " + std::to_string(count) +
-                             " shards");
+                         "shard " + std::to_string(shard)
+                           + " is out of range for " + std::to_string(count)
+                           + " shards");
   std::vector<std::size_t> permutation(samples);
   std::iota(permutation.begin(), permutation.end(), std::size_t{0});
   random_source random{seed};

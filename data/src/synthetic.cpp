@@ -16,8 +16,8 @@ constexpr std::uint64_t max_values = std::uint64_t{1} << 32;
 
 status invalid(const char* field, const std::string& what) {
   return status::error(status_code::invalid_argument,
-                       std::string{"synthetic_settings."} + field + ": " +
-                           what);
+                       std::string{"synthetic_settings."} + field + ": "
+                         + what);
 }
 
 status validate(const synthetic_settings& settings) {
@@ -34,20 +34,20 @@ status validate(const synthetic_settings& settings) {
        {std::pair{"train_samples", settings.train_samples},
         std::pair{"test_samples", settings.test_samples}})
     if (samples > max_values / inputs)
-      return invalid(field, std::to_string(samples) + " samples of " +
-                                std::to_string(inputs) +
-                                " inputs exceed 2^32 values");
+      return invalid(field, std::to_string(samples) + " samples of "
+                              + std::to_string(inputs)
+                              + " inputs exceed 2^32 values");
   if (!std::isfinite(settings.noise) || settings.noise < 0)
     return invalid("noise",
                    std::to_string(settings.noise) + " must be finite and >= 0");
   if (settings.informative < 1 || settings.informative > settings.inputs)
     return invalid("informative",
-                   std::to_string(settings.informative) + " must be in [1, " +
-                       std::to_string(settings.inputs) + "] (inputs)");
+                   std::to_string(settings.informative) + " must be in [1, "
+                     + std::to_string(settings.inputs) + "] (inputs)");
   if (settings.clusters_per_class < 1)
     return invalid("clusters_per_class",
-                   std::to_string(settings.clusters_per_class) +
-                       " must be at least 1");
+                   std::to_string(settings.clusters_per_class)
+                     + " must be at least 1");
   return status::ok();
 }
 
@@ -89,8 +89,8 @@ centres draw_centres(const synthetic_settings& settings,
     for (std::size_t i = 0; i < inputs; ++i)
       column[i] /= norm;
   }
-  const auto clusters = static_cast<std::size_t>(settings.classes) *
-                        static_cast<std::size_t>(settings.clusters_per_class);
+  const auto clusters = static_cast<std::size_t>(settings.classes)
+                        * static_cast<std::size_t>(settings.clusters_per_class);
   centres result{std::vector<double>(inputs * clusters, 0.0), settings.inputs,
                  settings.clusters_per_class};
   std::vector<double> coordinates(informative);
@@ -110,10 +110,10 @@ dataset draw_samples(const synthetic_settings& settings, const centres& centres,
                      const char* name) {
   // Each feature has variance informative / inputs from the centres plus
   // noise^2; dividing by its root makes it about 1.
-  const double scale =
-      1.0 /
-      std::sqrt(static_cast<double>(settings.informative) / settings.inputs +
-                settings.noise * settings.noise);
+  const double scale
+    = 1.0
+      / std::sqrt(static_cast<double>(settings.informative) / settings.inputs
+                  + settings.noise * settings.noise);
   const double noise = settings.noise;
   const auto inputs = static_cast<Eigen::Index>(settings.inputs);
   const auto count = static_cast<Eigen::Index>(samples);
@@ -125,17 +125,17 @@ dataset draw_samples(const synthetic_settings& settings, const centres& centres,
   random_source random{seed};
   for (Eigen::Index j = 0; j < count; ++j) {
     const auto label = static_cast<int>(
-        random.below(static_cast<std::uint64_t>(settings.classes)));
+      random.below(static_cast<std::uint64_t>(settings.classes)));
     const auto cluster = static_cast<std::size_t>(
-        label * centres.clusters_per_class +
-        static_cast<int>(random.below(
-            static_cast<std::uint64_t>(centres.clusters_per_class))));
-    const double* centre =
-        centres.values.data() + cluster * static_cast<std::size_t>(inputs);
+      label * centres.clusters_per_class
+      + static_cast<int>(
+        random.below(static_cast<std::uint64_t>(centres.clusters_per_class))));
+    const double* centre
+      = centres.values.data() + cluster * static_cast<std::size_t>(inputs);
     float* column = result.features.data() + j * inputs;
     for (Eigen::Index i = 0; i < inputs; ++i)
-      column[i] =
-          static_cast<float>((centre[i] + noise * random.normal()) * scale);
+      column[i]
+        = static_cast<float>((centre[i] + noise * random.normal()) * scale);
     result.labels[j] = label;
   }
   return result;
@@ -150,12 +150,12 @@ result<train_test_split> make_synthetic(const synthetic_settings& settings) {
   random_source centre_random{random_source::derive_seed(settings.seed, 0)};
   const auto fixed = draw_centres(settings, centre_random);
   return train_test_split{
-      draw_samples(settings, fixed, settings.train_samples,
-                   random_source::derive_seed(settings.seed, 1),
-                   "synthetic-train"),
-      draw_samples(settings, fixed, settings.test_samples,
-                   random_source::derive_seed(settings.seed, 2),
-                   "synthetic-test")};
+    draw_samples(settings, fixed, settings.train_samples,
+                 random_source::derive_seed(settings.seed, 1),
+                 "synthetic-train"),
+    draw_samples(settings, fixed, settings.test_samples,
+                 random_source::derive_seed(settings.seed, 2),
+                 "synthetic-test")};
 }
 
 } // namespace ormo::data

@@ -47,8 +47,7 @@ class least_squares final : public ormo::model::gradient_source {
 public:
   least_squares(std::shared_ptr<const regression_data> data, int first,
                 int count, std::uint64_t seed)
-    : data_(std::move(data)), first_(first), count_(count), random_(seed) {
-  }
+    : data_(std::move(data)), first_(first), count_(count), random_(seed) {}
 
   std::size_t dimension() const override { return features; }
   std::size_t batch_size() const override { return ::batch_size; }
@@ -94,9 +93,8 @@ int main() {
     Eigen::VectorXf residual = data->inputs.transpose() * w - data->targets;
     result.loss = residual.squaredNorm() / (2.0 * samples);
     // R^2 stands in for accuracy: 1 is a perfect fit.
-    double variance = (data->targets.array() - data->targets.mean())
-                        .square()
-                        .sum();
+    double variance
+      = (data->targets.array() - data->targets.mean()).square().sum();
     result.accuracy = 1.0 - residual.squaredNorm() / variance;
     return result;
   };
@@ -129,8 +127,8 @@ int main() {
     std::fprintf(stderr, "training failed: %s\n", report.failure.c_str());
     return 1;
   }
-  double error = (report.final_parameters - data->truth).norm()
-                 / data->truth.norm();
+  double error
+    = (report.final_parameters - data->truth).norm() / data->truth.norm();
   std::printf("least squares: %llu gradients, final loss %.6f, R^2 %.6f, "
               "relative coefficient error %.2e\n",
               static_cast<unsigned long long>(report.gradients_applied),

@@ -10,24 +10,24 @@ namespace ormo::model {
 namespace {
 
 template <class Scalar>
-using matrix_view =
-    Eigen::Map<Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>>;
+using matrix_view
+  = Eigen::Map<Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>>;
 
 template <class Scalar>
-using const_matrix_view =
-    Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>>;
+using const_matrix_view
+  = Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>>;
 
 template <class Scalar>
 using vector_view = Eigen::Map<Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>;
 
 template <class Scalar>
-using const_vector_view =
-    Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>;
+using const_vector_view
+  = Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>;
 
 [[maybe_unused]] bool
 labels_in_range(const Eigen::Ref<const Eigen::VectorXi>& labels, int classes) {
-  return labels.size() == 0 ||
-         (labels.minCoeff() >= 0 && labels.maxCoeff() < classes);
+  return labels.size() == 0
+         || (labels.minCoeff() >= 0 && labels.maxCoeff() < classes);
 }
 
 } // namespace
@@ -44,8 +44,9 @@ dense_network<Scalar>::dense_network(int inputs, std::vector<int> hidden,
     layer.inputs = layer_inputs;
     layer.outputs = outputs;
     layer.weight_offset = dimension_;
-    layer.bias_offset = dimension_ + static_cast<std::size_t>(outputs) *
-                                         static_cast<std::size_t>(layer_inputs);
+    layer.bias_offset = dimension_
+                        + static_cast<std::size_t>(outputs)
+                            * static_cast<std::size_t>(layer_inputs);
     dimension_ = layer.bias_offset + static_cast<std::size_t>(outputs);
     layers_.push_back(layer);
     layer_inputs = outputs;
@@ -106,7 +107,7 @@ void dense_network<Scalar>::forward(const Scalar* parameters,
 
 template <class Scalar>
 void dense_network<Scalar>::exponentiate_logits(
-    Eigen::Index samples, const Eigen::Ref<const Eigen::VectorXi>& labels) {
+  Eigen::Index samples, const Eigen::Ref<const Eigen::VectorXi>& labels) {
   auto logits = activations_.back().leftCols(samples).array();
   auto column_max = column_max_.head(samples);
   auto column_sum = column_sum_.head(samples);
@@ -123,10 +124,9 @@ void dense_network<Scalar>::exponentiate_logits(
 
 template <class Scalar>
 Scalar dense_network<Scalar>::loss_and_gradient(
-    Eigen::Ref<const vector> parameters,
-    const Eigen::Ref<const matrix>& features,
-    const Eigen::Ref<const Eigen::VectorXi>& labels,
-    Eigen::Ref<vector> gradient) {
+  Eigen::Ref<const vector> parameters, const Eigen::Ref<const matrix>& features,
+  const Eigen::Ref<const Eigen::VectorXi>& labels,
+  Eigen::Ref<vector> gradient) {
   const Eigen::Index samples = features.cols();
   assert(parameters.size() == static_cast<Eigen::Index>(dimension_));
   assert(gradient.size() == static_cast<Eigen::Index>(dimension_));
@@ -137,9 +137,9 @@ Scalar dense_network<Scalar>::loss_and_gradient(
   forward(parameters.data(), features);
   exponentiate_logits(samples, labels);
   const Scalar inverse_samples = Scalar(1) / static_cast<Scalar>(samples);
-  const Scalar loss =
-      (column_sum_.head(samples).log() - label_logit_.head(samples)).sum() *
-      inverse_samples;
+  const Scalar loss
+    = (column_sum_.head(samples).log() - label_logit_.head(samples)).sum()
+      * inverse_samples;
 
   // Output delta, in place of the logits: (softmax - one_hot(label)) / n.
   auto output_delta = activations_.back().leftCols(samples);
@@ -152,8 +152,8 @@ Scalar dense_network<Scalar>::loss_and_gradient(
   Scalar* gradient_data = gradient.data();
   for (std::size_t l = layers_.size(); l-- > 0;) {
     const layer_layout& layer = layers_[l];
-    auto delta =
-        l + 1 == layers_.size() ? output_delta : deltas_[l].leftCols(samples);
+    auto delta
+      = l + 1 == layers_.size() ? output_delta : deltas_[l].leftCols(samples);
     matrix_view<Scalar> weight_gradient(gradient_data + layer.weight_offset,
                                         layer.outputs, layer.inputs);
     vector_view<Scalar> bias_gradient(gradient_data + layer.bias_offset,
@@ -161,8 +161,8 @@ Scalar dense_network<Scalar>::loss_and_gradient(
     if (l == 0)
       weight_gradient.noalias() = delta * features.transpose();
     else
-      weight_gradient.noalias() =
-          delta * activations_[l - 1].leftCols(samples).transpose();
+      weight_gradient.noalias()
+        = delta * activations_[l - 1].leftCols(samples).transpose();
     bias_gradient.noalias() = delta.rowwise().sum();
     if (l == 0)
       break;
@@ -172,16 +172,15 @@ Scalar dense_network<Scalar>::loss_and_gradient(
     auto previous_delta = deltas_[l - 1].leftCols(samples);
     previous_delta.noalias() = weights.transpose() * delta;
     previous_delta = (activations_[l - 1].leftCols(samples).array() > Scalar(0))
-                         .select(previous_delta, Scalar(0));
+                       .select(previous_delta, Scalar(0));
   }
   return loss;
 }
 
 template <class Scalar>
 evaluation dense_network<Scalar>::evaluate(
-    Eigen::Ref<const vector> parameters,
-    const Eigen::Ref<const matrix>& features,
-    const Eigen::Ref<const Eigen::VectorXi>& labels) {
+  Eigen::Ref<const vector> parameters, const Eigen::Ref<const matrix>& features,
+  const Eigen::Ref<const Eigen::VectorXi>& labels) {
   const Eigen::Index samples = features.cols();
   assert(parameters.size() == static_cast<Eigen::Index>(dimension_));
   assert(features.rows() == inputs_ && labels.size() == samples);
@@ -202,8 +201,8 @@ evaluation dense_network<Scalar>::evaluate(
     }
     exponentiate_logits(count, chunk_labels);
     for (Eigen::Index j = 0; j < count; ++j)
-      loss_sum += std::log(static_cast<double>(column_sum_[j])) -
-                  static_cast<double>(label_logit_[j]);
+      loss_sum += std::log(static_cast<double>(column_sum_[j]))
+                  - static_cast<double>(label_logit_[j]);
   }
   const auto n = static_cast<double>(samples);
   return {loss_sum / n, static_cast<double>(correct) / n};

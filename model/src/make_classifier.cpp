@@ -11,8 +11,8 @@ namespace ormo::model {
 namespace {
 
 constexpr std::pair<model_kind, const char*> model_kind_names[] = {
-    {model_kind::softmax, "softmax"},
-    {model_kind::mlp, "mlp"},
+  {model_kind::softmax, "softmax"},
+  {model_kind::mlp, "mlp"},
 };
 
 status invalid(const std::string& what) {
@@ -41,28 +41,28 @@ make_classifier(model_kind kind, int inputs, const std::vector<int>& hidden,
   if (inputs < 1)
     return invalid("inputs " + std::to_string(inputs) + " must be at least 1");
   if (classes < 2)
-    return invalid("classes " + std::to_string(classes) +
-                   " must be at least 2");
+    return invalid("classes " + std::to_string(classes)
+                   + " must be at least 2");
   for (std::size_t l = 0; l < hidden.size(); ++l)
     if (hidden[l] < 1)
-      return invalid("hidden layer " + std::to_string(l) + " has size " +
-                     std::to_string(hidden[l]) + "; it must be at least 1");
+      return invalid("hidden layer " + std::to_string(l) + " has size "
+                     + std::to_string(hidden[l]) + "; it must be at least 1");
   std::unique_ptr<gradient_function> model;
   switch (kind) {
-  case model_kind::softmax:
-    if (!hidden.empty())
-      return invalid("softmax has no hidden layers, but " +
-                     std::to_string(hidden.size()) +
-                     " hidden sizes were given");
-    model = std::make_unique<softmax_regression>(inputs, classes);
-    break;
-  case model_kind::mlp:
-    model = std::make_unique<mlp>(inputs, hidden, classes);
-    break;
+    case model_kind::softmax:
+      if (!hidden.empty())
+        return invalid("softmax has no hidden layers, but "
+                       + std::to_string(hidden.size())
+                       + " hidden sizes were given");
+      model = std::make_unique<softmax_regression>(inputs, classes);
+      break;
+    case model_kind::mlp:
+      model = std::make_unique<mlp>(inputs, hidden, classes);
+      break;
   }
   if (!model)
-    return invalid("unknown model kind " +
-                   std::to_string(static_cast<int>(kind)));
+    return invalid("unknown model kind "
+                   + std::to_string(static_cast<int>(kind)));
   return model;
 }
 

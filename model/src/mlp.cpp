@@ -15,19 +15,19 @@ std::size_t mlp::dimension() const {
 }
 
 Eigen::VectorXf mlp::initial_parameters(std::uint64_t seed) const {
-  Eigen::VectorXf parameters =
-      Eigen::VectorXf::Zero(static_cast<Eigen::Index>(dimension()));
+  Eigen::VectorXf parameters
+    = Eigen::VectorXf::Zero(static_cast<Eigen::Index>(dimension()));
   random_source random(seed);
   const auto& layers = network_.layers();
   for (std::size_t l = 0; l < layers.size(); ++l) {
     const layer_layout& layer = layers[l];
     const bool output_layer = l + 1 == layers.size();
-    const double fan =
-        output_layer ? 0.5 * (layer.inputs + layer.outputs) : layer.inputs;
+    const double fan
+      = output_layer ? 0.5 * (layer.inputs + layer.outputs) : layer.inputs;
     const double deviation = std::sqrt(2.0 / fan);
     for (std::size_t i = layer.weight_offset; i < layer.bias_offset; ++i)
-      parameters[static_cast<Eigen::Index>(i)] =
-          static_cast<float>(deviation * random.normal());
+      parameters[static_cast<Eigen::Index>(i)]
+        = static_cast<float>(deviation * random.normal());
   }
   return parameters;
 }

@@ -14,8 +14,8 @@ Eigen::VectorXf softmax_regression::initial_parameters(std::uint64_t) const {
 }
 
 float softmax_regression::loss_and_gradient(
-    Eigen::Ref<const Eigen::VectorXf> parameters, const data::minibatch& batch,
-    Eigen::Ref<Eigen::VectorXf> gradient) {
+  Eigen::Ref<const Eigen::VectorXf> parameters, const data::minibatch& batch,
+  Eigen::Ref<Eigen::VectorXf> gradient) {
   return network_.loss_and_gradient(parameters, batch.features, batch.labels,
                                     gradient);
 }

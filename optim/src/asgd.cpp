@@ -7,8 +7,7 @@ namespace ormo::optim {
 asgd::asgd(std::size_t dimension, int iteration_size,
            const asgd_settings& settings)
   : update_rule(dimension, iteration_size, closing::every_arrival, false),
-    settings_(settings) {
-}
+    settings_(settings) {}
 
 const char* asgd::name() const {
   return settings_.delay_threshold ? "asgd-da" : "asgd";

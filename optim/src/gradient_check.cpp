@@ -19,8 +19,8 @@ bool block_has_non_finite(const float* values, std::size_t count) {
   for (std::size_t j = 0; j < count; ++j) {
     std::uint32_t bits;
     std::memcpy(&bits, values + j, sizeof bits);
-    found |= static_cast<std::uint32_t>((bits & exponent_mask)
-                                        == exponent_mask);
+    found
+      |= static_cast<std::uint32_t>((bits & exponent_mask) == exponent_mask);
   }
   return found != 0;
 }
@@ -50,10 +50,9 @@ checked_gradient
 checked_gradient::check(std::shared_ptr<const Eigen::VectorXf> values) {
   checked_gradient result;
   result.values_ = std::move(values);
-  result.first_non_finite_ =
-    result.values_
-      ? find_non_finite(result.values_->data(), result.size())
-      : 0;
+  result.first_non_finite_
+    = result.values_ ? find_non_finite(result.values_->data(), result.size())
+                     : 0;
   return result;
 }
 

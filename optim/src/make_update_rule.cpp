@@ -12,12 +12,9 @@ namespace ormo::optim {
 namespace {
 
 constexpr std::pair<algorithm, const char*> algorithm_names[] = {
-  {algorithm::ssgdm, "ssgdm"},
-  {algorithm::asgd, "asgd"},
-  {algorithm::asgd_da, "asgd-da"},
-  {algorithm::naive_asgdm, "naive-asgdm"},
-  {algorithm::ormo, "ormo"},
-  {algorithm::ormo_da, "ormo-da"},
+  {algorithm::ssgdm, "ssgdm"},     {algorithm::asgd, "asgd"},
+  {algorithm::asgd_da, "asgd-da"}, {algorithm::naive_asgdm, "naive-asgdm"},
+  {algorithm::ormo, "ormo"},       {algorithm::ormo_da, "ormo-da"},
 };
 
 status invalid(const std::string& what) {
@@ -61,10 +58,8 @@ make_update_rule(const algorithm_settings& settings, std::size_t dimension,
   if (!(settings.momentum >= 0 && settings.momentum < 1))
     return invalid("momentum " + std::to_string(settings.momentum)
                    + " must be in [0, 1)");
-  if (!std::isfinite(settings.delay_threshold)
-      || settings.delay_threshold <= 0)
-    return invalid("delay threshold "
-                   + std::to_string(settings.delay_threshold)
+  if (!std::isfinite(settings.delay_threshold) || settings.delay_threshold <= 0)
+    return invalid("delay threshold " + std::to_string(settings.delay_threshold)
                    + " must be positive");
   const double rate = settings.learning_rate;
   const double beta = settings.momentum;
@@ -79,9 +74,9 @@ make_update_rule(const algorithm_settings& settings, std::size_t dimension,
                                     asgd_settings{rate, std::nullopt});
       break;
     case algorithm::asgd_da:
-      rule = std::make_unique<asgd>(
-        dimension, iteration_size,
-        asgd_settings{rate, settings.delay_threshold});
+      rule
+        = std::make_unique<asgd>(dimension, iteration_size,
+                                 asgd_settings{rate, settings.delay_threshold});
       break;
     case algorithm::naive_asgdm:
       rule = std::make_unique<naive_momentum>(

@@ -13,8 +13,7 @@ const char* to_string(apply_mode mode) {
 ordered_momentum::ordered_momentum(std::size_t dimension, int iteration_size,
                                    const ordered_momentum_settings& settings)
   : update_rule(dimension, iteration_size, closing::every_k_arrivals, true),
-    settings_(settings) {
-}
+    settings_(settings) {}
 
 const char* ordered_momentum::name() const {
   return settings_.delay_threshold ? "ormo-da" : "ormo";
@@ -39,21 +38,21 @@ update_rule::plan ordered_momentum::plan_for(iteration_index delay,
   const double c = rate / iteration_size();
   plan result;
   auto& coefficients = result.coefficients;
-  coefficients.momentum_gradient_weight = static_cast<float>(
-    std::pow(beta, static_cast<double>(delay)) * c);
+  coefficients.momentum_gradient_weight
+    = static_cast<float>(std::pow(beta, static_cast<double>(delay)) * c);
   if (settings_.apply == apply_mode::on_close) {
     // The step the gradient would already have caused in the `delay`
     // iterations closed since i; the current one moves w at the close.
-    coefficients.parameter_gradient_weight = static_cast<float>(
-      geometric_sum(beta, delay) * c);
+    coefficients.parameter_gradient_weight
+      = static_cast<float>(geometric_sum(beta, delay) * c);
     coefficients.parameter_momentum_weight = closes ? 1.0f : 0.0f;
   } else {
     // Its full weight including the current iteration; at a close the
     // decayed momentum (beta * u) is applied as the next iteration opens.
-    coefficients.parameter_gradient_weight = static_cast<float>(
-      geometric_sum(beta, delay + 1) * c);
-    coefficients.parameter_momentum_weight =
-      closes ? static_cast<float>(beta) : 0.0f;
+    coefficients.parameter_gradient_weight
+      = static_cast<float>(geometric_sum(beta, delay + 1) * c);
+    coefficients.parameter_momentum_weight
+      = closes ? static_cast<float>(beta) : 0.0f;
   }
   result.deferred_decay = closes ? static_cast<float>(beta) : 1.0f;
   return result;

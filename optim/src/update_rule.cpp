@@ -87,8 +87,8 @@ placement update_rule::offer(std::size_t size, std::size_t first_non_finite,
   result.coefficients = planned.coefficients;
   result.coefficients.momentum_decay *= deferred_decay_;
   if (iteration_ < warmup_) {
-    auto scale = static_cast<float>(iteration_ + 1)
-                 / static_cast<float>(warmup_);
+    auto scale
+      = static_cast<float>(iteration_ + 1) / static_cast<float>(warmup_);
     result.coefficients.momentum_gradient_weight *= scale;
     result.coefficients.parameter_gradient_weight *= scale;
   }
@@ -117,8 +117,8 @@ void update_momentum(const update_coefficients& c, gradient_view gradient,
   else if (c.momentum_decay == 1.0f)
     momentum += c.momentum_gradient_weight * gradient;
   else
-    momentum = c.momentum_decay * momentum
-               + c.momentum_gradient_weight * gradient;
+    momentum
+      = c.momentum_decay * momentum + c.momentum_gradient_weight * gradient;
 }
 
 } // namespace
@@ -145,8 +145,7 @@ placement update_rule::close_iteration() {
 
 namespace {
 
-std::size_t first_non_finite_of(gradient_view gradient,
-                                std::size_t dimension) {
+std::size_t first_non_finite_of(gradient_view gradient, std::size_t dimension) {
   auto size = static_cast<std::size_t>(gradient.size());
   return size == dimension ? find_non_finite(gradient.data(), size) : size;
 }
@@ -164,8 +163,8 @@ placement update_rule::place(gradient_view gradient,
 
 placement update_rule::place(const checked_gradient& gradient,
                              iteration_index computed_at) {
-  auto result = offer(gradient.size(), gradient.first_non_finite(),
-                      computed_at);
+  auto result
+    = offer(gradient.size(), gradient.first_non_finite(), computed_at);
   if (result.accepted())
     update_momentum(result.coefficients, gradient.values(), momentum_);
   return result;
@@ -184,8 +183,8 @@ placement update_rule::place_and_apply(gradient_view gradient,
 placement update_rule::place_and_apply(const checked_gradient& gradient,
                                        iteration_index computed_at,
                                        parameter_view parameters) {
-  auto result = offer(gradient.size(), gradient.first_non_finite(),
-                      computed_at);
+  auto result
+    = offer(gradient.size(), gradient.first_non_finite(), computed_at);
   if (result.accepted())
     apply_fused(result.coefficients, gradient.values(), parameters);
   return result;

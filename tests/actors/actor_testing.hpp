@@ -61,7 +61,7 @@ class deterministic_system {
 public:
   deterministic_system()
     : system_(config_), sched(dynamic_cast<caf::scheduler::test_coordinator&>(
-                            system_.scheduler())) {}
+                          system_.scheduler())) {}
 
   deterministic_system(const deterministic_system&) = delete;
   deterministic_system& operator=(const deterministic_system&) = delete;
@@ -113,8 +113,8 @@ public:
     auto result = std::make_shared<reply<T>>();
     auto client = system_.spawn([=](caf::event_based_actor* self) {
       self->request(to, caf::infinite, xs...)
-          .then([=](T& value) { result->value = std::move(value); },
-                [=](caf::error& error) { result->error = std::move(error); });
+        .then([=](T& value) { result->value = std::move(value); },
+              [=](caf::error& error) { result->error = std::move(error); });
     });
     track(client);
     return result;
@@ -181,8 +181,8 @@ inline shard_route spawn_shard(deterministic_system& env,
   route.size = initial.size();
   route.server = env.track(env.sys().spawn(parameter_server, initial));
   route.orderer = env.track(env.sys().spawn(
-      momentum_orderer, std::shared_ptr<optim::update_rule>(std::move(rule)),
-      route.server));
+    momentum_orderer, std::shared_ptr<optim::update_rule>(std::move(rule)),
+    route.server));
   return route;
 }
 
@@ -196,7 +196,7 @@ inline gradient_push make_push(worker_id worker, std::uint64_t sequence,
   push.sequence = sequence;
   push.computed_at = computed_at;
   push.gradient = optim::checked_gradient::check(
-      std::make_shared<const Eigen::VectorXf>(gradient));
+    std::make_shared<const Eigen::VectorXf>(gradient));
   push.loss = loss;
   return push;
 }
@@ -283,9 +283,9 @@ public:
 };
 
 /// Deterministic timing: `slowdown` * `compute` of virtual time per gradient.
-inline worker_timing
-virtual_timing(double slowdown = 1,
-               caf::timespan compute = std::chrono::milliseconds(1)) {
+inline worker_timing virtual_timing(double slowdown = 1,
+                                    caf::timespan compute
+                                    = std::chrono::milliseconds(1)) {
   worker_timing timing;
   timing.slowdown = slowdown;
   timing.virtual_compute = compute;

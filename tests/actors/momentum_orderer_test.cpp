@@ -51,7 +51,7 @@ std::vector<arrival> mixed_schedule(int count) {
     iteration_index t = k / 2;
     auto oldest = std::min<iteration_index>(t, 3);
     auto delay = static_cast<iteration_index>(
-        random.below(static_cast<std::uint64_t>(oldest) + 1));
+      random.below(static_cast<std::uint64_t>(oldest) + 1));
     result.push_back({static_cast<worker_id>(1 + (k + k / 3) % 2), t - delay,
                       test::random_vector(random, dimension),
                       static_cast<float>(random.uniform())});
@@ -63,12 +63,12 @@ std::vector<arrival> mixed_schedule(int count) {
 run_monitor_actor spawn_watcher(deterministic_system& env,
                                 std::shared_ptr<int> milestones) {
   return env.track(env.sys().spawn(
-      [=](run_monitor_actor::pointer) -> run_monitor_actor::behavior_type {
-        return {
-            [](tick_atom) {},
-            [=](milestone_atom) { ++*milestones; },
-        };
-      }));
+    [=](run_monitor_actor::pointer) -> run_monitor_actor::behavior_type {
+      return {
+        [](tick_atom) {},
+        [=](milestone_atom) { ++*milestones; },
+      };
+    }));
 }
 
 } // namespace
@@ -81,8 +81,8 @@ TEST_CASE("momentum_orderer: OrMo through the actors equals the rule") {
     const auto settings = ormo_settings(apply);
     const Eigen::VectorXf initial = initial_parameters();
     auto shard = spawn_shard(
-        env, initial,
-        std::make_unique<optim::ordered_momentum>(dimension, 2, settings));
+      env, initial,
+      std::make_unique<optim::ordered_momentum>(dimension, 2, settings));
     caf::anon_send(shard.orderer, join_atom::value, worker_id{1});
     caf::anon_send(shard.orderer, join_atom::value, worker_id{2});
     env.run();
@@ -101,8 +101,8 @@ TEST_CASE("momentum_orderer: OrMo through the actors equals the rule") {
     for (std::size_t k = 0; k < schedule.size(); ++k) {
       const auto& a = schedule[k];
       CAPTURE(k);
-      auto placed =
-          reference.place_and_apply(a.gradient, a.computed_at, expected);
+      auto placed
+        = reference.place_and_apply(a.gradient, a.computed_at, expected);
       REQUIRE(placed.accepted());
       if (placed.coefficients.changes_parameters())
         ++steps;
@@ -112,8 +112,8 @@ TEST_CASE("momentum_orderer: OrMo through the actors equals the rule") {
       max_delay = std::max(max_delay, placed.delay);
       ++accepted_by_worker[a.worker];
 
-      auto outcome =
-          env.ask<push_outcome>(shard.orderer, push_atom::value,
+      auto outcome
+        = env.ask<push_outcome>(shard.orderer, push_atom::value,
                                 make_push(a.worker, ++sequence[a.worker],
                                           a.computed_at, a.gradient, a.loss));
       REQUIRE(outcome.accepted());
@@ -126,8 +126,8 @@ TEST_CASE("momentum_orderer: OrMo through the actors equals the rule") {
       CHECK(test::max_relative_error(answered, expected) <= 1e-6);
       if (apply == optim::apply_mode::on_arrival) {
         // Every gradient moves w at once by its own full weight.
-        Eigen::VectorXf own =
-            placed.coefficients.parameter_gradient_weight * a.gradient;
+        Eigen::VectorXf own
+          = placed.coefficients.parameter_gradient_weight * a.gradient;
         CHECK(max_abs_difference(answered, previous) > 0);
         if (!placed.closed_iteration)
           CHECK(test::max_relative_error(previous - answered, own) <= 1e-6);
@@ -164,8 +164,8 @@ TEST_CASE("momentum_orderer: rejections are answered and counted") {
   const Eigen::VectorXf initial = initial_parameters();
   auto settings = ormo_settings(optim::apply_mode::on_arrival);
   auto shard = spawn_shard(
-      env, initial,
-      std::make_unique<optim::ordered_momentum>(dimension, 2, settings));
+    env, initial,
+    std::make_unique<optim::ordered_momentum>(dimension, 2, settings));
   caf::anon_send(shard.orderer, join_atom::value, worker_id{1});
   caf::anon_send(shard.orderer, join_atom::value, worker_id{2});
   env.run();
@@ -178,14 +178,16 @@ TEST_CASE("momentum_orderer: rejections are answered and counted") {
   // Iteration 0 closes; worker 1's numbers may jump (5), never go back.
   reference.place_and_apply(g1, 0, expected);
   reference.place_and_apply(g2, 0, expected);
-  REQUIRE(env.ask<push_outcome>(shard.orderer, push_atom::value,
-                                make_push(1, 5, 0, g1))
-              .accepted());
-  REQUIRE(env.ask<push_outcome>(shard.orderer, push_atom::value,
-                                make_push(2, 1, 0, g2))
-              .accepted());
-  const auto before =
-      env.ask<parameter_snapshot>(shard.server, pull_atom::value);
+  REQUIRE(env
+            .ask<push_outcome>(shard.orderer, push_atom::value,
+                               make_push(1, 5, 0, g1))
+            .accepted());
+  REQUIRE(env
+            .ask<push_outcome>(shard.orderer, push_atom::value,
+                               make_push(2, 1, 0, g2))
+            .accepted());
+  const auto before
+    = env.ask<parameter_snapshot>(shard.server, pull_atom::value);
   REQUIRE(before.iteration == 1);
   REQUIRE(test::max_relative_error(*before.parameters, expected) <= 1e-6);
 
@@ -200,21 +202,21 @@ TEST_CASE("momentum_orderer: rejections are answered and counted") {
     const char* reason;
   };
   std::vector<bad_push> bad{
-      {"unknown worker", make_push(9, 1, 1, g3), "unknown_worker"},
-      {"duplicate sequence", make_push(1, 5, 1, g3), "duplicate_sequence"},
-      {"older sequence", make_push(1, 3, 1, g3), "duplicate_sequence"},
-      {"NaN", make_push(1, 6, 1, with_nan), "non_finite_value"},
-      {"infinity", make_push(2, 2, 1, with_infinity), "non_finite_value"},
-      {"wrong dimension", make_push(2, 3, 1, too_long), "dimension_mismatch"},
-      {"empty gradient", gradient_push{2, 4, 1, {}, 0}, "dimension_mismatch"},
-      {"future iteration", make_push(1, 7, 2, g3), "future_iteration"},
-      {"negative iteration", make_push(1, 8, -1, g3), "negative_iteration"},
+    {"unknown worker", make_push(9, 1, 1, g3), "unknown_worker"},
+    {"duplicate sequence", make_push(1, 5, 1, g3), "duplicate_sequence"},
+    {"older sequence", make_push(1, 3, 1, g3), "duplicate_sequence"},
+    {"NaN", make_push(1, 6, 1, with_nan), "non_finite_value"},
+    {"infinity", make_push(2, 2, 1, with_infinity), "non_finite_value"},
+    {"wrong dimension", make_push(2, 3, 1, too_long), "dimension_mismatch"},
+    {"empty gradient", gradient_push{2, 4, 1, {}, 0}, "dimension_mismatch"},
+    {"future iteration", make_push(1, 7, 2, g3), "future_iteration"},
+    {"negative iteration", make_push(1, 8, -1, g3), "negative_iteration"},
   };
   std::map<std::string, std::uint64_t> expected_rejections;
   for (const auto& b : bad) {
     CAPTURE(b.what);
-    auto outcome =
-        env.ask<push_outcome>(shard.orderer, push_atom::value, b.push);
+    auto outcome
+      = env.ask<push_outcome>(shard.orderer, push_atom::value, b.push);
     CHECK_FALSE(outcome.accepted());
     CHECK(outcome.rejection == b.reason);
     CHECK_FALSE(outcome.detail.empty());
@@ -233,8 +235,8 @@ TEST_CASE("momentum_orderer: rejections are answered and counted") {
   CHECK(stats.received == stats.accepted + total(stats.rejected));
   CHECK(stats.iteration == 1);
   CHECK(stats.loss_count == 2);
-  CHECK(stats.accepted_by_worker ==
-        std::map<worker_id, std::uint64_t>{{1, 1}, {2, 1}});
+  CHECK(stats.accepted_by_worker
+        == std::map<worker_id, std::uint64_t>{{1, 1}, {2, 1}});
 
   // The rejections did not count as arrivals: the next gradient is the
   // first of iteration 1 (K = 2), so it does not close it.
@@ -263,53 +265,59 @@ TEST_CASE("momentum_orderer: rejections are answered and counted") {
 TEST_CASE("momentum_orderer: a join after a leave starts a new sequence") {
   deterministic_system env;
   auto shard = spawn_shard(
-      env, initial_parameters(),
-      std::make_unique<optim::ordered_momentum>(
-          dimension, 1, ormo_settings(optim::apply_mode::on_arrival)));
+    env, initial_parameters(),
+    std::make_unique<optim::ordered_momentum>(
+      dimension, 1, ormo_settings(optim::apply_mode::on_arrival)));
   const Eigen::VectorXf g = Eigen::VectorXf::Ones(dimension);
   caf::anon_send(shard.orderer, join_atom::value, worker_id{4});
   env.run();
-  CHECK(env.ask<push_outcome>(shard.orderer, push_atom::value,
-                              make_push(4, 1, 0, g))
-            .accepted());
+  CHECK(
+    env
+      .ask<push_outcome>(shard.orderer, push_atom::value, make_push(4, 1, 0, g))
+      .accepted());
   // A second join of a member keeps its sequence (no replay of 1).
   caf::anon_send(shard.orderer, join_atom::value, worker_id{4});
   env.run();
-  CHECK(env.ask<push_outcome>(shard.orderer, push_atom::value,
-                              make_push(4, 1, 1, g))
-            .rejection == "duplicate_sequence");
-  CHECK(env.ask<push_outcome>(shard.orderer, push_atom::value,
-                              make_push(4, 2, 1, g))
-            .accepted());
+  CHECK(
+    env
+      .ask<push_outcome>(shard.orderer, push_atom::value, make_push(4, 1, 1, g))
+      .rejection
+    == "duplicate_sequence");
+  CHECK(
+    env
+      .ask<push_outcome>(shard.orderer, push_atom::value, make_push(4, 2, 1, g))
+      .accepted());
 }
 
 TEST_CASE("momentum_orderer: resize sets K") {
   deterministic_system env;
-  auto shard = spawn_shard(
-      env, initial_parameters(),
-      std::make_unique<optim::ordered_momentum>(
-          dimension, 2, ormo_settings(optim::apply_mode::on_close)));
+  auto shard
+    = spawn_shard(env, initial_parameters(),
+                  std::make_unique<optim::ordered_momentum>(
+                    dimension, 2, ormo_settings(optim::apply_mode::on_close)));
   caf::anon_send(shard.orderer, join_atom::value, worker_id{1});
   caf::anon_send(shard.orderer, resize_atom::value, std::int32_t{3});
   env.run();
-  CHECK(
-      env.ask<orderer_stats>(shard.orderer, stats_atom::value).iteration_size ==
-      3);
+  CHECK(env.ask<orderer_stats>(shard.orderer, stats_atom::value).iteration_size
+        == 3);
   const Eigen::VectorXf g = Eigen::VectorXf::Ones(dimension);
   for (std::uint64_t s = 1; s <= 2; ++s)
-    CHECK(env.ask<push_outcome>(shard.orderer, push_atom::value,
-                                make_push(1, s, 0, g))
-              .snapshot.iteration == 0);
-  CHECK(env.ask<push_outcome>(shard.orderer, push_atom::value,
-                              make_push(1, 3, 0, g))
-            .snapshot.iteration == 1);
+    CHECK(env
+            .ask<push_outcome>(shard.orderer, push_atom::value,
+                               make_push(1, s, 0, g))
+            .snapshot.iteration
+          == 0);
+  CHECK(
+    env
+      .ask<push_outcome>(shard.orderer, push_atom::value, make_push(1, 3, 0, g))
+      .snapshot.iteration
+    == 1);
   // K < 1 is ignored.
   caf::anon_send(shard.orderer, resize_atom::value, std::int32_t{0});
   caf::anon_send(shard.orderer, resize_atom::value, std::int32_t{-2});
   env.run();
-  CHECK(
-      env.ask<orderer_stats>(shard.orderer, stats_atom::value).iteration_size ==
-      3);
+  CHECK(env.ask<orderer_stats>(shard.orderer, stats_atom::value).iteration_size
+        == 3);
 }
 
 TEST_CASE("momentum_orderer: SSGDm holds answers until the iteration closes") {
@@ -319,8 +327,8 @@ TEST_CASE("momentum_orderer: SSGDm holds answers until the iteration closes") {
   settings.learning_rate = 0.2;
   settings.momentum = 0.5;
   auto shard = spawn_shard(
-      env, initial,
-      std::make_unique<optim::synchronous_momentum>(dimension, 2, settings));
+    env, initial,
+    std::make_unique<optim::synchronous_momentum>(dimension, 2, settings));
   caf::anon_send(shard.orderer, join_atom::value, worker_id{1});
   caf::anon_send(shard.orderer, join_atom::value, worker_id{2});
   env.run();
@@ -367,12 +375,13 @@ TEST_CASE("momentum_orderer: SSGDm holds answers until the iteration closes") {
     for (const auto* outcome : {&*first->value, &*second->value}) {
       REQUIRE(outcome->accepted());
       CHECK(outcome->snapshot.iteration == t + 1);
-      CHECK(test::max_relative_error(*outcome->snapshot.parameters, expected) <=
-            1e-6);
+      CHECK(test::max_relative_error(*outcome->snapshot.parameters, expected)
+            <= 1e-6);
     }
     // Both see the same new parameters.
     CHECK(max_abs_difference(*first->value->snapshot.parameters,
-                             *second->value->snapshot.parameters) == 0);
+                             *second->value->snapshot.parameters)
+          == 0);
   }
   auto stats = env.ask<orderer_stats>(shard.orderer, stats_atom::value);
   CHECK(stats.accepted == 6);
@@ -384,9 +393,9 @@ TEST_CASE("momentum_orderer: SSGDm holds answers until the iteration closes") {
 TEST_CASE("momentum_orderer: a watch fires once at its count") {
   deterministic_system env;
   auto shard = spawn_shard(
-      env, initial_parameters(),
-      std::make_unique<optim::ordered_momentum>(
-          dimension, 2, ormo_settings(optim::apply_mode::on_arrival)));
+    env, initial_parameters(),
+    std::make_unique<optim::ordered_momentum>(
+      dimension, 2, ormo_settings(optim::apply_mode::on_arrival)));
   auto milestones = std::make_shared<int>(0);
   auto watcher = spawn_watcher(env, milestones);
   caf::anon_send(shard.orderer, join_atom::value, worker_id{1});
@@ -396,9 +405,10 @@ TEST_CASE("momentum_orderer: a watch fires once at its count") {
   const Eigen::VectorXf g = Eigen::VectorXf::Ones(dimension);
   std::uint64_t sequence = 0;
   auto push = [&](iteration_index i) {
-    REQUIRE(env.ask<push_outcome>(shard.orderer, push_atom::value,
-                                  make_push(1, ++sequence, i, g))
-                .accepted());
+    REQUIRE(env
+              .ask<push_outcome>(shard.orderer, push_atom::value,
+                                 make_push(1, ++sequence, i, g))
+              .accepted());
   };
   push(0);
   push(0); // closes iteration 0
@@ -413,9 +423,11 @@ TEST_CASE("momentum_orderer: a watch fires once at its count") {
                  iteration_index{4}, watcher);
   env.run();
   CHECK(*milestones == 1);
-  CHECK(env.ask<push_outcome>(shard.orderer, push_atom::value,
-                              make_push(1, ++sequence, 9, g))
-            .rejection == "future_iteration");
+  CHECK(env
+          .ask<push_outcome>(shard.orderer, push_atom::value,
+                             make_push(1, ++sequence, 9, g))
+          .rejection
+        == "future_iteration");
   push(2); // closes iteration 2
   push(3);
   CHECK(*milestones == 1);

@@ -92,15 +92,15 @@ TEST_CASE("parameter_server: a snapshot never changes after later steps") {
 TEST_CASE("parameter_server: steps go in place when no reader holds w") {
   deterministic_system env;
   auto server = env.track(
-      env.sys().spawn(parameter_server, Eigen::VectorXf::Zero(3).eval()));
+    env.sys().spawn(parameter_server, Eigen::VectorXf::Zero(3).eval()));
   const Eigen::VectorXf g = Eigen::VectorXf::Ones(3);
   const Eigen::VectorXf* buffer = nullptr;
   {
     auto held = env.ask<parameter_snapshot>(server, pull_atom::value);
     buffer = held.parameters.values.get();
     // A reader holds w: the step goes to another buffer.
-    auto outcome =
-        env.ask<push_outcome>(server, step_atom::value, gradient_step(1, g, 0));
+    auto outcome
+      = env.ask<push_outcome>(server, step_atom::value, gradient_step(1, g, 0));
     CHECK(outcome.snapshot.parameters.values.get() != buffer);
     CHECK(*held.parameters == Eigen::VectorXf::Zero(3));
   }
@@ -108,12 +108,12 @@ TEST_CASE("parameter_server: steps go in place when no reader holds w") {
   const auto* current = before.parameters.values.get();
   before = {};
   // No reader: in place, and the retired buffer is reused next time.
-  auto outcome =
-      env.ask<push_outcome>(server, step_atom::value, gradient_step(1, g, 0));
+  auto outcome
+    = env.ask<push_outcome>(server, step_atom::value, gradient_step(1, g, 0));
   CHECK(outcome.snapshot.parameters.values.get() == current);
   CHECK(*outcome.snapshot.parameters == -2 * g);
-  auto reused =
-      env.ask<push_outcome>(server, step_atom::value, gradient_step(1, g, 0));
+  auto reused
+    = env.ask<push_outcome>(server, step_atom::value, gradient_step(1, g, 0));
   CHECK(reused.snapshot.parameters.values.get() == buffer);
   CHECK(*reused.snapshot.parameters == -3 * g);
   CHECK(*outcome.snapshot.parameters == -2 * g);
@@ -124,7 +124,7 @@ TEST_CASE("parameter_server: a step of the wrong size is refused") {
   const Eigen::VectorXf initial = Eigen::VectorXf::LinSpaced(4, 1, 4);
   auto server = env.track(env.sys().spawn(parameter_server, initial));
   auto outcome = env.ask<push_outcome>(
-      server, step_atom::value, gradient_step(1, Eigen::VectorXf::Ones(5), 7));
+    server, step_atom::value, gradient_step(1, Eigen::VectorXf::Ones(5), 7));
   CHECK(outcome.rejection == "invalid_step");
   CHECK_FALSE(outcome.detail.empty());
   parameter_step bad_momentum;
@@ -135,7 +135,7 @@ TEST_CASE("parameter_server: a step of the wrong size is refused") {
   CHECK(outcome.rejection == "invalid_step");
   // A missing momentum with weight 0 is fine.
   outcome = env.ask<push_outcome>(
-      server, step_atom::value, gradient_step(1, Eigen::VectorXf::Ones(4), 1));
+    server, step_atom::value, gradient_step(1, Eigen::VectorXf::Ones(4), 1));
   CHECK(outcome.accepted());
   auto now = env.ask<parameter_snapshot>(server, pull_atom::value);
   CHECK(*now.parameters == (initial.array() - 1).matrix());

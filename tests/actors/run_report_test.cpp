@@ -41,9 +41,9 @@ private:
   }
 
   void skip_space() {
-    while (position_ < text_.size() &&
-           (text_[position_] == ' ' || text_[position_] == '\n' ||
-            text_[position_] == '\t' || text_[position_] == '\r'))
+    while (position_ < text_.size()
+           && (text_[position_] == ' ' || text_[position_] == '\n'
+               || text_[position_] == '\t' || text_[position_] == '\r'))
       ++position_;
   }
 
@@ -74,36 +74,36 @@ private:
         return fail("unfinished escape");
       char e = text_[position_++];
       switch (e) {
-      case '"':
-      case '\\':
-      case '/':
-        if (decoded)
-          *decoded += e;
-        break;
-      case 'b':
-      case 'f':
-      case 'n':
-      case 'r':
-      case 't':
-        if (decoded)
-          *decoded += e == 'n' ? '\n' : e == 't' ? '\t' : '?';
-        break;
-      case 'u': {
-        unsigned code = 0;
-        for (int k = 0; k < 4; ++k) {
-          if (position_ >= text_.size() ||
-              !std::isxdigit(static_cast<unsigned char>(text_[position_])))
-            return fail("bad \\u escape");
-          code =
-              code * 16 + static_cast<unsigned>(std::stoi(
-                              std::string(1, text_[position_++]), nullptr, 16));
+        case '"':
+        case '\\':
+        case '/':
+          if (decoded)
+            *decoded += e;
+          break;
+        case 'b':
+        case 'f':
+        case 'n':
+        case 'r':
+        case 't':
+          if (decoded)
+            *decoded += e == 'n' ? '\n' : e == 't' ? '\t' : '?';
+          break;
+        case 'u': {
+          unsigned code = 0;
+          for (int k = 0; k < 4; ++k) {
+            if (position_ >= text_.size()
+                || !std::isxdigit(static_cast<unsigned char>(text_[position_])))
+              return fail("bad \\u escape");
+            code = code * 16
+                   + static_cast<unsigned>(std::stoi(
+                     std::string(1, text_[position_++]), nullptr, 16));
+          }
+          if (decoded)
+            *decoded += static_cast<char>(code);
+          break;
         }
-        if (decoded)
-          *decoded += static_cast<char>(code);
-        break;
-      }
-      default:
-        return fail("bad escape");
+        default:
+          return fail("bad escape");
       }
     }
     return fail("unterminated string");
@@ -111,8 +111,8 @@ private:
 
   bool digits() {
     auto start = position_;
-    while (position_ < text_.size() &&
-           std::isdigit(static_cast<unsigned char>(text_[position_])))
+    while (position_ < text_.size()
+           && std::isdigit(static_cast<unsigned char>(text_[position_])))
       ++position_;
     return position_ > start;
   }
@@ -129,11 +129,11 @@ private:
       if (!digits())
         return fail("bad fraction");
     }
-    if (position_ < text_.size() &&
-        (text_[position_] == 'e' || text_[position_] == 'E')) {
+    if (position_ < text_.size()
+        && (text_[position_] == 'e' || text_[position_] == 'E')) {
       ++position_;
-      if (position_ < text_.size() &&
-          (text_[position_] == '+' || text_[position_] == '-'))
+      if (position_ < text_.size()
+          && (text_[position_] == '+' || text_[position_] == '-'))
         ++position_;
       if (!digits())
         return fail("bad exponent");
@@ -282,13 +282,14 @@ TEST_CASE("run_report: CSV header and rows") {
   metrics_row second;
   second.time_s = 0.1;
   second.epoch = 1.0 / 3.0;
-  CHECK(to_csv({}) == "time_s,wall_s,epoch,iteration,gradients,train_loss,"
-                      "test_loss,test_accuracy,rejected,samples_per_second\n");
-  CHECK(to_csv({row, second}) ==
-        "time_s,wall_s,epoch,iteration,gradients,train_loss,test_loss,"
-        "test_accuracy,rejected,samples_per_second\n"
-        "1.5,0.25,0.5,7,42,2.25,null,0.875,3,1000\n"
-        "0.1,0,0.333333333,0,0,0,0,0,0,0\n");
+  CHECK(to_csv({})
+        == "time_s,wall_s,epoch,iteration,gradients,train_loss,"
+           "test_loss,test_accuracy,rejected,samples_per_second\n");
+  CHECK(to_csv({row, second})
+        == "time_s,wall_s,epoch,iteration,gradients,train_loss,test_loss,"
+           "test_accuracy,rejected,samples_per_second\n"
+           "1.5,0.25,0.5,7,42,2.25,null,0.875,3,1000\n"
+           "0.1,0,0.333333333,0,0,0,0,0,0,0\n");
 }
 
 TEST_CASE("run_report: summary JSON is valid and has the documented keys") {
@@ -327,8 +328,8 @@ TEST_CASE("run_report: summary JSON is valid and has the documented keys") {
   CHECK(m.at("iterations") == "1234");
   CHECK(m.at("gradients_received") == "5000");
   CHECK(m.at("gradients_applied") == "4990");
-  CHECK(m.at("gradients_rejected") ==
-        "{\"duplicate_sequence\": 3, \"non_finite_value\": 7}");
+  CHECK(m.at("gradients_rejected")
+        == "{\"duplicate_sequence\": 3, \"non_finite_value\": 7}");
   CHECK(m.at("final_train_loss") == "0.5");
   CHECK(m.at("final_test_loss") == "null");
   CHECK(m.at("final_test_accuracy") == "0.875");
@@ -336,9 +337,9 @@ TEST_CASE("run_report: summary JSON is valid and has the documented keys") {
   CHECK(m.at("samples_per_second") == "12774.4");
   CHECK(m.at("deterministic") == "true");
   CHECK(m.at("throughput_vs_compute_bound") == "null");
-  CHECK(m.at("membership") ==
-        "{\"joined\": 5, \"crashed\": 1, \"restarted\": 1, \"evicted\": 0, "
-        "\"left\": 0}");
+  CHECK(m.at("membership")
+        == "{\"joined\": 5, \"crashed\": 1, \"restarted\": 1, \"evicted\": 0, "
+           "\"left\": 0}");
   // The failure string survives the escaping.
   CHECK(reader.strings.at("failure") == report.failure);
 }

@@ -43,13 +43,13 @@ TEST_CASE("speed_profile: factors by slot and 1 past the list") {
   config::speed_config speed;
   speed.profile = config::speed_profile::factors;
   speed.factors = {1, 2.5, 4, 1.25};
-  CHECK(slowdowns(speed, 6, 4, 1) ==
-        std::vector<double>{1, 2.5, 4, 1.25, 1, 1});
+  CHECK(slowdowns(speed, 6, 4, 1)
+        == std::vector<double>{1, 2.5, 4, 1.25, 1, 1});
   CHECK(slowdowns(speed, 4, 4, 2) == slowdowns(speed, 4, 4, 3));
 }
 
 TEST_CASE(
-    "speed_profile: slow_fraction slows exactly the rounded share of slots") {
+  "speed_profile: slow_fraction slows exactly the rounded share of slots") {
   config::speed_config speed;
   speed.profile = config::speed_profile::slow_fraction;
   speed.factor = 6;
@@ -96,8 +96,8 @@ TEST_CASE("speed_profile: slow_fraction slots added later draw by fraction") {
   CHECK(slow_later > 900);
   CHECK(slow_later < 1100);
   // Adding later slots does not change the initial ones.
-  CHECK(std::vector<double>(factors.begin(), factors.begin() + 4) ==
-        slowdowns(speed, 4, 4, 17));
+  CHECK(std::vector<double>(factors.begin(), factors.begin() + 4)
+        == slowdowns(speed, 4, 4, 17));
   CHECK(slowdowns(speed, 4 + 4000, 4, 17) == factors);
 }
 

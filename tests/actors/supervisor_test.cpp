@@ -44,12 +44,12 @@ struct topology {
   supervisor_actor supervisor;
 };
 
-topology
-spawn_topology(deterministic_system& env, supervisor_settings settings,
-               std::unique_ptr<optim::update_rule> rule = ormo_rule()) {
+topology spawn_topology(deterministic_system& env, supervisor_settings settings,
+                        std::unique_ptr<optim::update_rule> rule
+                        = ormo_rule()) {
   topology result;
-  result.shard =
-      spawn_shard(env, Eigen::VectorXf::Zero(dimension), std::move(rule));
+  result.shard
+    = spawn_shard(env, Eigen::VectorXf::Zero(dimension), std::move(rule));
   settings.shards = {result.shard};
   if (!settings.make_source)
     settings.make_source = [](std::size_t) {
@@ -57,8 +57,8 @@ spawn_topology(deterministic_system& env, supervisor_settings settings,
     };
   if (!settings.timing)
     settings.timing = [](std::size_t) { return virtual_timing(); };
-  result.supervisor =
-      env.track_supervisor(env.sys().spawn(supervisor, std::move(settings)));
+  result.supervisor
+    = env.track_supervisor(env.sys().spawn(supervisor, std::move(settings)));
   env.run();
   return result;
 }
@@ -100,8 +100,8 @@ TEST_CASE("supervisor: gradients flow and the counts add up") {
   env.run_for(milliseconds(50));
   auto stats = stats_of(env, t);
   // One gradient per worker per virtual millisecond, no barrier.
-  CHECK(stats.accepted_by_worker ==
-        std::map<worker_id, std::uint64_t>{{1, 50}, {2, 50}, {3, 50}});
+  CHECK(stats.accepted_by_worker
+        == std::map<worker_id, std::uint64_t>{{1, 50}, {2, 50}, {3, 50}});
   CHECK(stats.accepted == 150);
   CHECK(stats.rejected.empty());
   check_counts_add_up(stats);
@@ -160,8 +160,8 @@ TEST_CASE("supervisor: K follows the live workers") {
   CHECK(accepted_of(stats, 1) == 31);
   // Its id is no member any more.
   auto push = env.ask<push_outcome>(
-      t.shard.orderer, push_atom::value,
-      make_push(2, 1000000, 0, Eigen::VectorXf::Zero(dimension)));
+    t.shard.orderer, push_atom::value,
+    make_push(2, 1000000, 0, Eigen::VectorXf::Zero(dimension)));
   CHECK(push.rejection == "unknown_worker");
   // Removing an unknown or already removed id changes nothing.
   caf::anon_send(t.supervisor, remove_atom::value, worker_id{2});
@@ -207,8 +207,8 @@ TEST_CASE("supervisor: a crashed worker comes back as a new member") {
   auto settings = workers(2);
   // Slot 0's first source throws at its third gradient; later ones do not.
   auto made = std::make_shared<std::map<std::size_t, int>>();
-  settings.make_source =
-      [made](std::size_t slot) -> std::shared_ptr<model::gradient_source> {
+  settings.make_source
+    = [made](std::size_t slot) -> std::shared_ptr<model::gradient_source> {
     if (slot == 0 && (*made)[slot]++ == 0)
       return std::make_shared<throwing_source>(target(), 3);
     return std::make_shared<quadratic_source>(target());
@@ -232,10 +232,12 @@ TEST_CASE("supervisor: a crashed worker comes back as a new member") {
   CHECK(stats.rejected.empty());
   check_counts_add_up(stats);
   // The crashed id is gone from the orderer.
-  CHECK(env.ask<push_outcome>(
-               t.shard.orderer, push_atom::value,
-               make_push(1, 1000, 0, Eigen::VectorXf::Zero(dimension)))
-            .rejection == "unknown_worker");
+  CHECK(env
+          .ask<push_outcome>(
+            t.shard.orderer, push_atom::value,
+            make_push(1, 1000, 0, Eigen::VectorXf::Zero(dimension)))
+          .rejection
+        == "unknown_worker");
 }
 
 TEST_CASE("supervisor: a worker that keeps crashing is evicted") {
@@ -244,8 +246,8 @@ TEST_CASE("supervisor: a worker that keeps crashing is evicted") {
     deterministic_system env;
     auto settings = workers(3);
     settings.restart_limit = limit;
-    settings.make_source =
-        [](std::size_t slot) -> std::shared_ptr<model::gradient_source> {
+    settings.make_source
+      = [](std::size_t slot) -> std::shared_ptr<model::gradient_source> {
       if (slot == 1)
         return std::make_shared<throwing_source>(target(), 3);
       return std::make_shared<quadratic_source>(target());
@@ -271,10 +273,12 @@ TEST_CASE("supervisor: a worker that keeps crashing is evicted") {
     CHECK(stats.accepted == 60 + 2 * (limit_count + 1));
     check_counts_add_up(stats);
     const worker_id last = limit == 0 ? 2 : 3 + limit_count;
-    CHECK(env.ask<push_outcome>(
-                 t.shard.orderer, push_atom::value,
-                 make_push(last, 1000, 0, Eigen::VectorXf::Zero(dimension)))
-              .rejection == "unknown_worker");
+    CHECK(env
+            .ask<push_outcome>(
+              t.shard.orderer, push_atom::value,
+              make_push(last, 1000, 0, Eigen::VectorXf::Zero(dimension)))
+            .rejection
+          == "unknown_worker");
   }
 }
 
@@ -297,9 +301,8 @@ TEST_CASE("supervisor: stop ends every worker and the supervisor") {
 TEST_CASE("supervisor: a removed worker finishes its current gradient") {
   deterministic_system env;
   auto settings = workers(2);
-  settings.timing = [](std::size_t slot) {
-    return virtual_timing(slot == 1 ? 10 : 1);
-  };
+  settings.timing
+    = [](std::size_t slot) { return virtual_timing(slot == 1 ? 10 : 1); };
   auto t = spawn_topology(env, std::move(settings));
   // Worker 2 pushes at 10 ms, 20 ms, ...; at 15 ms it is half-way through.
   env.run_for(milliseconds(15));
@@ -315,12 +318,11 @@ TEST_CASE("supervisor: SSGDm goes on when a worker leaves mid-iteration") {
   optim::synchronous_momentum_settings ssgdm;
   ssgdm.learning_rate = 0.05;
   auto settings = workers(3);
-  settings.timing = [](std::size_t slot) {
-    return virtual_timing(slot == 2 ? 10 : 1);
-  };
+  settings.timing
+    = [](std::size_t slot) { return virtual_timing(slot == 2 ? 10 : 1); };
   auto t = spawn_topology(
-      env, std::move(settings),
-      std::make_unique<optim::synchronous_momentum>(dimension, 3, ssgdm));
+    env, std::move(settings),
+    std::make_unique<optim::synchronous_momentum>(dimension, 3, ssgdm));
   env.run_for(milliseconds(5));
   // Workers 1 and 2 pushed at 1 ms and wait; worker 3 computes until 10 ms.
   REQUIRE(stats_of(env, t).accepted == 2);

@@ -62,11 +62,11 @@ bool same_rows(const std::vector<metrics_row>& a,
   for (std::size_t k = 0; k < a.size(); ++k) {
     const auto& x = a[k];
     const auto& y = b[k];
-    if (!same(x.time_s, y.time_s) || !same(x.epoch, y.epoch) ||
-        x.iteration != y.iteration || x.gradients != y.gradients ||
-        !same(x.train_loss, y.train_loss) || !same(x.test_loss, y.test_loss) ||
-        !same(x.test_accuracy, y.test_accuracy) || x.rejected != y.rejected ||
-        !same(x.samples_per_second, y.samples_per_second))
+    if (!same(x.time_s, y.time_s) || !same(x.epoch, y.epoch)
+        || x.iteration != y.iteration || x.gradients != y.gradients
+        || !same(x.train_loss, y.train_loss) || !same(x.test_loss, y.test_loss)
+        || !same(x.test_accuracy, y.test_accuracy) || x.rejected != y.rejected
+        || !same(x.samples_per_second, y.samples_per_second))
       return false;
   }
   return true;
@@ -82,19 +82,19 @@ void check_report(const run_report& report, const config::run_config& run) {
   CHECK(report.iteration_size == 3);
   CHECK(report.joined == 3);
   CHECK(report.crashed + report.evicted + report.left == 0);
-  CHECK(report.gradients_received ==
-        report.gradients_applied + total(report.gradients_rejected));
+  CHECK(report.gradients_received
+        == report.gradients_applied + total(report.gradients_rejected));
   CHECK(report.gradients_rejected.empty());
   // Stopped at 2 epochs (125 gradients of 32 samples), give or take the
   // gradients in flight when the milestone was read.
   const double per_gradient = 32.0 / 2000.0;
   CHECK(report.gradients_applied >= 125);
   CHECK(report.gradients_applied <= 125 + 3);
-  CHECK(report.epochs ==
-        doctest::Approx(static_cast<double>(report.gradients_applied) *
-                        per_gradient));
-  CHECK(report.iterations ==
-        static_cast<std::int64_t>(report.gradients_applied / 3));
+  CHECK(report.epochs
+        == doctest::Approx(static_cast<double>(report.gradients_applied)
+                           * per_gradient));
+  CHECK(report.iterations
+        == static_cast<std::int64_t>(report.gradients_applied / 3));
   REQUIRE_FALSE(report.rows.empty());
   const auto& last = report.rows.back();
   CHECK(last.epoch >= 2);
@@ -115,8 +115,8 @@ void check_report(const run_report& report, const config::run_config& run) {
   CHECK(report.time_seconds > 0);
   // Virtual time: 3 workers, one of them 4x slower, 1 ms per gradient
   // (times exp(0.2 z), mean 1.02): about 2.25 gradients per millisecond.
-  const double expected_seconds =
-      static_cast<double>(report.gradients_applied) / 2250.0 * 1.02;
+  const double expected_seconds
+    = static_cast<double>(report.gradients_applied) / 2250.0 * 1.02;
   CHECK(std::abs(report.time_seconds / expected_seconds - 1) < 0.1);
   // It learned something (10 classes: chance is 0.1).
   CHECK(last.test_accuracy > 0.3);
@@ -186,8 +186,8 @@ TEST_CASE("training: bad settings fail without spawning anything") {
   auto problem = make_classification_problem(run);
   REQUIRE(problem);
   auto too_many_shards = run;
-  too_many_shards.server.shards =
-      static_cast<int>(problem.value().initial_parameters.size()) + 1;
+  too_many_shards.server.shards
+    = static_cast<int>(problem.value().initial_parameters.size()) + 1;
   auto report = run_training(env.sys(), too_many_shards, problem.value(), {});
   CHECK(report.failure.find("server.shards") != std::string::npos);
   CHECK(env.running() == 0);

@@ -43,14 +43,13 @@ std::map<worker_id, std::uint64_t>
 accepted_after(caf::timespan duration, std::vector<double> slowdowns,
                std::unique_ptr<optim::update_rule> rule) {
   deterministic_system env;
-  auto shard =
-      spawn_shard(env, Eigen::VectorXf::Zero(dimension), std::move(rule));
+  auto shard
+    = spawn_shard(env, Eigen::VectorXf::Zero(dimension), std::move(rule));
   supervisor_settings settings;
   settings.shards = {shard};
   settings.initial_workers = static_cast<std::int32_t>(slowdowns.size());
-  settings.make_source = [](std::size_t) {
-    return std::make_shared<quadratic_source>(target());
-  };
+  settings.make_source
+    = [](std::size_t) { return std::make_shared<quadratic_source>(target()); };
   settings.timing = [slowdowns](std::size_t slot) {
     return virtual_timing(slowdowns.at(slot));
   };
@@ -69,8 +68,8 @@ worker_actor spawn_worker(deterministic_system& env, worker_id id,
                           worker_timing timing) {
   for (auto& route : shards)
     caf::anon_send(route.orderer, join_atom::value, id);
-  auto handle = env.track(env.sys().spawn(worker, id, std::move(shards),
-                                          std::move(source), timing));
+  auto handle = env.track(
+    env.sys().spawn(worker, id, std::move(shards), std::move(source), timing));
   caf::anon_send(handle, start_atom::value);
   return handle;
 }
@@ -102,8 +101,8 @@ TEST_CASE("worker: one gradient takes slowdown times the virtual compute") {
 TEST_CASE("worker: without a barrier a slow worker does not slow the others") {
   const auto interval = milliseconds(100);
   auto alone = accepted_after(interval, {1, 1, 1}, ormo_rule());
-  CHECK(alone ==
-        std::map<worker_id, std::uint64_t>{{1, 100}, {2, 100}, {3, 100}});
+  CHECK(alone
+        == std::map<worker_id, std::uint64_t>{{1, 100}, {2, 100}, {3, 100}});
   auto with_slow = accepted_after(interval, {1, 1, 1, 10}, ormo_rule());
   REQUIRE(with_slow.size() == 4);
   for (worker_id id = 1; id <= 3; ++id) {
@@ -124,8 +123,8 @@ TEST_CASE("worker: without a barrier a slow worker does not slow the others") {
   CHECK(synchronous[4] == 10);
   // Without a slow worker the reference runs at full speed.
   auto synchronous_alone = accepted_after(interval, {1, 1, 1}, ssgdm_rule());
-  CHECK(synchronous_alone ==
-        std::map<worker_id, std::uint64_t>{{1, 100}, {2, 100}, {3, 100}});
+  CHECK(synchronous_alone
+        == std::map<worker_id, std::uint64_t>{{1, 100}, {2, 100}, {3, 100}});
 }
 
 TEST_CASE("worker: speeds are measured per worker") {
@@ -135,14 +134,12 @@ TEST_CASE("worker: speeds are measured per worker") {
   settings.shards = {shard};
   settings.initial_workers = 3;
   settings.speed_interval = milliseconds(200);
-  settings.make_source = [](std::size_t) {
-    return std::make_shared<quadratic_source>(target());
-  };
-  settings.timing = [](std::size_t slot) {
-    return virtual_timing(slot == 2 ? 10 : 1);
-  };
-  auto supervisor_handle =
-      env.track_supervisor(env.sys().spawn(supervisor, std::move(settings)));
+  settings.make_source
+    = [](std::size_t) { return std::make_shared<quadratic_source>(target()); };
+  settings.timing
+    = [](std::size_t slot) { return virtual_timing(slot == 2 ? 10 : 1); };
+  auto supervisor_handle
+    = env.track_supervisor(env.sys().spawn(supervisor, std::move(settings)));
   env.run_for(milliseconds(401));
   auto m = env.ask<membership_stats>(supervisor_handle, stats_atom::value);
   REQUIRE(m.gradients_per_second.size() == 3);
@@ -162,10 +159,10 @@ TEST_CASE("worker: rejected gradients are answered and the worker goes on") {
   auto stats = env.ask<orderer_stats>(shard.orderer, stats_atom::value);
   // Every NaN push was refused and answered (the worker pulled and computed
   // again each time); the other worker did not notice.
-  CHECK(stats.rejected ==
-        std::map<std::string, std::uint64_t>{{"non_finite_value", 20}});
-  CHECK(stats.accepted_by_worker ==
-        std::map<worker_id, std::uint64_t>{{2, 20}});
+  CHECK(stats.rejected
+        == std::map<std::string, std::uint64_t>{{"non_finite_value", 20}});
+  CHECK(stats.accepted_by_worker
+        == std::map<worker_id, std::uint64_t>{{2, 20}});
   CHECK(stats.received == 40);
   CHECK(bad->calls == 21);
   auto w = env.ask<parameter_snapshot>(shard.server, pull_atom::value);
@@ -214,10 +211,10 @@ TEST_CASE("worker: two shards train like one") {
       auto stats = env.ask<orderer_stats>(route.orderer, stats_atom::value);
       CHECK(stats.accepted == 100);
       CHECK(stats.iteration == 50);
-      auto snapshot =
-          env.ask<parameter_snapshot>(route.server, pull_atom::value);
-      REQUIRE(static_cast<Eigen::Index>(snapshot.parameters.size()) ==
-              route.size);
+      auto snapshot
+        = env.ask<parameter_snapshot>(route.server, pull_atom::value);
+      REQUIRE(static_cast<Eigen::Index>(snapshot.parameters.size())
+              == route.size);
       w.segment(route.offset, route.size) = *snapshot.parameters;
     }
     return w;

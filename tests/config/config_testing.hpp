@@ -13,9 +13,9 @@
 namespace ormo::config::testing {
 
 /// Parses `text` as "t.toml"; fails the test (showing the message) on error.
-inline run_config
-parse_ok(std::string_view text,
-         const std::vector<setting_override>& overrides = {}) {
+inline run_config parse_ok(std::string_view text,
+                           const std::vector<setting_override>& overrides
+                           = {}) {
   auto parsed = parse_run_config(text, "t.toml", overrides);
   INFO("text:\n" << text);
   INFO("error: " << parsed.error().message());
@@ -25,9 +25,9 @@ parse_ok(std::string_view text,
 
 /// Parses `text` as "t.toml", requires invalid_argument, and returns the
 /// message (always one line).
-inline std::string
-error_of(std::string_view text,
-         const std::vector<setting_override>& overrides = {}) {
+inline std::string error_of(std::string_view text,
+                            const std::vector<setting_override>& overrides
+                            = {}) {
   auto parsed = parse_run_config(text, "t.toml", overrides);
   INFO("text:\n" << text);
   REQUIRE_FALSE(parsed.has_value());
@@ -49,12 +49,12 @@ inline void check_same(const run_config& a, const run_config& b) {
   CHECK(a.run.stop.seconds == b.run.stop.seconds);
   CHECK(a.run.stop.accuracy == b.run.stop.accuracy);
   CHECK(a.algorithm.settings.name == b.algorithm.settings.name);
-  CHECK(a.algorithm.settings.learning_rate ==
-        b.algorithm.settings.learning_rate);
+  CHECK(a.algorithm.settings.learning_rate
+        == b.algorithm.settings.learning_rate);
   CHECK(a.algorithm.settings.momentum == b.algorithm.settings.momentum);
   CHECK(a.algorithm.settings.apply == b.algorithm.settings.apply);
-  CHECK(a.algorithm.settings.delay_threshold ==
-        b.algorithm.settings.delay_threshold);
+  CHECK(a.algorithm.settings.delay_threshold
+        == b.algorithm.settings.delay_threshold);
   CHECK(a.algorithm.iteration_size == b.algorithm.iteration_size);
   CHECK(a.algorithm.warmup_iterations == b.algorithm.warmup_iterations);
   CHECK(a.model.kind == b.model.kind);

@@ -46,8 +46,8 @@ TEST_CASE("the default topology parses to a small fast run") {
 }
 
 TEST_CASE("the default topology takes overrides") {
-  auto parsed =
-      default_run_config({{"algorithm.name", "asgd"}, {"workers.count", "2"}});
+  auto parsed
+    = default_run_config({{"algorithm.name", "asgd"}, {"workers.count", "2"}});
   REQUIRE(parsed.has_value());
   CHECK(parsed->algorithm.settings.name == optim::algorithm::asgd);
   CHECK(parsed->workers.count == 2);
@@ -100,15 +100,15 @@ TEST_CASE("each example sets what its name promises") {
 
   auto factors = load_example("per-worker-factors.toml");
   CHECK(factors.workers.speed.profile == speed_profile::factors);
-  CHECK(factors.workers.speed.factors.size() ==
-        static_cast<std::size_t>(factors.workers.count));
+  CHECK(factors.workers.speed.factors.size()
+        == static_cast<std::size_t>(factors.workers.count));
 
-  CHECK(load_example("lognormal-speeds.toml").workers.speed.profile ==
-        speed_profile::lognormal);
-  CHECK(load_example("asgd-da.toml").algorithm.settings.name ==
-        optim::algorithm::asgd_da);
-  CHECK(load_example("synchronous-reference.toml").algorithm.settings.name ==
-        optim::algorithm::ssgdm);
+  CHECK(load_example("lognormal-speeds.toml").workers.speed.profile
+        == speed_profile::lognormal);
+  CHECK(load_example("asgd-da.toml").algorithm.settings.name
+        == optim::algorithm::asgd_da);
+  CHECK(load_example("synchronous-reference.toml").algorithm.settings.name
+        == optim::algorithm::ssgdm);
   CHECK(load_example("sharded.toml").server.shards == 2);
   CHECK(load_example("deterministic.toml").run.deterministic);
   CHECK(load_example("stop-on-accuracy.toml").run.stop.accuracy > 0);

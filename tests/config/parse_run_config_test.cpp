@@ -88,55 +88,54 @@ TEST_CASE("each enumeration name is accepted") {
         std::pair{"naive-asgdm", optim::algorithm::naive_asgdm},
         std::pair{"ormo", optim::algorithm::ormo},
         std::pair{"ormo-da", optim::algorithm::ormo_da}}) {
-    auto c = parse_ok(std::string{minimal} + "[algorithm]\nname = \"" + name +
-                      "\"\n");
+    auto c = parse_ok(std::string{minimal} + "[algorithm]\nname = \"" + name
+                      + "\"\n");
     CHECK(c.algorithm.settings.name == expected);
   }
   for (auto [name, expected] :
        {std::pair{"uniform", speed_profile::uniform},
         std::pair{"slow_fraction", speed_profile::slow_fraction},
         std::pair{"lognormal", speed_profile::lognormal}}) {
-    auto c = parse_ok(std::string{minimal} + "[workers.speed]\nprofile = \"" +
-                      name + "\"\n");
+    auto c = parse_ok(std::string{minimal} + "[workers.speed]\nprofile = \""
+                      + name + "\"\n");
     CHECK(c.workers.speed.profile == expected);
   }
-  auto c = parse_ok(std::string{minimal} +
-                    "[data]\nsource = \"synthetic\"\n[model]\nkind = "
-                    "\"softmax\"\n");
+  auto c = parse_ok(std::string{minimal}
+                    + "[data]\nsource = \"synthetic\"\n[model]\nkind = "
+                      "\"softmax\"\n");
   CHECK(c.data.source == data_source::synthetic);
   CHECK(c.model.kind == model::model_kind::softmax);
 }
 
 TEST_CASE("integers are accepted where floats are expected") {
-  auto c = parse_ok(std::string{minimal} +
-                    "[algorithm]\nlearning_rate = 1\nmomentum = 0\n");
+  auto c = parse_ok(std::string{minimal}
+                    + "[algorithm]\nlearning_rate = 1\nmomentum = 0\n");
   CHECK(c.algorithm.settings.learning_rate == 1.0);
   CHECK(c.algorithm.settings.momentum == 0.0);
 }
 
 TEST_CASE("iteration_size is workers or an integer") {
-  auto follows = parse_ok(std::string{minimal} +
-                          "[algorithm]\niteration_size = \"workers\"\n");
+  auto follows = parse_ok(std::string{minimal}
+                          + "[algorithm]\niteration_size = \"workers\"\n");
   CHECK_FALSE(follows.algorithm.iteration_size.has_value());
-  auto fixed =
-      parse_ok(std::string{minimal} + "[algorithm]\niteration_size = 12\n");
+  auto fixed
+    = parse_ok(std::string{minimal} + "[algorithm]\niteration_size = 12\n");
   REQUIRE(fixed.algorithm.iteration_size.has_value());
   CHECK(*fixed.algorithm.iteration_size == 12);
-  CHECK(
-      error_of(std::string{minimal} + "[algorithm]\niteration_size = 12.0\n") ==
-      "t.toml:4:18: algorithm.iteration_size: expected \"workers\" or "
-      "an integer, got a float");
+  CHECK(error_of(std::string{minimal} + "[algorithm]\niteration_size = 12.0\n")
+        == "t.toml:4:18: algorithm.iteration_size: expected \"workers\" or "
+           "an integer, got a float");
 }
 
 TEST_CASE("softmax has no hidden layers") {
-  auto absent =
-      parse_ok(std::string{minimal} + "[model]\nkind = \"softmax\"\n");
+  auto absent
+    = parse_ok(std::string{minimal} + "[model]\nkind = \"softmax\"\n");
   CHECK(absent.model.hidden.empty());
-  auto empty = parse_ok(std::string{minimal} +
-                        "[model]\nkind = \"softmax\"\nhidden = []\n");
+  auto empty = parse_ok(std::string{minimal}
+                        + "[model]\nkind = \"softmax\"\nhidden = []\n");
   CHECK(empty.model.hidden.empty());
-  auto mlp_without_hidden =
-      parse_ok(std::string{minimal} + "[model]\nhidden = []\n");
+  auto mlp_without_hidden
+    = parse_ok(std::string{minimal} + "[model]\nhidden = []\n");
   CHECK(mlp_without_hidden.model.kind == model::model_kind::mlp);
   CHECK(mlp_without_hidden.model.hidden.empty());
 }
@@ -146,9 +145,9 @@ TEST_CASE("each stop rule alone is enough") {
                     "stop_seconds = 3", "stop_accuracy = 0.9"}) {
     auto c = parse_ok(std::string{"[run]\n"} + rule + "\n");
     auto& stop = c.run.stop;
-    CHECK((stop.epochs > 0) + (stop.iterations > 0) + (stop.seconds > 0) +
-              (stop.accuracy > 0) ==
-          1);
+    CHECK((stop.epochs > 0) + (stop.iterations > 0) + (stop.seconds > 0)
+            + (stop.accuracy > 0)
+          == 1);
   }
 }
 
@@ -186,8 +185,8 @@ TEST_CASE("parse_override rejects text that is not key.path=value") {
     CHECK(parsed.error().code() == status_code::invalid_argument);
     CHECK(parsed.error().message().rfind("--set: ", 0) == 0);
   }
-  CHECK(parse_override("workers.count").error().message() ==
-        "--set: workers.count: expected key.path=value");
+  CHECK(parse_override("workers.count").error().message()
+        == "--set: workers.count: expected key.path=value");
 }
 
 TEST_CASE("overrides take numbers booleans and quoted strings as TOML") {
@@ -230,8 +229,8 @@ TEST_CASE("overrides take arrays") {
 
 TEST_CASE("overrides replace file values and apply before validation") {
   // momentum = 1.5 alone is an error; the override fixes it.
-  std::string text = std::string{minimal} +
-                     "[algorithm]\nmomentum = 1.5\n[workers]\ncount = 2\n";
+  std::string text = std::string{minimal}
+                     + "[algorithm]\nmomentum = 1.5\n[workers]\ncount = 2\n";
   auto c = parse_ok(text, {{"algorithm.momentum", "0.5"}});
   CHECK(c.algorithm.settings.momentum == 0.5);
   CHECK(c.workers.count == 2);
@@ -244,51 +243,51 @@ TEST_CASE("overrides replace file values and apply before validation") {
 }
 
 TEST_CASE("bad override values are reported at --set") {
-  CHECK(error_of(minimal, {{"algorithm.learning_rate", "-1"}}) ==
-        "--set: algorithm.learning_rate: must be > 0, got -1");
-  CHECK(error_of(minimal, {{"workers.count", "many"}}) ==
-        "--set: workers.count: expected an integer, got a string");
-  CHECK(error_of(minimal, {{"workers.count", "2.0"}}) ==
-        "--set: workers.count: expected an integer, got a float");
-  CHECK(error_of(minimal, {{"model.hidden", "[64, 0]"}}) ==
-        "--set: model.hidden[1]: 0 is not in [1, 65536]");
-  CHECK(error_of(minimal, {{"algorithm.name", "sgd"}}) ==
-        "--set: algorithm.name: \"sgd\" is not one of ssgdm, asgd, "
-        "asgd-da, naive-asgdm, ormo, ormo-da");
-  CHECK(error_of(minimal, {{"output.dir", ""}}) ==
-        "--set: output.dir: must not be empty");
+  CHECK(error_of(minimal, {{"algorithm.learning_rate", "-1"}})
+        == "--set: algorithm.learning_rate: must be > 0, got -1");
+  CHECK(error_of(minimal, {{"workers.count", "many"}})
+        == "--set: workers.count: expected an integer, got a string");
+  CHECK(error_of(minimal, {{"workers.count", "2.0"}})
+        == "--set: workers.count: expected an integer, got a float");
+  CHECK(error_of(minimal, {{"model.hidden", "[64, 0]"}})
+        == "--set: model.hidden[1]: 0 is not in [1, 65536]");
+  CHECK(error_of(minimal, {{"algorithm.name", "sgd"}})
+        == "--set: algorithm.name: \"sgd\" is not one of ssgdm, asgd, "
+           "asgd-da, naive-asgdm, ormo, ormo-da");
+  CHECK(error_of(minimal, {{"output.dir", ""}})
+        == "--set: output.dir: must not be empty");
   // The file is fine; the override is at fault even inside a file table.
-  CHECK(error_of("[run]\nstop_epochs = 1\n", {{"run.stop_epochs", "-2"}}) ==
-        "--set: run.stop_epochs: must be >= 0, got -2");
+  CHECK(error_of("[run]\nstop_epochs = 1\n", {{"run.stop_epochs", "-2"}})
+        == "--set: run.stop_epochs: must be >= 0, got -2");
 }
 
 TEST_CASE("unknown override keys are errors") {
-  CHECK(error_of(minimal, {{"algorithm.lerning_rate", "0.1"}}) ==
-        "--set: algorithm.lerning_rate: unknown key; did you mean "
-        "algorithm.learning_rate?");
-  CHECK(error_of(minimal, {{"nodes.count", "2"}}) ==
-        "--set: nodes.count: unknown key");
-  CHECK(error_of(minimal, {{"shards", "2"}}) ==
-        "--set: shards: unknown key; did you mean server.shards?");
-  CHECK(error_of(minimal, {{"workers.speed", "1"}}) ==
-        "--set: workers.speed: is a table; set its keys one by one, e.g. "
-        "workers.speed.profile");
-  CHECK(error_of(minimal, {{"workers.count.max", "1"}}) ==
-        "--set: workers.count.max: workers.count is not a table");
+  CHECK(error_of(minimal, {{"algorithm.lerning_rate", "0.1"}})
+        == "--set: algorithm.lerning_rate: unknown key; did you mean "
+           "algorithm.learning_rate?");
+  CHECK(error_of(minimal, {{"nodes.count", "2"}})
+        == "--set: nodes.count: unknown key");
+  CHECK(error_of(minimal, {{"shards", "2"}})
+        == "--set: shards: unknown key; did you mean server.shards?");
+  CHECK(error_of(minimal, {{"workers.speed", "1"}})
+        == "--set: workers.speed: is a table; set its keys one by one, e.g. "
+           "workers.speed.profile");
+  CHECK(error_of(minimal, {{"workers.count.max", "1"}})
+        == "--set: workers.count.max: workers.count is not a table");
   CHECK(error_of(minimal, {{"a..b", "1"}}).rfind("--set: a..b: ", 0) == 0);
 }
 
 TEST_CASE("an override below a file value that is not a table") {
-  CHECK(error_of("workers = 3\n[run]\nstop_epochs = 1\n",
-                 {{"workers.count", "4"}}) ==
-        "t.toml:1:11: workers: expected a table, got an integer");
+  CHECK(
+    error_of("workers = 3\n[run]\nstop_epochs = 1\n", {{"workers.count", "4"}})
+    == "t.toml:1:11: workers: expected a table, got an integer");
 }
 
 TEST_CASE("file errors are still reported when overrides are given") {
   CHECK(error_of(std::string{minimal} + "[server]\nshard = 2\n",
-                 {{"server.shards", "2"}}) ==
-        "t.toml:4:1: server.shard: unknown key; did you mean "
-        "server.shards?");
+                 {{"server.shards", "2"}})
+        == "t.toml:4:1: server.shard: unknown key; did you mean "
+           "server.shards?");
 }
 
 // -- to_toml -----------------------------------------------------------------
@@ -299,8 +298,8 @@ TEST_CASE("to_toml round-trips a config with every key changed") {
   auto again = parse_ok(text);
   check_same(original, again);
   // The resolved text names where it came from, in a comment.
-  CHECK(text.find("# ormo run configuration, resolved from t.toml.") !=
-        std::string::npos);
+  CHECK(text.find("# ormo run configuration, resolved from t.toml.")
+        != std::string::npos);
   CHECK(text.find("iteration_size = 8\n") != std::string::npos);
   CHECK(text.find("factors = [1.0, 2.5, 4.0]\n") != std::string::npos);
 }
@@ -374,9 +373,9 @@ TEST_CASE("to_toml round-trips awkward numbers and strings") {
 }
 
 TEST_CASE("to_toml round-trips softmax and the other speed profiles") {
-  auto c = parse_ok(std::string{minimal} +
-                    "[model]\nkind = \"softmax\"\n[workers.speed]\n"
-                    "profile = \"slow_fraction\"\nfraction = 0.125\n");
+  auto c = parse_ok(std::string{minimal}
+                    + "[model]\nkind = \"softmax\"\n[workers.speed]\n"
+                      "profile = \"slow_fraction\"\nfraction = 0.125\n");
   auto text = to_toml(c);
   CHECK(text.find("hidden = []\n") != std::string::npos);
   check_same(c, parse_ok(text));
@@ -390,8 +389,8 @@ namespace {
 struct temporary_path {
   std::filesystem::path path;
   explicit temporary_path(const std::string& name)
-    : path(std::filesystem::temp_directory_path() /
-           ("ormo-config-test-" + std::to_string(::getpid()) + "-" + name)) {}
+    : path(std::filesystem::temp_directory_path()
+           / ("ormo-config-test-" + std::to_string(::getpid()) + "-" + name)) {}
   ~temporary_path() {
     std::error_code ignored;
     std::filesystem::remove_all(path, ignored);
@@ -408,8 +407,8 @@ TEST_CASE("load_run_config reads a file and names it in errors") {
   }
   auto bad = load_run_config(file.path.string());
   REQUIRE_FALSE(bad.has_value());
-  CHECK(bad.error().message() ==
-        file.path.string() + ":5:9: workers.count: 0 is not in [1, 4096]");
+  CHECK(bad.error().message()
+        == file.path.string() + ":5:9: workers.count: 0 is not in [1, 4096]");
   auto fixed = load_run_config(file.path.string(), {{"workers.count", "6"}});
   REQUIRE(fixed.has_value());
   CHECK(fixed->source == file.path.string());
@@ -422,13 +421,13 @@ TEST_CASE("load_run_config reports a missing file or a directory") {
   auto absent = load_run_config(missing.path.string());
   REQUIRE_FALSE(absent.has_value());
   CHECK(absent.error().code() == status_code::not_found);
-  CHECK(absent.error().message().find(missing.path.string()) !=
-        std::string::npos);
+  CHECK(absent.error().message().find(missing.path.string())
+        != std::string::npos);
   temporary_path directory{"dir"};
   std::filesystem::create_directory(directory.path);
   auto not_a_file = load_run_config(directory.path.string());
   REQUIRE_FALSE(not_a_file.has_value());
   CHECK(not_a_file.error().code() == status_code::io_error);
-  CHECK(not_a_file.error().message().find(directory.path.string()) !=
-        std::string::npos);
+  CHECK(not_a_file.error().message().find(directory.path.string())
+        != std::string::npos);
 }

@@ -25,7 +25,7 @@ using bytes = std::vector<std::uint8_t>;
 /// A fresh directory for one test, removed with everything in it at scope
 /// exit.
 class temp_directory {
- public:
+public:
   temp_directory() {
     auto pattern = (fs::temp_directory_path() / "ormo-idx-XXXXXX").string();
     REQUIRE(mkdtemp(pattern.data()) != nullptr);
@@ -44,7 +44,7 @@ class temp_directory {
     return (path_ / name).string();
   }
 
- private:
+private:
   fs::path path_;
 };
 
@@ -70,9 +70,8 @@ void write_gzip(const std::string& path, const bytes& content) {
   gzFile file = gzopen(path.c_str(), "wb");
   REQUIRE(file != nullptr);
   if (!content.empty())
-    REQUIRE(
-        gzwrite(file, content.data(), static_cast<unsigned>(content.size())) ==
-        static_cast<int>(content.size()));
+    REQUIRE(gzwrite(file, content.data(), static_cast<unsigned>(content.size()))
+            == static_cast<int>(content.size()));
   REQUIRE(gzclose(file) == Z_OK);
 }
 
@@ -99,8 +98,8 @@ void check_small_set(const dataset& data) {
   for (int image = 0; image < 3; ++image)
     for (int row = 0; row < 2; ++row)
       for (int column = 0; column < 3; ++column) {
-        auto pixel =
-            pixels[static_cast<std::size_t>(6 * image + 3 * row + column)];
+        auto pixel
+          = pixels[static_cast<std::size_t>(6 * image + 3 * row + column)];
         CHECK(data.features(3 * row + column, image) == pixel / 255.0f);
       }
   CHECK(data.features(0, 0) == 0.0f);
@@ -199,8 +198,8 @@ TEST_CASE("idx reports a missing file as not_found") {
   auto no_labels = read_idx(dir.file("images"), dir.file("nope"), "missing");
   REQUIRE_FALSE(no_labels.has_value());
   CHECK(no_labels.error().code() == status_code::not_found);
-  CHECK(no_labels.error().message().find(dir.file("nope")) !=
-        std::string::npos);
+  CHECK(no_labels.error().message().find(dir.file("nope"))
+        != std::string::npos);
 }
 
 TEST_CASE("idx reports a directory as io_error") {
@@ -286,8 +285,8 @@ TEST_CASE("idx rejects a cut off or damaged gzip stream") {
   INFO("cut: " << data.error().message());
   CHECK(data.error().code() == status_code::corrupt);
   CHECK(data.error().message().find(dir.file("images")) != std::string::npos);
-  CHECK(data.error().message().find("gzip stream is cut off") !=
-        std::string::npos);
+  CHECK(data.error().message().find("gzip stream is cut off")
+        != std::string::npos);
 
   // Cut inside the 8-byte trailer: the values are whole but unverified.
   cut = compressed;
@@ -297,8 +296,8 @@ TEST_CASE("idx rejects a cut off or damaged gzip stream") {
   REQUIRE_FALSE(data.has_value());
   INFO("trailer: " << data.error().message());
   CHECK(data.error().code() == status_code::corrupt);
-  CHECK(data.error().message().find("gzip stream is cut off") !=
-        std::string::npos);
+  CHECK(data.error().message().find("gzip stream is cut off")
+        != std::string::npos);
 
   // A wrong CRC-32 (first trailer byte) fails the check.
   auto damaged = compressed;
@@ -329,8 +328,8 @@ TEST_CASE("idx rejects a label out of range") {
   auto fewer = read_idx(dir.file("images"), dir.file("labels"), "two", 2);
   REQUIRE_FALSE(fewer.has_value());
   CHECK(fewer.error().code() == status_code::corrupt);
-  CHECK(fewer.error().message().find("label 2 of sample 0 is outside [0, 2)") !=
-        std::string::npos);
+  CHECK(fewer.error().message().find("label 2 of sample 0 is outside [0, 2)")
+        != std::string::npos);
 }
 
 TEST_CASE("idx rejects a bad class count") {
@@ -361,8 +360,8 @@ TEST_CASE("fashion mnist loader uses the distributed file names") {
   auto missing = load_fashion_mnist(dir.file(""));
   REQUIRE_FALSE(missing.has_value());
   CHECK(missing.error().code() == status_code::not_found);
-  CHECK(missing.error().message().find("t10k-labels-idx1-ubyte.gz") !=
-        std::string::npos);
+  CHECK(missing.error().message().find("t10k-labels-idx1-ubyte.gz")
+        != std::string::npos);
   write_gzip(dir.file("t10k-labels-idx1-ubyte.gz"), idx({1}, {9}));
   auto split = load_fashion_mnist(dir.file(""));
   REQUIRE_MESSAGE(split.has_value(), split.error().message());
@@ -387,8 +386,8 @@ TEST_SUITE("fashion_mnist") {
     }
     auto start = std::chrono::steady_clock::now();
     auto split = load_fashion_mnist(directory);
-    std::chrono::duration<double> elapsed =
-        std::chrono::steady_clock::now() - start;
+    std::chrono::duration<double> elapsed
+      = std::chrono::steady_clock::now() - start;
     REQUIRE_MESSAGE(split.has_value(), split.error().message());
     MESSAGE("Fashion-MNIST loaded in " << elapsed.count() << " s");
     for (const dataset* data : {&split->train, &split->test}) {
@@ -400,8 +399,8 @@ TEST_SUITE("fashion_mnist") {
       // std::minmax_element: Eigen's float minCoeff trips GCC 12's
       // -Wmaybe-uninitialized under AVX-512.
       const float* first = data->features.data();
-      auto [darkest, brightest] =
-          std::minmax_element(first, first + data->features.size());
+      auto [darkest, brightest]
+        = std::minmax_element(first, first + data->features.size());
       CHECK(*darkest == 0.0f);
       CHECK(*brightest == 1.0f);
       // Balanced classes: 6000 and 1000 of each.

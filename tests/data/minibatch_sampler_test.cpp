@@ -116,8 +116,8 @@ TEST_CASE("sampler allows batches larger than the shard") {
   CHECK(sampler->epoch() == 8);
   CHECK(sampler->epoch_progress() == 0.0);
   for (std::size_t epoch = 0; epoch < 8; ++epoch)
-    CHECK(sorted({drawn.begin() + 3 * epoch, drawn.begin() + 3 * epoch + 3}) ==
-          std::vector<std::size_t>{1, 3, 4});
+    CHECK(sorted({drawn.begin() + 3 * epoch, drawn.begin() + 3 * epoch + 3})
+          == std::vector<std::size_t>{1, 3, 4});
   auto single = minibatch_sampler::make(data, {2}, 4, 2);
   REQUIRE(single.has_value());
   CHECK(draw(*single, 2) == std::vector<std::size_t>(8, 2));
@@ -198,8 +198,8 @@ TEST_CASE("sampler rejects bad arguments") {
   auto beyond = minibatch_sampler::make(data, {3, 10}, 4, 1);
   REQUIRE_FALSE(beyond.has_value());
   CHECK(beyond.error().code() == status_code::invalid_argument);
-  CHECK(beyond.error().message().find("index 10 at position 1") !=
-        std::string::npos);
+  CHECK(beyond.error().message().find("index 10 at position 1")
+        != std::string::npos);
   auto broken = numbered(10);
   broken.labels.resize(9);
   auto mismatched = minibatch_sampler::make(broken, range(0, 5), 4, 1);

@@ -26,9 +26,9 @@ all_shards(std::size_t samples, std::size_t count, std::uint64_t seed) {
 } // namespace
 
 TEST_CASE("shards partition the samples into balanced parts") {
-  const std::size_t sizes[][2] = {{0, 1},  {0, 3},     {1, 1},    {1, 4},
-                                  {7, 3},  {10, 10},   {11, 10},  {100, 7},
-                                  {97, 1}, {1000, 16}, {60000, 9}};
+  const std::size_t sizes[][2]
+    = {{0, 1},   {0, 3},   {1, 1},  {1, 4},     {7, 3},    {10, 10},
+       {11, 10}, {100, 7}, {97, 1}, {1000, 16}, {60000, 9}};
   for (auto [samples, count] : sizes) {
     INFO(samples << " samples in " << count << " shards");
     auto shards = all_shards(samples, count, 5);

@@ -21,11 +21,12 @@ using namespace ormo::data;
 namespace {
 
 bool identical(const dataset& a, const dataset& b) {
-  return a.features.rows() == b.features.rows() &&
-         a.features.cols() == b.features.cols() && a.labels == b.labels &&
-         std::memcmp(a.features.data(), b.features.data(),
-                     sizeof(float) *
-                         static_cast<std::size_t>(a.features.size())) == 0;
+  return a.features.rows() == b.features.rows()
+         && a.features.cols() == b.features.cols() && a.labels == b.labels
+         && std::memcmp(a.features.data(), b.features.data(),
+                        sizeof(float)
+                          * static_cast<std::size_t>(a.features.size()))
+              == 0;
 }
 
 void softmax_columns(Eigen::MatrixXf& logits) {
@@ -71,8 +72,8 @@ double softmax_regression_accuracy(const train_test_split& split, int epochs) {
   const auto& train = split.train;
   auto sampler = minibatch_sampler::make(train, all_indices(train), 50, 11);
   REQUIRE(sampler.has_value());
-  Eigen::MatrixXf weights =
-      Eigen::MatrixXf::Zero(train.classes, train.inputs());
+  Eigen::MatrixXf weights
+    = Eigen::MatrixXf::Zero(train.classes, train.inputs());
   Eigen::VectorXf bias = Eigen::VectorXf::Zero(train.classes);
   const float rate = 0.1f / 50;
   minibatch batch;
@@ -102,8 +103,8 @@ double mlp_accuracy(const train_test_split& split, int hidden, int epochs) {
       result.data()[i] = static_cast<float>(scale * random.normal());
     return result;
   };
-  Eigen::MatrixXf w1 =
-      gaussian(hidden, train.inputs(), std::sqrt(2.0 / train.inputs()));
+  Eigen::MatrixXf w1
+    = gaussian(hidden, train.inputs(), std::sqrt(2.0 / train.inputs()));
   Eigen::MatrixXf w2 = gaussian(train.classes, hidden, std::sqrt(1.0 / hidden));
   Eigen::VectorXf b1 = Eigen::VectorXf::Zero(hidden);
   Eigen::VectorXf b2 = Eigen::VectorXf::Zero(train.classes);
@@ -119,8 +120,8 @@ double mlp_accuracy(const train_test_split& split, int hidden, int epochs) {
     softmax_columns(logits);
     subtract_targets(logits, batch.labels);
     Eigen::MatrixXf back = w2.transpose() * logits;
-    back =
-        back.cwiseProduct((activations.array() > 0.0f).cast<float>().matrix());
+    back
+      = back.cwiseProduct((activations.array() > 0.0f).cast<float>().matrix());
     w2 -= rate * logits * activations.transpose();
     b2 -= rate * logits.rowwise().sum();
     w1 -= rate * back * batch.features.transpose();
@@ -140,8 +141,8 @@ TEST_CASE("synthetic defaults have the promised shape") {
   synthetic_settings settings;
   auto start = std::chrono::steady_clock::now();
   auto split = make_synthetic(settings);
-  std::chrono::duration<double> elapsed =
-      std::chrono::steady_clock::now() - start;
+  std::chrono::duration<double> elapsed
+    = std::chrono::steady_clock::now() - start;
   MESSAGE("defaults generated in " << elapsed.count() << " s");
   REQUIRE_MESSAGE(split.has_value(), split.error().message());
   for (const dataset* data : {&split->train, &split->test}) {
@@ -158,8 +159,8 @@ TEST_CASE("synthetic defaults have the promised shape") {
     CHECK(counts.minCoeff() * 2 > counts.maxCoeff());
     // Scaled to about unit variance, all finite.
     CHECK(data->features.allFinite());
-    const double mean_square = data->features.squaredNorm() /
-                               static_cast<double>(data->features.size());
+    const double mean_square = data->features.squaredNorm()
+                               / static_cast<double>(data->features.size());
     CHECK(mean_square == doctest::Approx(1.0).epsilon(0.3));
   }
   CHECK(split->train.size() == 20000);
@@ -185,8 +186,8 @@ TEST_CASE("synthetic data is deterministic in the seed") {
   CHECK_FALSE(identical(first->train, other->train));
   CHECK_FALSE(identical(first->test, other->test));
   // Features differ everywhere, not in a few places.
-  Eigen::ArrayXXf difference =
-      (first->train.features - other->train.features).array().abs();
+  Eigen::ArrayXXf difference
+    = (first->train.features - other->train.features).array().abs();
   CHECK((difference > 1e-3f).count() > difference.size() * 9 / 10);
 }
 
@@ -206,8 +207,8 @@ TEST_CASE("synthetic train and test sets are drawn independently") {
   CHECK(identical(base->train, fewer_test->train));
   CHECK(identical(base->test, fewer_train->test));
   // A smaller set is a prefix of the larger one.
-  CHECK(fewer_test->test.features ==
-        base->test.features.leftCols(fewer_test->test.size()));
+  CHECK(fewer_test->test.features
+        == base->test.features.leftCols(fewer_test->test.size()));
   CHECK_FALSE(identical(base->train, base->test));
 }
 
@@ -217,18 +218,18 @@ TEST_CASE("synthetic settings are validated") {
     void (*spoil)(synthetic_settings&);
   };
   const bad_case cases[] = {
-      {"inputs", [](synthetic_settings& s) { s.inputs = 0; }},
-      {"classes", [](synthetic_settings& s) { s.classes = 1; }},
-      {"train_samples", [](synthetic_settings& s) { s.train_samples = 0; }},
-      {"test_samples",
-       [](synthetic_settings& s) { s.test_samples = std::size_t{1} << 40; }},
-      {"noise", [](synthetic_settings& s) { s.noise = -0.1; }},
-      {"noise", [](synthetic_settings& s) { s.noise = std::nan(""); }},
-      {"noise", [](synthetic_settings& s) { s.noise = HUGE_VAL; }},
-      {"informative", [](synthetic_settings& s) { s.informative = 0; }},
-      {"informative", [](synthetic_settings& s) { s.informative = 33; }},
-      {"clusters_per_class",
-       [](synthetic_settings& s) { s.clusters_per_class = 0; }},
+    {"inputs", [](synthetic_settings& s) { s.inputs = 0; }},
+    {"classes", [](synthetic_settings& s) { s.classes = 1; }},
+    {"train_samples", [](synthetic_settings& s) { s.train_samples = 0; }},
+    {"test_samples",
+     [](synthetic_settings& s) { s.test_samples = std::size_t{1} << 40; }},
+    {"noise", [](synthetic_settings& s) { s.noise = -0.1; }},
+    {"noise", [](synthetic_settings& s) { s.noise = std::nan(""); }},
+    {"noise", [](synthetic_settings& s) { s.noise = HUGE_VAL; }},
+    {"informative", [](synthetic_settings& s) { s.informative = 0; }},
+    {"informative", [](synthetic_settings& s) { s.informative = 33; }},
+    {"clusters_per_class",
+     [](synthetic_settings& s) { s.clusters_per_class = 0; }},
   };
   for (const auto& bad : cases) {
     synthetic_settings settings;
@@ -237,8 +238,9 @@ TEST_CASE("synthetic settings are validated") {
     INFO("field: " << bad.field);
     REQUIRE_FALSE(split.has_value());
     CHECK(split.error().code() == status_code::invalid_argument);
-    CHECK(split.error().message().find(std::string{"synthetic_settings."} +
-                                       bad.field + ":") != std::string::npos);
+    CHECK(split.error().message().find(std::string{"synthetic_settings."}
+                                       + bad.field + ":")
+          != std::string::npos);
   }
   // The edges of the valid ranges are accepted.
   synthetic_settings edge;

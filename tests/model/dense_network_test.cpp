@@ -19,10 +19,10 @@ struct architecture {
 };
 
 const std::vector<architecture> small_architectures = {
-    {5, {4, 3}, 3}, // the brief's shape
-    {5, {}, 3},     // softmax regression
-    {3, {6}, 4},
-    {2, {3, 3, 3}, 2},
+  {5, {4, 3}, 3}, // the brief's shape
+  {5, {}, 3},     // softmax regression
+  {3, {6}, 4},
+  {2, {3, 3, 3}, 2},
 };
 
 /// Parameters of a scale that keeps ReLU units alive and the loss of order
@@ -64,8 +64,8 @@ TEST_CASE("dense_network loss matches the plain reference") {
     Eigen::MatrixXd features = batch.features.cast<double>();
     Eigen::VectorXd parameters = test_parameters(network, 12);
     Eigen::VectorXd gradient(parameters.size());
-    double loss =
-        network.loss_and_gradient(parameters, features, batch.labels, gradient);
+    double loss
+      = network.loss_and_gradient(parameters, features, batch.labels, gradient);
     double expected = reference_loss(parameters, features, batch.labels,
                                      shape.inputs, shape.hidden, shape.classes);
     CHECK(loss > 0.1);
@@ -103,20 +103,19 @@ TEST_CASE("dense_network in float agrees with double") {
     auto batch = random_batch(31, shape.inputs, 16, shape.classes);
     Eigen::VectorXd parameters = test_parameters(exact, 32);
     Eigen::VectorXd exact_gradient(parameters.size());
-    double exact_loss =
-        exact.loss_and_gradient(parameters, batch.features.cast<double>(),
-                                batch.labels, exact_gradient);
+    double exact_loss = exact.loss_and_gradient(
+      parameters, batch.features.cast<double>(), batch.labels, exact_gradient);
     Eigen::VectorXf single_parameters = parameters.cast<float>();
     Eigen::VectorXf single_gradient(parameters.size());
     float single_loss = single.loss_and_gradient(
-        single_parameters, batch.features, batch.labels, single_gradient);
+      single_parameters, batch.features, batch.labels, single_gradient);
     // float keeps ~7 digits; a few operations per value lose at most one.
     CHECK(single_loss == doctest::Approx(exact_loss).epsilon(1e-5));
-    Eigen::VectorXd difference =
-        single_gradient.cast<double>() - exact_gradient;
+    Eigen::VectorXd difference
+      = single_gradient.cast<double>() - exact_gradient;
     CHECK(difference.norm() < 1e-5 * exact_gradient.norm());
-    CHECK(difference.lpNorm<Eigen::Infinity>() <
-          1e-5 * exact_gradient.lpNorm<Eigen::Infinity>());
+    CHECK(difference.lpNorm<Eigen::Infinity>()
+          < 1e-5 * exact_gradient.lpNorm<Eigen::Infinity>());
   }
 }
 
@@ -153,19 +152,20 @@ TEST_CASE("dense_network results do not depend on earlier batch sizes") {
   auto large = random_batch(42, inputs, 50, classes);
   dense_network<float> fresh(inputs, {5, 4}, classes);
   dense_network<float> reused(inputs, {5, 4}, classes);
-  Eigen::VectorXf parameters =
-      random_vector(43, static_cast<Eigen::Index>(fresh.dimension()), 0.5)
-          .cast<float>();
+  Eigen::VectorXf parameters
+    = random_vector(43, static_cast<Eigen::Index>(fresh.dimension()), 0.5)
+        .cast<float>();
   Eigen::VectorXf expected(parameters.size());
   float expected_loss = fresh.loss_and_gradient(parameters, small.features,
                                                 small.labels, expected);
-  auto expected_evaluation =
-      fresh.evaluate(parameters, small.features, small.labels);
+  auto expected_evaluation
+    = fresh.evaluate(parameters, small.features, small.labels);
   Eigen::VectorXf gradient(parameters.size());
   reused.loss_and_gradient(parameters, large.features, large.labels, gradient);
   reused.evaluate(parameters, large.features, large.labels);
-  CHECK(reused.loss_and_gradient(parameters, small.features, small.labels,
-                                 gradient) == expected_loss);
+  CHECK(
+    reused.loss_and_gradient(parameters, small.features, small.labels, gradient)
+    == expected_loss);
   CHECK(gradient == expected);
   auto evaluation = reused.evaluate(parameters, small.features, small.labels);
   CHECK(evaluation.loss == expected_evaluation.loss);
@@ -184,8 +184,8 @@ TEST_CASE("dense_network evaluate over chunks equals one pass") {
   Eigen::VectorXd parameters = test_parameters(network, 52);
   auto result = network.evaluate(parameters, features, batch.labels);
   Eigen::VectorXd gradient(parameters.size());
-  double loss =
-      network.loss_and_gradient(parameters, features, batch.labels, gradient);
+  double loss
+    = network.loss_and_gradient(parameters, features, batch.labels, gradient);
   CHECK(result.loss == doctest::Approx(loss).epsilon(1e-12));
   // Accuracy, sample by sample.
   int correct = 0;

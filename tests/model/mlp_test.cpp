@@ -26,10 +26,10 @@ ormo::data::minibatch xor_points(int per_corner) {
   for (int j = 0; j < 4 * per_corner; ++j) {
     const int x_sign = j % 2 == 0 ? 1 : -1;
     const int y_sign = (j / 2) % 2 == 0 ? 1 : -1;
-    batch.features(0, j) =
-        static_cast<float>(x_sign + 0.3 * (2 * random.uniform() - 1));
-    batch.features(1, j) =
-        static_cast<float>(y_sign + 0.3 * (2 * random.uniform() - 1));
+    batch.features(0, j)
+      = static_cast<float>(x_sign + 0.3 * (2 * random.uniform() - 1));
+    batch.features(1, j)
+      = static_cast<float>(y_sign + 0.3 * (2 * random.uniform() - 1));
     batch.labels[j] = x_sign != y_sign ? 1 : 0;
   }
   return batch;
@@ -39,9 +39,9 @@ ormo::data::minibatch xor_points(int per_corner) {
 std::pair<double, double> moments(const Eigen::VectorXf& values,
                                   std::size_t first, std::size_t last) {
   auto segment = values
-                     .segment(static_cast<Eigen::Index>(first),
-                              static_cast<Eigen::Index>(last - first))
-                     .cast<double>();
+                   .segment(static_cast<Eigen::Index>(first),
+                            static_cast<Eigen::Index>(last - first))
+                   .cast<double>();
   const double mean = segment.mean();
   const double variance = (segment.array() - mean).square().mean();
   return {mean, std::sqrt(variance)};
@@ -54,8 +54,8 @@ TEST_CASE("mlp dimension formula") {
   CHECK(mlp(784, {128}, 10).dimension() == 784 * 128 + 128 + 128 * 10 + 10);
   CHECK(mlp(7, {}, 4).dimension() == softmax_regression(7, 4).dimension());
   // sum over layers of out * (in + 1)
-  CHECK(mlp(3, {10, 20, 30}, 2).dimension() ==
-        10 * 4 + 20 * 11 + 30 * 21 + 2 * 31);
+  CHECK(mlp(3, {10, 20, 30}, 2).dimension()
+        == 10 * 4 + 20 * 11 + 30 * 21 + 2 * 31);
 }
 
 TEST_CASE("mlp initial parameters are seeded He and Glorot normals") {
@@ -67,23 +67,23 @@ TEST_CASE("mlp initial parameters are seeded He and Glorot normals") {
   const auto& layers = model.network().layers();
   // Hidden layer: N(0, 2 / 784) over 100352 draws; the sample standard
   // deviation is within 1 % with overwhelming probability.
-  auto [hidden_mean, hidden_deviation] =
-      moments(parameters, layers[0].weight_offset, layers[0].bias_offset);
-  CHECK(hidden_deviation ==
-        doctest::Approx(std::sqrt(2.0 / 784)).epsilon(0.01));
+  auto [hidden_mean, hidden_deviation]
+    = moments(parameters, layers[0].weight_offset, layers[0].bias_offset);
+  CHECK(hidden_deviation
+        == doctest::Approx(std::sqrt(2.0 / 784)).epsilon(0.01));
   CHECK(std::abs(hidden_mean) < 4 * std::sqrt(2.0 / 784 / 100352));
   // Output layer: N(0, 2 / (128 + 10)) over 1280 draws: within 8 %.
-  auto [output_mean, output_deviation] =
-      moments(parameters, layers[1].weight_offset, layers[1].bias_offset);
-  CHECK(output_deviation ==
-        doctest::Approx(std::sqrt(2.0 / 138)).epsilon(0.08));
+  auto [output_mean, output_deviation]
+    = moments(parameters, layers[1].weight_offset, layers[1].bias_offset);
+  CHECK(output_deviation
+        == doctest::Approx(std::sqrt(2.0 / 138)).epsilon(0.08));
   CHECK(std::abs(output_mean) < 4 * std::sqrt(2.0 / 138 / 1280));
   // Biases start at zero.
   for (const auto& layer : layers)
-    CHECK(parameters
-              .segment(static_cast<Eigen::Index>(layer.bias_offset),
-                       layer.outputs)
-              .isZero(0));
+    CHECK(
+      parameters
+        .segment(static_cast<Eigen::Index>(layer.bias_offset), layer.outputs)
+        .isZero(0));
 }
 
 TEST_CASE("mlp loss at init is near log of classes") {
@@ -94,13 +94,13 @@ TEST_CASE("mlp loss at init is near log of classes") {
   ormo::data::minibatch zeros;
   zeros.features = Eigen::MatrixXf::Zero(20, 8);
   zeros.labels = Eigen::VectorXi::LinSpaced(8, 0, 5);
-  CHECK(model.loss_and_gradient(parameters, zeros, gradient) ==
-        doctest::Approx(std::log(6.0)).epsilon(1e-6));
+  CHECK(model.loss_and_gradient(parameters, zeros, gradient)
+        == doctest::Approx(std::log(6.0)).epsilon(1e-6));
   // A small init keeps logits near zero for any features.
   auto batch = random_batch(141, 20, 32, 6);
   Eigen::VectorXf small = 0.01f * parameters;
-  CHECK(model.loss_and_gradient(small, batch, gradient) ==
-        doctest::Approx(std::log(6.0)).epsilon(1e-3));
+  CHECK(model.loss_and_gradient(small, batch, gradient)
+        == doctest::Approx(std::log(6.0)).epsilon(1e-3));
   // The default init is not wildly off either (logits of order one).
   const float loss = model.loss_and_gradient(parameters, batch, gradient);
   CHECK(loss > std::log(6.0) - 0.5);
@@ -116,8 +116,8 @@ TEST_CASE("mlp loss and gradient match the reference") {
     int classes;
     int samples;
   };
-  const shape shapes[] = {
-      {5, {4, 3}, 3, 4}, {3, {7}, 4, 9}, {4, {6, 5, 4}, 2, 8}};
+  const shape shapes[]
+    = {{5, {4, 3}, 3, 4}, {3, {7}, 4, 9}, {4, {6, 5, 4}, 2, 8}};
   for (const shape& case_shape : shapes) {
     const int inputs = case_shape.inputs;
     const std::vector<int>& hidden = case_shape.hidden;
@@ -127,11 +127,11 @@ TEST_CASE("mlp loss and gradient match the reference") {
     mlp model(inputs, hidden, classes);
     auto batch = random_batch(151, inputs, samples, classes);
     Eigen::MatrixXd features = batch.features.cast<double>();
-    Eigen::VectorXd parameters =
-        random_vector(152, static_cast<Eigen::Index>(model.dimension()), 0.5);
+    Eigen::VectorXd parameters
+      = random_vector(152, static_cast<Eigen::Index>(model.dimension()), 0.5);
     Eigen::VectorXf gradient(parameters.size());
-    const float loss =
-        model.loss_and_gradient(parameters.cast<float>(), batch, gradient);
+    const float loss
+      = model.loss_and_gradient(parameters.cast<float>(), batch, gradient);
     auto reference = [&](const Eigen::VectorXd& x) {
       return reference_loss(x, features, batch.labels, inputs, hidden, classes);
     };
@@ -191,10 +191,10 @@ TEST_CASE("mlp clone computes the same with its own scratch") {
   CHECK(copy->initial_parameters(173) == parameters);
   Eigen::VectorXf expected_first(dimension);
   Eigen::VectorXf expected_second(dimension);
-  const float first_loss =
-      model.loss_and_gradient(parameters, first, expected_first);
-  const float second_loss =
-      model.loss_and_gradient(parameters, second, expected_second);
+  const float first_loss
+    = model.loss_and_gradient(parameters, first, expected_first);
+  const float second_loss
+    = model.loss_and_gradient(parameters, second, expected_second);
   // Both instances at once, on different batches: shared scratch would mix
   // them up.
   bool same_first = true;
@@ -202,15 +202,15 @@ TEST_CASE("mlp clone computes the same with its own scratch") {
   std::thread other([&] {
     Eigen::VectorXf gradient(dimension);
     for (int k = 0; k < 2000; ++k)
-      same_second &= copy->loss_and_gradient(parameters, second, gradient) ==
-                         second_loss &&
-                     gradient == expected_second;
+      same_second
+        &= copy->loss_and_gradient(parameters, second, gradient) == second_loss
+           && gradient == expected_second;
   });
   Eigen::VectorXf gradient(dimension);
   for (int k = 0; k < 2000; ++k)
-    same_first &=
-        model.loss_and_gradient(parameters, first, gradient) == first_loss &&
-        gradient == expected_first;
+    same_first
+      &= model.loss_and_gradient(parameters, first, gradient) == first_loss
+         && gradient == expected_first;
   other.join();
   CHECK(same_first);
   CHECK(same_second);

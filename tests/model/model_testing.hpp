@@ -112,8 +112,8 @@ gradient_check check_gradient(Loss&& loss, const Eigen::VectorXd& x,
   const double floor = 1e-3 * numeric.cwiseAbs().maxCoeff();
   gradient_check result;
   for (Eigen::Index i = 0; i < x.size(); ++i) {
-    const double scale =
-        std::max({std::abs(analytic[i]), std::abs(numeric[i]), floor});
+    const double scale
+      = std::max({std::abs(analytic[i]), std::abs(numeric[i]), floor});
     const double error = std::abs(analytic[i] - numeric[i]) / scale;
     if (std::abs(numeric[i]) > floor)
       ++result.significant;

@@ -20,8 +20,8 @@ struct checked_network {
   dense_network<double> network{5, {4, 3}, 3};
   ormo::data::minibatch batch = random_batch(61, 5, 4, 3);
   Eigen::MatrixXd features = batch.features.cast<double>();
-  Eigen::VectorXd parameters =
-      random_vector(62, static_cast<Eigen::Index>(network.dimension()), 0.5);
+  Eigen::VectorXd parameters
+    = random_vector(62, static_cast<Eigen::Index>(network.dimension()), 0.5);
   Eigen::VectorXd gradient = Eigen::VectorXd::Zero(parameters.size());
   Eigen::VectorXd scratch = Eigen::VectorXd::Zero(parameters.size());
 
@@ -104,7 +104,7 @@ TEST_CASE("check_gradient catches corrupted network gradients") {
     Eigen::VectorXd wrong = subject.gradient;
     const auto& output = subject.network.layers().back();
     wrong.segment(static_cast<Eigen::Index>(output.bias_offset), output.outputs)
-        .setZero();
+      .setZero();
     CHECK(subject.check(wrong).worst_error > double_tolerance);
   }
 }

@@ -24,7 +24,7 @@ ormo::data::minibatch three_clusters(int per_class) {
     const int label = j % 3;
     for (int i = 0; i < 2; ++i)
       batch.features(i, j) = static_cast<float>(
-          centres[label][i] + 0.5 * (2 * random.uniform() - 1));
+        centres[label][i] + 0.5 * (2 * random.uniform() - 1));
     batch.labels[j] = label;
   }
   return batch;
@@ -52,9 +52,8 @@ TEST_CASE("softmax_regression dimension and layout") {
   parameters.setZero();
   parameters[28 + 3] = 1;
   label << 3;
-  CHECK(
-      model.evaluate(parameters, Eigen::MatrixXf::Zero(7, 1), label).accuracy ==
-      1.0);
+  CHECK(model.evaluate(parameters, Eigen::MatrixXf::Zero(7, 1), label).accuracy
+        == 1.0);
 }
 
 TEST_CASE("softmax_regression starts at zero with loss log of classes") {
@@ -85,8 +84,8 @@ TEST_CASE("softmax_regression loss and gradient match the reference") {
   Eigen::MatrixXd features = batch.features.cast<double>();
   Eigen::VectorXd parameters = random_vector(102, 18, 0.5);
   Eigen::VectorXf gradient(18);
-  float loss =
-      model.loss_and_gradient(parameters.cast<float>(), batch, gradient);
+  float loss
+    = model.loss_and_gradient(parameters.cast<float>(), batch, gradient);
   auto reference = [&](const Eigen::VectorXd& x) {
     return reference_loss(x, features, batch.labels, inputs, {}, classes);
   };
@@ -135,10 +134,10 @@ TEST_CASE("softmax_regression clone computes the same with its own scratch") {
   Eigen::VectorXf parameters = random_vector(123, 18).cast<float>();
   Eigen::VectorXf expected_first(18);
   Eigen::VectorXf expected_second(18);
-  const float first_loss =
-      model.loss_and_gradient(parameters, first, expected_first);
-  const float second_loss =
-      model.loss_and_gradient(parameters, second, expected_second);
+  const float first_loss
+    = model.loss_and_gradient(parameters, first, expected_first);
+  const float second_loss
+    = model.loss_and_gradient(parameters, second, expected_second);
   // Both instances at once, on different batches: shared scratch would mix
   // them up.
   bool same_first = true;
@@ -146,15 +145,15 @@ TEST_CASE("softmax_regression clone computes the same with its own scratch") {
   std::thread other([&] {
     Eigen::VectorXf gradient(18);
     for (int k = 0; k < 2000; ++k)
-      same_second &= copy->loss_and_gradient(parameters, second, gradient) ==
-                         second_loss &&
-                     gradient == expected_second;
+      same_second
+        &= copy->loss_and_gradient(parameters, second, gradient) == second_loss
+           && gradient == expected_second;
   });
   Eigen::VectorXf gradient(18);
   for (int k = 0; k < 2000; ++k)
-    same_first &=
-        model.loss_and_gradient(parameters, first, gradient) == first_loss &&
-        gradient == expected_first;
+    same_first
+      &= model.loss_and_gradient(parameters, first, gradient) == first_loss
+         && gradient == expected_first;
   other.join();
   CHECK(same_first);
   CHECK(same_second);

@@ -40,11 +40,9 @@ TEST_CASE("asgd-da damps beyond tau_c times K updates") {
   CHECK(w[0] == doctest::Approx(-10.0));
   auto within = rule.place_and_apply(g, 7, w); // tau = 3: eta
   CHECK(within.delay == 3);
-  CHECK(within.coefficients.parameter_gradient_weight
-        == doctest::Approx(1.0));
+  CHECK(within.coefficients.parameter_gradient_weight == doctest::Approx(1.0));
   auto beyond = rule.place_and_apply(g, 5, w); // tau = 6: eta * 3 / 6
   CHECK(beyond.delay == 6);
-  CHECK(beyond.coefficients.parameter_gradient_weight
-        == doctest::Approx(0.5));
+  CHECK(beyond.coefficients.parameter_gradient_weight == doctest::Approx(0.5));
   CHECK(w[0] == doctest::Approx(-11.5));
 }

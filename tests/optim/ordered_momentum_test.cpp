@@ -59,8 +59,8 @@ closed_form expected_state(const Eigen::VectorXf& initial,
     }
     double c = rate / iteration_size;
     auto age = static_cast<double>(closed - a.computed_at);
-    result.parameters -=
-      c * (1 - std::pow(beta, age)) / (1 - beta) * a.gradient.cast<double>();
+    result.parameters
+      -= c * (1 - std::pow(beta, age)) / (1 - beta) * a.gradient.cast<double>();
     result.momentum += std::pow(beta, age) * c * a.gradient.cast<double>();
   }
   return result;
@@ -129,9 +129,9 @@ TEST_CASE("ormo on_close equals SSGDm on a synchronous schedule") {
     // the current parameters, so a wrong w would change them).
     Eigen::VectorXf at_w_t = parameters;
     for (int k = 0; k < iteration_size; ++k) {
-      Eigen::VectorXf gradient =
-        at_w_t.cwiseProduct(test::random_vector(random, dimension))
-        + test::random_vector(random, dimension);
+      Eigen::VectorXf gradient
+        = at_w_t.cwiseProduct(test::random_vector(random, dimension))
+          + test::random_vector(random, dimension);
       auto result = rule.place_and_apply(gradient, t, parameters);
       REQUIRE(result.accepted());
       bool reference_closed = reference.add(gradient);
@@ -185,8 +185,8 @@ TEST_CASE("ormo boundary state matches the closed form for random orders") {
     random_source random(seed);
     const int iteration_size = 1 + static_cast<int>(random.below(6));
     const int max_delay = static_cast<int>(random.below(12));
-    const Eigen::Index dimension = 1 + static_cast<Eigen::Index>(
-                                         random.below(6));
+    const Eigen::Index dimension
+      = 1 + static_cast<Eigen::Index>(random.below(6));
     ordered_momentum_settings settings;
     settings.learning_rate = 0.05 + random.uniform();
     settings.momentum = std::vector<double>{0.0, 0.5, 0.9, 0.99}[seed % 4];
@@ -197,8 +197,8 @@ TEST_CASE("ormo boundary state matches the closed form for random orders") {
     CAPTURE(iteration_size);
     CAPTURE(max_delay);
     Eigen::VectorXf initial = test::random_vector(random, dimension);
-    auto arrivals = random_schedule(random, iteration_size, 20, max_delay,
-                                    dimension);
+    auto arrivals
+      = random_schedule(random, iteration_size, 20, max_delay, dimension);
     int boundaries = 0;
     run(arrivals, initial, iteration_size, settings,
         [&](iteration_index closed, std::size_t received,
@@ -277,13 +277,13 @@ TEST_CASE("ormo on_arrival with beta 0 is ASGD with step eta over K") {
   Eigen::VectorXf plain_parameters = initial;
   auto arrivals = random_schedule(random, iteration_size, 15, 5, 6);
   for (const auto& a : arrivals) {
-    REQUIRE(ordered.place_and_apply(a.gradient, a.computed_at,
-                                    ordered_parameters)
-              .accepted());
+    REQUIRE(
+      ordered.place_and_apply(a.gradient, a.computed_at, ordered_parameters)
+        .accepted());
     // ASGD counts one iteration per arrival; its index is irrelevant here.
-    REQUIRE(plain.place_and_apply(a.gradient, plain.iteration(),
-                                  plain_parameters)
-              .accepted());
+    REQUIRE(
+      plain.place_and_apply(a.gradient, plain.iteration(), plain_parameters)
+        .accepted());
     CHECK(test::max_relative_error(ordered_parameters, plain_parameters)
           < 1e-6);
   }
@@ -330,8 +330,8 @@ TEST_CASE("ormo-da uses eta up to the threshold and damps older gradients") {
   Eigen::VectorXf gradient = Eigen::VectorXf::Ones(1);
   // Advance to t = 1000 with current gradients.
   while (rule.iteration() < 1000)
-    REQUIRE(rule.place_and_apply(gradient, rule.iteration(), parameters)
-              .accepted());
+    REQUIRE(
+      rule.place_and_apply(gradient, rule.iteration(), parameters).accepted());
   // tau = 2 <= tau_c: c = eta / K.
   auto small = rule.place(gradient, 998);
   REQUIRE(small.accepted());

@@ -13,7 +13,7 @@ TEST_CASE("ssgdm hand-computed two iterations") {
   Eigen::VectorXf w = Eigen::VectorXf::Constant(1, 10.0f);
   auto g = [](float value) { return Eigen::VectorXf::Constant(1, value); };
   rule.place_and_apply(g(2), 0, w);
-  CHECK(w[0] == 10.0f); // waits for the iteration
+  CHECK(w[0] == 10.0f);                          // waits for the iteration
   auto close = rule.place_and_apply(g(4), 0, w); // u = 3, w = 7
   CHECK(close.closed_iteration);
   CHECK(w[0] == doctest::Approx(7.0));

@@ -99,8 +99,9 @@ TEST_CASE("place then apply_parameter_step equals place_and_apply") {
         auto t = fused->iteration();
         auto i = name == algorithm::ssgdm
                    ? t
-                   : t - static_cast<iteration_index>(
-                       random.below(std::min<iteration_index>(t, 2) + 1));
+                   : t
+                       - static_cast<iteration_index>(
+                         random.below(std::min<iteration_index>(t, 2) + 1));
         auto a = fused->place_and_apply(g, i, fused_w);
         auto b = split->place(g, i);
         REQUIRE(a.accepted());
@@ -184,7 +185,8 @@ TEST_CASE("rejection reasons have stable names") {
         == "not_synchronous");
 }
 
-TEST_CASE("warm-up scales a gradient's weights by the iteration it arrives in") {
+TEST_CASE(
+  "warm-up scales a gradient's weights by the iteration it arrives in") {
   for (auto name : all_algorithms) {
     CAPTURE(to_string(name));
     auto warm = make(name, 3, 2);
@@ -198,11 +200,12 @@ TEST_CASE("warm-up scales a gradient's weights by the iteration it arrives in") 
       REQUIRE(a.accepted());
       REQUIRE(b.accepted());
       float scale = t < 4 ? static_cast<float>(t + 1) / 4.0f : 1.0f;
-      CHECK(a.coefficients.momentum_gradient_weight
-            == doctest::Approx(scale * b.coefficients.momentum_gradient_weight));
-      CHECK(a.coefficients.parameter_gradient_weight
-            == doctest::Approx(scale
-                               * b.coefficients.parameter_gradient_weight));
+      CHECK(
+        a.coefficients.momentum_gradient_weight
+        == doctest::Approx(scale * b.coefficients.momentum_gradient_weight));
+      CHECK(
+        a.coefficients.parameter_gradient_weight
+        == doctest::Approx(scale * b.coefficients.parameter_gradient_weight));
       CHECK(a.coefficients.momentum_decay == b.coefficients.momentum_decay);
       CHECK(a.coefficients.parameter_momentum_weight
             == b.coefficients.parameter_momentum_weight);

@@ -11,7 +11,7 @@ namespace ormo::actors {
 /// Loads (or draws) the data, builds the model and its initial parameters
 /// from run.run.seed, and gives each worker slot its own model instance and
 /// data shard. Fails naming the data file or the setting at fault.
-result<training_problem> make_classification_problem(
-  const config::run_config& run);
+result<training_problem>
+make_classification_problem(const config::run_config& run);
 
 } // namespace ormo::actors

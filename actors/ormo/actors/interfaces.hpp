@@ -33,8 +33,7 @@ using run_monitor_actor = caf::typed_actor<
 using momentum_orderer_actor = caf::typed_actor<
   caf::replies_to<push_atom, gradient_push>::with<push_outcome>,
   /// Registers a worker; pushes from unregistered workers are rejected.
-  caf::reacts_to<join_atom, worker_id>,
-  caf::reacts_to<leave_atom, worker_id>,
+  caf::reacts_to<join_atom, worker_id>, caf::reacts_to<leave_atom, worker_id>,
   /// Sets K (>= 1).
   caf::reacts_to<resize_atom, std::int32_t>,
   caf::replies_to<stats_atom>::with<orderer_stats>,

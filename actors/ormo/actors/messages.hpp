@@ -200,9 +200,9 @@ struct orderer_stats {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, orderer_stats& x) {
-  return f(caf::meta::type_name("orderer_stats"), x.iteration,
-           x.iteration_size, x.received, x.accepted, x.rejected, x.loss_sum,
-           x.loss_count, x.delay_sum, x.max_delay, x.accepted_by_worker);
+  return f(caf::meta::type_name("orderer_stats"), x.iteration, x.iteration_size,
+           x.received, x.accepted, x.rejected, x.loss_sum, x.loss_count,
+           x.delay_sum, x.max_delay, x.accepted_by_worker);
 }
 
 /// Membership as the supervisor sees it.
@@ -220,9 +220,8 @@ struct membership_stats {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, membership_stats& x) {
-  return f(caf::meta::type_name("membership_stats"), x.live, x.joined,
-           x.left, x.crashed, x.restarted, x.evicted,
-           x.gradients_per_second);
+  return f(caf::meta::type_name("membership_stats"), x.live, x.joined, x.left,
+           x.crashed, x.restarted, x.evicted, x.gradients_per_second);
 }
 
 } // namespace ormo::actors

@@ -34,8 +34,8 @@ struct momentum_orderer_state {
   static inline const char* name = "ormo.momentum_orderer";
 };
 
-using momentum_orderer_pointer =
-  momentum_orderer_actor::stateful_pointer<momentum_orderer_state>;
+using momentum_orderer_pointer
+  = momentum_orderer_actor::stateful_pointer<momentum_orderer_state>;
 
 /// `rule` must fit the shard `server` owns (same dimension).
 momentum_orderer_actor::behavior_type

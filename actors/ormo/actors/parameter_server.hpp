@@ -28,8 +28,8 @@ struct parameter_server_state {
   static inline const char* name = "ormo.parameter_server";
 };
 
-using parameter_server_pointer =
-  parameter_server_actor::stateful_pointer<parameter_server_state>;
+using parameter_server_pointer
+  = parameter_server_actor::stateful_pointer<parameter_server_state>;
 
 /// REQUIRES: initial is not empty.
 parameter_server_actor::behavior_type

@@ -60,8 +60,7 @@ struct supervisor_state {
   static inline const char* name = "ormo.supervisor";
 };
 
-using supervisor_pointer =
-  supervisor_actor::stateful_pointer<supervisor_state>;
+using supervisor_pointer = supervisor_actor::stateful_pointer<supervisor_state>;
 
 supervisor_actor::behavior_type supervisor(supervisor_pointer self,
                                            supervisor_settings settings);

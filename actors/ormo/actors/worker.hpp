@@ -73,10 +73,8 @@ struct worker_state {
 using worker_pointer = worker_actor::stateful_pointer<worker_state>;
 
 /// REQUIRES: shards non-empty, their sizes add up to source->dimension().
-worker_actor::behavior_type worker(worker_pointer self, worker_id id,
-                                   std::vector<shard_route> shards,
-                                   std::shared_ptr<model::gradient_source>
-                                     source,
-                                   worker_timing timing);
+worker_actor::behavior_type
+worker(worker_pointer self, worker_id id, std::vector<shard_route> shards,
+       std::shared_ptr<model::gradient_source> source, worker_timing timing);
 
 } // namespace ormo::actors

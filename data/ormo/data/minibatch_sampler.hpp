@@ -24,7 +24,7 @@ namespace ormo::data {
 /// end of an epoch continues into the next epoch's permutation, so every
 /// batch is full and the draw sequence is a concatenation of permutations.
 class minibatch_sampler {
- public:
+public:
   /// Builds a sampler over `indices` (the shard: column indices into
   /// `data`, duplicates allowed) drawing `batch_size` samples per batch,
   /// shuffled from `seed`. A batch larger than the shard is allowed; it
@@ -37,10 +37,10 @@ class minibatch_sampler {
                                         std::uint64_t seed);
 
   /// A temporary data set would dangle.
-  static result<minibatch_sampler> make(const dataset&& data,
-                                        std::vector<std::size_t> indices,
-                                        std::size_t batch_size,
-                                        std::uint64_t seed) = delete;
+  static result<minibatch_sampler>
+  make(const dataset&& data, std::vector<std::size_t> indices,
+       std::size_t batch_size, std::uint64_t seed)
+    = delete;
 
   /// Overwrites `out` with the next batch_size() samples: out.features
   /// becomes data.inputs() x batch_size(), out.labels has batch_size()
@@ -58,14 +58,14 @@ class minibatch_sampler {
 
   /// Fraction of the current pass drawn so far, in [0, 1).
   double epoch_progress() const {
-    return static_cast<double>(samples_drawn_ % order_.size()) /
-           static_cast<double>(order_.size());
+    return static_cast<double>(samples_drawn_ % order_.size())
+           / static_cast<double>(order_.size());
   }
 
   /// Samples handed out since construction: batches drawn * batch_size().
   std::uint64_t samples_drawn() const { return samples_drawn_; }
 
- private:
+private:
   minibatch_sampler(const dataset& data, std::vector<std::size_t> indices,
                     std::size_t batch_size, std::uint64_t seed);
 

@@ -44,10 +44,8 @@ private:
   classifier_source(std::unique_ptr<gradient_function> function,
                     std::shared_ptr<const data::dataset> data,
                     data::minibatch_sampler sampler)
-    : function_(std::move(function)),
-      data_(std::move(data)),
-      sampler_(std::move(sampler)) {
-  }
+    : function_(std::move(function)), data_(std::move(data)),
+      sampler_(std::move(sampler)) {}
 
   std::unique_ptr<gradient_function> function_;
   /// Keeps the samples the sampler points into alive.

@@ -42,7 +42,7 @@ struct layer_layout {
 /// Defined for Scalar = float and double.
 template <class Scalar>
 class dense_network {
- public:
+public:
   using vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
   using matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
 
@@ -84,7 +84,7 @@ class dense_network {
                       const Eigen::Ref<const matrix>& features,
                       const Eigen::Ref<const Eigen::VectorXi>& labels);
 
- private:
+private:
   using row = Eigen::Array<Scalar, 1, Eigen::Dynamic>;
 
   /// Grows the forward buffers to at least `samples` columns.

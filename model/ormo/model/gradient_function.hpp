@@ -37,7 +37,8 @@ public:
   /// batch.size() >= 1.
   virtual float loss_and_gradient(Eigen::Ref<const Eigen::VectorXf> parameters,
                                   const data::minibatch& batch,
-                                  Eigen::Ref<Eigen::VectorXf> gradient) = 0;
+                                  Eigen::Ref<Eigen::VectorXf> gradient)
+    = 0;
 
   /// Loss and accuracy over `features` (inputs x n) and `labels`, processed
   /// in chunks so that memory stays bounded. REQUIRES: n >= 1.

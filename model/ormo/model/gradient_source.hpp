@@ -27,7 +27,8 @@ public:
   /// throw: the worker then crashes and its supervisor decides what to do.
   /// REQUIRES: parameters.size() == gradient.size() == dimension().
   virtual float compute(Eigen::Ref<const Eigen::VectorXf> parameters,
-                        Eigen::Ref<Eigen::VectorXf> gradient) = 0;
+                        Eigen::Ref<Eigen::VectorXf> gradient)
+    = 0;
 };
 
 } // namespace ormo::model

@@ -22,7 +22,7 @@
 namespace ormo::model {
 
 class mlp final : public gradient_function {
- public:
+public:
   /// REQUIRES: inputs >= 1, every hidden size >= 1, classes >= 2
   /// (make_classifier checks these). `hidden` may be empty.
   mlp(int inputs, std::vector<int> hidden, int classes);
@@ -48,7 +48,7 @@ class mlp final : public gradient_function {
   /// Architecture and parameter layout.
   const dense_network<float>& network() const { return network_; }
 
- private:
+private:
   dense_network<float> network_;
 };
 

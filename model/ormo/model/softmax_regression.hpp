@@ -19,7 +19,7 @@
 namespace ormo::model {
 
 class softmax_regression final : public gradient_function {
- public:
+public:
   /// REQUIRES: inputs >= 1, classes >= 2 (make_classifier checks these).
   softmax_regression(int inputs, int classes);
 
@@ -45,7 +45,7 @@ class softmax_regression final : public gradient_function {
 
   std::unique_ptr<gradient_function> clone() const override;
 
- private:
+private:
   dense_network<float> network_;
 };
 

@@ -109,8 +109,7 @@ public:
 
   /// As place(), and applies the parameter step to `parameters` in the same
   /// pass over memory. REQUIRES: parameters.size() == dimension().
-  placement place_and_apply(gradient_view gradient,
-                            iteration_index computed_at,
+  placement place_and_apply(gradient_view gradient, iteration_index computed_at,
                             parameter_view parameters);
 
   placement place_and_apply(const checked_gradient& gradient,
@@ -182,8 +181,8 @@ protected:
 
   /// How a rule's iterations close.
   enum class closing {
-    every_arrival,     ///< Each accepted gradient is one iteration.
-    every_k_arrivals,  ///< K accepted gradients make one iteration.
+    every_arrival,    ///< Each accepted gradient is one iteration.
+    every_k_arrivals, ///< K accepted gradients make one iteration.
   };
 
   /// A rule without momentum never allocates or touches u.
