@@ -93,17 +93,42 @@ last_epoch_accuracy() { # RUN_DIR
     { s += ($8 == "null" ? 0 : $8); n++ } END { printf "%.5f", s / n }'
 }
 
+# Runs the learning-rate grid of each ALGORITHM (rates from the associative
+# array named GRID) with OPTIONS and seed 1, as runs PREFIX-ALGORITHM-lrRATE.
+run_grid() { # PREFIX OPTIONS GRID ALGORITHM...
+  local prefix=$1 options=$2 algorithm rate
+  local -n rates=$3
+  shift 3
+  : > "$out/$prefix.jobs"
+  for algorithm in "$@"; do
+    for rate in ${rates[$algorithm]}; do
+      echo "$prefix-$algorithm-lr$rate $common --set run.seed=1 $options $(algorithm_options "$algorithm") --set algorithm.learning_rate=$rate" >> "$out/$prefix.jobs"
+    done
+  done
+  run_jobs "$out/$prefix.jobs"
+}
+
+# Sets `cells` to "RATE / ACCURACY |" for each grid run PREFIX-ALGORITHM-lrRATE
+# and `chosen` to the rate with the best last-epoch accuracy.
+grid_result() { # PREFIX ALGORITHM RATE...
+  local prefix=$1 algorithm=$2 rate accuracy best_accuracy=-1
+  shift 2
+  cells=""
+  chosen=""
+  for rate in "$@"; do
+    accuracy=$(last_epoch_accuracy "$runs/$prefix-$algorithm-lr$rate")
+    cells+=" $rate / $(awk -v a="$accuracy" 'BEGIN { printf "%.2f %%", 100 * a }') |"
+    if awk -v a="$accuracy" -v b="$best_accuracy" 'BEGIN { exit !(a > b) }'; then
+      chosen=$rate
+      best_accuracy=$accuracy
+    fi
+  done
+}
+
 common="--set run.deterministic=true --set run.stop_epochs=10 --set output.evaluations_per_epoch=4"
 
 # 1. Learning-rate grid on K = 16 homogeneous, seed 1.
-: > "$out/grid.jobs"
-for algorithm in "${algorithms[@]}"; do
-  for rate in ${grid[$algorithm]}; do
-    echo "grid-$algorithm-lr$rate $common --set run.seed=1 $(setting_options K16-homogeneous) $(algorithm_options "$algorithm") --set algorithm.learning_rate=$rate" >> "$out/grid.jobs"
-  done
-done
-run_jobs "$out/grid.jobs"
-
+run_grid grid "$(setting_options K16-homogeneous)" grid "${algorithms[@]}"
 declare -A best_rate
 {
   echo "## Learning-rate grid (K = 16, homogeneous, seed 1; mean test accuracy over the last epoch)"
@@ -111,19 +136,9 @@ declare -A best_rate
   echo "| algorithm | $(printf 'lr / accuracy | %.0s' 1 2 3 4 5)best |"
   echo "|---|---|---|---|---|---|---|"
   for algorithm in "${algorithms[@]}"; do
-    line="| $algorithm |"
-    best=""
-    best_accuracy=-1
-    for rate in ${grid[$algorithm]}; do
-      accuracy=$(last_epoch_accuracy "$runs/grid-$algorithm-lr$rate")
-      line+=" $rate / $(awk -v a="$accuracy" 'BEGIN { printf "%.2f %%", 100 * a }') |"
-      if awk -v a="$accuracy" -v b="$best_accuracy" 'BEGIN { exit !(a > b) }'; then
-        best=$rate
-        best_accuracy=$accuracy
-      fi
-    done
-    best_rate[$algorithm]=$best
-    echo "$line $best |"
+    grid_result grid "$algorithm" ${grid[$algorithm]}
+    best_rate[$algorithm]=$chosen
+    echo "| $algorithm |$cells $chosen |"
   done
 } > "$out/grid.md"
 
@@ -178,31 +193,15 @@ done
 
 # Supplement: the same grid on K = 64 homogeneous (seed 1), to see how much
 # of the K = 64 ranking comes from rates tuned at K = 16.
-: > "$out/grid64.jobs"
-for algorithm in "${algorithms[@]}"; do
-  for rate in ${grid[$algorithm]}; do
-    echo "grid64-$algorithm-lr$rate $common --set run.seed=1 $(setting_options K64-homogeneous) $(algorithm_options "$algorithm") --set algorithm.learning_rate=$rate" >> "$out/grid64.jobs"
-  done
-done
-run_jobs "$out/grid64.jobs"
+run_grid grid64 "$(setting_options K64-homogeneous)" grid "${algorithms[@]}"
 {
   echo "## Supplement: rates retuned at K = 64 (homogeneous, seed 1; mean test accuracy over the last epoch)"
   echo
   echo "| algorithm | $(printf 'lr / accuracy | %.0s' 1 2 3 4 5)best at K = 64 | rate from K = 16 |"
   echo "|---|---|---|---|---|---|---|---|"
   for algorithm in "${algorithms[@]}"; do
-    line="| $algorithm |"
-    best=""
-    best_accuracy=-1
-    for rate in ${grid[$algorithm]}; do
-      accuracy=$(last_epoch_accuracy "$runs/grid64-$algorithm-lr$rate")
-      line+=" $rate / $(awk -v a="$accuracy" 'BEGIN { printf "%.2f %%", 100 * a }') |"
-      if awk -v a="$accuracy" -v b="$best_accuracy" 'BEGIN { exit !(a > b) }'; then
-        best=$rate
-        best_accuracy=$accuracy
-      fi
-    done
-    echo "$line $best | ${best_rate[$algorithm]} |"
+    grid_result grid64 "$algorithm" ${grid[$algorithm]}
+    echo "| $algorithm |$cells $chosen | ${best_rate[$algorithm]} |"
   done
 } > "$out/grid64.md"
 
@@ -243,23 +242,12 @@ done
 wall_options="--set workers.count=2 --set algorithm.iteration_size=workers --set workers.speed.profile=factors --set workers.speed.factors=[1,4]"
 wall_algorithms=(ormo-on_arrival ssgdm)
 wall_grid="0.003125 0.00625 0.0125 0.025 0.05"
-: > "$out/wallgrid.jobs"
-for algorithm in "${wall_algorithms[@]}"; do
-  for rate in $wall_grid; do
-    echo "wallgrid-$algorithm-lr$rate $common --set run.seed=1 $wall_options $(algorithm_options "$algorithm") --set algorithm.learning_rate=$rate" >> "$out/wallgrid.jobs"
-  done
-done
-run_jobs "$out/wallgrid.jobs"
+declare -A wall_grids=([ormo-on_arrival]=$wall_grid [ssgdm]=$wall_grid)
+run_grid wallgrid "$wall_options" wall_grids "${wall_algorithms[@]}"
 declare -A wall_rate
 for algorithm in "${wall_algorithms[@]}"; do
-  best_accuracy=-1
-  for rate in $wall_grid; do
-    accuracy=$(last_epoch_accuracy "$runs/wallgrid-$algorithm-lr$rate")
-    if awk -v a="$accuracy" -v b="$best_accuracy" 'BEGIN { exit !(a > b) }'; then
-      wall_rate[$algorithm]=$rate
-      best_accuracy=$accuracy
-    fi
-  done
+  grid_result wallgrid "$algorithm" $wall_grid
+  wall_rate[$algorithm]=$chosen
 done
 {
   echo "## Wall-clock time to 85 % test accuracy"
