@@ -94,6 +94,14 @@ struct reference_ssgdm {
   int iteration_size;
   int received = 0;
 
+  static reference_ssgdm start(const Eigen::VectorXf& initial,
+                               const ordered_momentum_settings& settings,
+                               int iteration_size) {
+    auto zero = Eigen::VectorXd::Zero(initial.size());
+    return {initial.cast<double>(), zero,          zero, settings.learning_rate,
+            settings.momentum,      iteration_size};
+  }
+
   /// Returns true when the iteration closed.
   bool add(const Eigen::VectorXf& gradient) {
     gradient_sum += gradient.cast<double>();
@@ -115,12 +123,7 @@ TEST_CASE("ormo on_close equals SSGDm on a synchronous schedule") {
   const Eigen::Index dimension = 7;
   ordered_momentum_settings settings{0.3, 0.9, apply_mode::on_close, {}};
   Eigen::VectorXf initial = test::random_vector(random, dimension);
-  reference_ssgdm reference{initial.cast<double>(),
-                            Eigen::VectorXd::Zero(dimension),
-                            Eigen::VectorXd::Zero(dimension),
-                            settings.learning_rate,
-                            settings.momentum,
-                            iteration_size};
+  auto reference = reference_ssgdm::start(initial, settings, iteration_size);
   ordered_momentum rule(dimension, iteration_size, settings);
   Eigen::VectorXf parameters = initial;
   int closes = 0;
@@ -155,12 +158,7 @@ TEST_CASE("ormo on_arrival on a synchronous schedule is SSGDm shifted by u") {
   const Eigen::Index dimension = 5;
   ordered_momentum_settings settings{0.2, 0.8, apply_mode::on_arrival, {}};
   Eigen::VectorXf initial = test::random_vector(random, dimension);
-  reference_ssgdm reference{initial.cast<double>(),
-                            Eigen::VectorXd::Zero(dimension),
-                            Eigen::VectorXd::Zero(dimension),
-                            settings.learning_rate,
-                            settings.momentum,
-                            iteration_size};
+  auto reference = reference_ssgdm::start(initial, settings, iteration_size);
   ordered_momentum rule(dimension, iteration_size, settings);
   Eigen::VectorXf parameters = initial;
   for (int t = 0; t < 25; ++t) {
