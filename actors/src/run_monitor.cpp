@@ -180,8 +180,14 @@ void pull_parameters(monitor_pointer self, F done) {
       .then(
         [=](const parameter_snapshot& snapshot) {
           if (static_cast<Eigen::Index>(snapshot.parameters.size())
-              == route.size)
-            assembled->segment(route.offset, route.size) = *snapshot.parameters;
+              != route.size) {
+            finish(self, "failure: a server sent "
+                           + std::to_string(snapshot.parameters.size())
+                           + " parameters for a shard of "
+                           + std::to_string(route.size));
+            return;
+          }
+          assembled->segment(route.offset, route.size) = *snapshot.parameters;
           if (--*awaiting == 0)
             done(*assembled);
         },

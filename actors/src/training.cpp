@@ -49,6 +49,9 @@ caf::expected<training_handles>
 spawn_training(caf::actor_system& system, const config::run_config& run,
                const training_problem& problem,
                const training_callbacks& callbacks) {
+  if (!problem.make_source)
+    return caf::make_error(error_code::invalid_setup,
+                           "training_problem.make_source is empty");
   const auto dimension = problem.initial_parameters.size();
   const auto shard_count = static_cast<Eigen::Index>(run.server.shards);
   if (dimension < shard_count)

@@ -197,6 +197,11 @@ TEST_CASE("training: bad settings fail without spawning anything") {
   CHECK(report.failure.find("algorithm") != std::string::npos);
   CHECK(env.running() == 0);
   CHECK(report.rows.empty());
+  auto no_source = problem.value();
+  no_source.make_source = nullptr;
+  report = run_training(env.sys(), run, no_source, {});
+  CHECK(report.failure.find("make_source") != std::string::npos);
+  CHECK(env.running() == 0);
 }
 
 TEST_CASE("training: two shards give a complete run") {
