@@ -183,6 +183,14 @@ int run(int argc, char** argv) {
     = [&](const ormo::actors::progress& p) { printer.print(p); };
   caf::actor_system_config cfg;
   ormo::actors::configure(cfg, config.run.deterministic);
+  if (!config.run.deterministic) {
+    // CAF's default (at least 4 scheduler threads) oversubscribes small
+    // machines: workers then preempt each other mid-gradient (measured on 2
+    // cores: 40 % of the compute bound instead of 49 %). One thread per core,
+    // and at least 2 so that the monitor is never starved by the workers.
+    auto threads = std::max(2u, std::thread::hardware_concurrency());
+    cfg.set("scheduler.max-threads", std::size_t{threads});
+  }
   ormo::actors::run_report report;
   {
     caf::actor_system system{cfg};

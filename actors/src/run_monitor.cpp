@@ -364,7 +364,19 @@ run_monitor_actor::behavior_type run_monitor(monitor_pointer self,
   state.start = self->clock().now();
   state.wall_start = std::chrono::steady_clock::now();
   state.last_progress = state.wall_start;
-  self->send(self, tick_atom::value);
+  // The first row is the initial parameters; then the workers start.
+  state.evaluating = true;
+  pull_parameters(self, [=](const Eigen::VectorXf& w) {
+    auto& state = self->state;
+    state.evaluating = false;
+    record_row(self, w);
+    state.next_evaluation_epoch = 1.0 / state.settings.evaluations_per_epoch;
+    arm_watch(self);
+    if (state.settings.workers_to_start > 0)
+      self->send(state.settings.supervisor, add_atom::value,
+                 state.settings.workers_to_start);
+    self->send(self, tick_atom::value);
+  });
   return {
     [=](tick_atom) {
       if (self->state.finishing)

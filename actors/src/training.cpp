@@ -109,7 +109,9 @@ spawn_training(caf::actor_system& system, const config::run_config& run,
         timing.seed = random_source::derive_seed(seed ^ 0x7177e5ull, slot);
         return timing;
       };
-  settings.initial_workers = workers;
+  // The monitor starts the workers once it is ready to watch them, so the
+  // run's clock and its first watch come before the first gradient.
+  settings.initial_workers = 0;
   settings.fixed_iteration_size = run.algorithm.iteration_size;
   settings.restart_limit = run.workers.restart_limit;
   handles.supervisor = system.spawn(supervisor, std::move(settings));
@@ -135,6 +137,7 @@ spawn_training(caf::actor_system& system, const config::run_config& run,
   monitor.on_row = callbacks.on_row;
   monitor.on_progress = callbacks.on_progress;
   monitor.report = handles.report;
+  monitor.workers_to_start = workers;
   handles.monitor = spawn_run_monitor(system, std::move(monitor));
   return handles;
 }
