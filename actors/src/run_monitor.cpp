@@ -104,9 +104,8 @@ void report_progress(monitor_pointer self) {
   p.time_s = seconds_since_start(self);
   p.epoch = epoch_of(state);
   p.iteration = state.counts.iteration;
-  double time = seconds_since_start(self);
   p.gradients_per_second
-    = time > 0 ? static_cast<double>(state.counts.accepted) / time : 0;
+    = p.time_s > 0 ? static_cast<double>(state.counts.accepted) / p.time_s : 0;
   p.train_loss
     = state.counts.loss_count > 0
         ? state.counts.loss_sum / static_cast<double>(state.counts.loss_count)
