@@ -2,9 +2,12 @@
 //
 //   ormo run [FILE] [--out DIR] [--set key.path=value]... [--deterministic]
 //
-// Exit status: 0 success, 2 bad usage or configuration, 1 runtime failure;
-// every failure ends with one line saying why.
+// Exit status: 0 success, 2 bad usage or configuration, 1 runtime failure,
+// 130 interrupted (Ctrl-C: the run ends with its outputs written); every
+// failure ends with one line saying why.
 #include <algorithm>
+#include <atomic>
+#include <csignal>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -26,6 +29,16 @@
 namespace {
 
 constexpr int exit_failure = 1;
+constexpr int exit_interrupted = 130; // 128 + SIGINT, as shells report it
+
+/// Set by the first Ctrl-C; the run then ends cleanly with its outputs. A
+/// second Ctrl-C kills the process.
+std::atomic<bool> interrupted{false};
+
+void on_interrupt(int) {
+  interrupted = true;
+  std::signal(SIGINT, SIG_DFL);
+}
 constexpr int exit_usage = 2;
 
 const char* usage_text
@@ -181,6 +194,8 @@ int run(int argc, char** argv) {
   };
   callbacks.on_progress
     = [&](const ormo::actors::progress& p) { printer.print(p); };
+  callbacks.stop_requested = [] { return interrupted.load(); };
+  std::signal(SIGINT, on_interrupt);
   caf::actor_system_config cfg;
   ormo::actors::configure(cfg, config.run.deterministic);
   if (!config.run.deterministic) {
@@ -210,6 +225,11 @@ int run(int argc, char** argv) {
   if (!report.failure.empty()) {
     std::fprintf(stderr, "ormo: run failed: %s\n", report.failure.c_str());
     return exit_failure;
+  }
+  if (report.stop_reason == "interrupted") {
+    std::fprintf(stderr, "ormo: interrupted at epoch %.2f; outputs in %s\n",
+                 report.epochs, out_dir.c_str());
+    return exit_interrupted;
   }
   char bound[64] = "";
   if (compute_bound > 0)

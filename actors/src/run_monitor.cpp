@@ -29,6 +29,8 @@ struct monitor_state {
   double next_evaluation_epoch = 0;
   bool evaluating = false;
   bool finishing = false;
+  /// The host asked to stop (training_callbacks::stop_requested).
+  bool interrupted = false;
 
   static inline const char* name = "ormo.run_monitor";
 };
@@ -59,6 +61,8 @@ double epoch_of(const monitor_state& state) {
 std::string stop_reason(monitor_pointer self) {
   const auto& state = self->state;
   const auto& stop = state.settings.stop;
+  if (state.interrupted)
+    return "interrupted";
   if (stop.epochs > 0 && epoch_of(state) >= stop.epochs)
     return "epochs";
   if (stop.iterations > 0 && state.counts.iteration >= stop.iterations)
@@ -378,8 +382,11 @@ run_monitor_actor::behavior_type run_monitor(monitor_pointer self,
   });
   return {
     [=](tick_atom) {
-      if (self->state.finishing)
+      auto& state = self->state;
+      if (state.finishing)
         return;
+      if (state.settings.stop_requested && state.settings.stop_requested())
+        state.interrupted = true;
       collect_counts(self);
       self->delayed_send(self, self->state.settings.tick, tick_atom::value);
     },

@@ -136,6 +136,7 @@ spawn_training(caf::actor_system& system, const config::run_config& run,
   monitor.evaluate = problem.evaluate;
   monitor.on_row = callbacks.on_row;
   monitor.on_progress = callbacks.on_progress;
+  monitor.stop_requested = callbacks.stop_requested;
   monitor.report = handles.report;
   monitor.workers_to_start = workers;
   handles.monitor = spawn_run_monitor(system, std::move(monitor));

@@ -159,6 +159,29 @@ TEST_CASE("training: rows go to on_row as they are made") {
   CHECK(same_rows(seen, report.rows));
 }
 
+TEST_CASE("training: a stop request ends the run with a complete report") {
+  auto run = small_run(9);
+  run.run.stop.epochs = 100;
+  auto problem = make_classification_problem(run);
+  REQUIRE(problem);
+  deterministic_system env;
+  training_callbacks callbacks;
+  auto polls = std::make_shared<int>(0);
+  // Ticks come every 100 virtual ms: the third poll asks to stop.
+  callbacks.stop_requested = [polls] { return ++*polls >= 3; };
+  auto report = run_training(env.sys(), run, problem.value(), callbacks);
+  CHECK(report.failure.empty());
+  CHECK(report.stop_reason == "interrupted");
+  CHECK(*polls == 3);
+  CHECK(report.epochs > 1);
+  CHECK(report.epochs < 100);
+  REQUIRE_FALSE(report.rows.empty());
+  // The last row is a fresh evaluation at the counts of the stop.
+  CHECK(report.rows.back().gradients == report.gradients_applied);
+  CHECK(report.rows.back().time_s == doctest::Approx(0.2));
+  CHECK(env.running() == 0);
+}
+
 TEST_CASE("training: an iteration stop rule stops at that iteration") {
   auto run = small_run(5);
   run.run.stop.epochs = 0;

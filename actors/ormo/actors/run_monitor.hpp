@@ -53,6 +53,8 @@ struct run_monitor_settings {
   /// Called for each metrics row as it is made (e.g. appends to a file).
   std::function<void(const metrics_row&)> on_row;
   std::function<void(const progress&)> on_progress;
+  /// Polled at every tick; true ends the run ("interrupted").
+  std::function<bool()> stop_requested;
   /// Workers the monitor asks the supervisor for once it is ready (0: the
   /// supervisor started its own).
   std::int32_t workers_to_start = 0;

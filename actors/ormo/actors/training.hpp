@@ -32,6 +32,10 @@ void configure(caf::actor_system_config& cfg, bool deterministic);
 struct training_callbacks {
   std::function<void(const metrics_row&)> on_row;
   std::function<void(const progress&)> on_progress;
+  /// Polled at every tick (thread-safe, cheap): true ends the run as
+  /// "interrupted", with a final evaluation and a complete report (e.g. on
+  /// Ctrl-C).
+  std::function<bool()> stop_requested;
 };
 
 /// Handles of a spawned topology.
