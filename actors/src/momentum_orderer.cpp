@@ -32,6 +32,25 @@ void check_watch(momentum_orderer_pointer self) {
     self->send(std::exchange(state.watcher, nullptr), milestone_atom::value);
 }
 
+/// What the server must do after `placed`; `gradient` is the placed one
+/// (empty for an early close, whose step has no gradient term).
+parameter_step step_for(const momentum_orderer_state& state,
+                        const optim::placement& placed,
+                        const optim::checked_gradient& gradient) {
+  const auto& c = placed.coefficients;
+  parameter_step step;
+  step.gradient_weight = c.parameter_gradient_weight;
+  step.momentum_weight = c.parameter_momentum_weight;
+  if (step.gradient_weight != 0)
+    step.gradient.values = gradient.shared_values();
+  if (step.momentum_weight != 0)
+    step.momentum = share(state.rule->momentum_storage());
+  step.iteration = placed.iteration;
+  step.closed_iteration = placed.closed_iteration;
+  step.hold_until_close = state.synchronous;
+  return step;
+}
+
 /// Closes the open iteration without a new gradient and has the server apply
 /// it, which answers the pushes it holds.
 void close_early(momentum_orderer_pointer self) {
@@ -39,15 +58,10 @@ void close_early(momentum_orderer_pointer self) {
   auto closed = state.rule->close_iteration();
   if (!closed.closed_iteration)
     return;
-  parameter_step step;
-  step.momentum_weight = closed.coefficients.parameter_momentum_weight;
-  if (step.momentum_weight != 0)
-    step.momentum = share(state.rule->momentum_storage());
-  step.iteration = closed.iteration;
-  step.closed_iteration = true;
-  step.hold_until_close = true;
   // The server's answer is for the held pushes; nobody waits for this one.
-  self->request(state.server, caf::infinite, step_atom::value, std::move(step))
+  self
+    ->request(state.server, caf::infinite, step_atom::value,
+              step_for(state, closed, {}))
     .then([](const push_outcome&) {});
   check_watch(self);
 }
@@ -89,19 +103,9 @@ momentum_orderer(momentum_orderer_pointer self,
       ++stats.loss_count;
       stats.delay_sum += static_cast<double>(placed.delay);
       stats.max_delay = std::max(stats.max_delay, placed.delay);
-      const auto& c = placed.coefficients;
-      parameter_step step;
-      step.gradient_weight = c.parameter_gradient_weight;
-      step.momentum_weight = c.parameter_momentum_weight;
-      if (step.gradient_weight != 0)
-        step.gradient.values = push.gradient.shared_values();
-      if (step.momentum_weight != 0)
-        step.momentum = share(state.rule->momentum_storage());
-      step.iteration = placed.iteration;
-      step.closed_iteration = placed.closed_iteration;
-      step.hold_until_close = state.synchronous;
       check_watch(self);
-      return self->delegate(state.server, step_atom::value, std::move(step));
+      return self->delegate(state.server, step_atom::value,
+                            step_for(state, placed, push.gradient));
     },
     [=](join_atom, worker_id worker) {
       self->state.last_sequence.emplace(worker, 0);
