@@ -184,12 +184,11 @@ int run(int argc, char** argv) {
     compute_bound = usable * single_core_samples_per_second(*problem, 0.3);
   }
   std::ofstream metrics(out_dir / "metrics.csv", std::ios::trunc);
-  metrics << ormo::actors::to_csv({});
+  metrics << ormo::actors::csv_header();
   ormo::tools::progress_printer printer(stdout);
   ormo::actors::training_callbacks callbacks;
   callbacks.on_row = [&](const ormo::actors::metrics_row& row) {
-    metrics << ormo::actors::to_csv({row}).substr(
-      ormo::actors::to_csv({}).size());
+    metrics << ormo::actors::to_csv_line(row);
     metrics.flush();
   };
   callbacks.on_progress

@@ -46,17 +46,26 @@ std::string quoted(const std::string& text) {
 
 } // namespace
 
-std::string to_csv(const std::vector<metrics_row>& rows) {
-  std::ostringstream out;
-  out << "time_s,wall_s,epoch,iteration,gradients,train_loss,test_loss,"
+std::string csv_header() {
+  return "time_s,wall_s,epoch,iteration,gradients,train_loss,test_loss,"
          "test_accuracy,rejected,samples_per_second\n";
-  for (const auto& row : rows)
-    out << number(row.time_s) << ',' << number(row.wall_s) << ','
-        << number(row.epoch) << ',' << row.iteration << ',' << row.gradients
-        << ',' << number(row.train_loss) << ',' << number(row.test_loss) << ','
-        << number(row.test_accuracy) << ',' << row.rejected << ','
-        << number(row.samples_per_second) << '\n';
+}
+
+std::string to_csv_line(const metrics_row& row) {
+  std::ostringstream out;
+  out << number(row.time_s) << ',' << number(row.wall_s) << ','
+      << number(row.epoch) << ',' << row.iteration << ',' << row.gradients
+      << ',' << number(row.train_loss) << ',' << number(row.test_loss) << ','
+      << number(row.test_accuracy) << ',' << row.rejected << ','
+      << number(row.samples_per_second) << '\n';
   return out.str();
+}
+
+std::string to_csv(const std::vector<metrics_row>& rows) {
+  std::string result = csv_header();
+  for (const auto& row : rows)
+    result += to_csv_line(row);
+  return result;
 }
 
 std::string to_json(const run_report& r) {

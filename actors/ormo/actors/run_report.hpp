@@ -69,6 +69,12 @@ struct run_report {
   Eigen::VectorXf final_parameters;
 };
 
+/// The CSV header line of metrics.csv.
+std::string csv_header();
+
+/// One row as a CSV line (with its newline).
+std::string to_csv_line(const metrics_row& row);
+
 /// The CSV header and one line per row.
 std::string to_csv(const std::vector<metrics_row>& rows);
 
