@@ -29,8 +29,7 @@ void spawn_member(supervisor_pointer self, std::size_t slot,
                             state.settings.timing(slot));
   self->monitor(handle);
   auto address = handle.address();
-  state.members[address] = {id, slot, restarts, false};
-  state.handles[address] = handle;
+  state.members[address] = {id, slot, restarts, false, handle};
   ++state.stats.joined;
   ++state.stats.live;
   self->send(handle, start_atom::value);
@@ -49,7 +48,6 @@ void on_down(supervisor_pointer self, const caf::down_msg& down) {
     return;
   auto member = found->second;
   state.members.erase(found);
-  state.handles.erase(down.source);
   state.last_accepted.erase(member.id);
   state.stats.gradients_per_second.erase(member.id);
   --state.stats.live;
@@ -116,7 +114,7 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self,
       for (auto& [address, member] : self->state.members)
         if (member.id == id && !member.removed) {
           member.removed = true;
-          self->send(self->state.handles[address], leave_atom::value);
+          self->send(member.handle, leave_atom::value);
         }
     },
     [=](stats_atom) { return self->state.stats; },
@@ -130,8 +128,8 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self,
     [=](stop_atom) {
       auto& state = self->state;
       state.stopping = true;
-      for (auto& [address, handle] : state.handles)
-        self->send_exit(handle, caf::exit_reason::user_shutdown);
+      for (auto& [address, member] : state.members)
+        self->send_exit(member.handle, caf::exit_reason::user_shutdown);
       self->quit();
     },
   };

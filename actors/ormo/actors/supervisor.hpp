@@ -44,11 +44,11 @@ struct supervisor_state {
     /// Restarts of this slot's worker so far.
     std::int32_t restarts = 0;
     bool removed = false;
+    worker_actor handle;
   };
 
   supervisor_settings settings;
   std::map<caf::actor_addr, member> members;
-  std::map<caf::actor_addr, worker_actor> handles;
   worker_id next_id = 1;
   std::size_t next_slot = 0;
   membership_stats stats;
