@@ -61,30 +61,31 @@ spawn_training(caf::actor_system& system, const config::run_config& run,
                              + " parameters");
   const auto workers = run.workers.count;
   const auto iteration_size = run.algorithm.iteration_size.value_or(workers);
-  // Build every rule first: a bad hyper-parameter spawns nothing.
+  // Slice the parameters and build every rule first: a bad hyper-parameter
+  // spawns nothing.
+  training_handles handles;
   std::vector<std::shared_ptr<optim::update_rule>> rules;
   for (Eigen::Index s = 0; s < shard_count; ++s) {
-    auto size = dimension * (s + 1) / shard_count - dimension * s / shard_count;
-    auto rule = optim::make_update_rule(
-      run.algorithm.settings, static_cast<std::size_t>(size), iteration_size);
+    shard_route route;
+    route.offset = dimension * s / shard_count;
+    route.size = dimension * (s + 1) / shard_count - route.offset;
+    auto rule = optim::make_update_rule(run.algorithm.settings,
+                                        static_cast<std::size_t>(route.size),
+                                        iteration_size);
     if (!rule)
       return caf::make_error(error_code::invalid_setup,
                              "algorithm: " + rule.error().message());
     (*rule)->set_warmup(run.algorithm.warmup_iterations);
     rules.push_back(std::move(rule).value());
+    handles.shards.push_back(route);
   }
-  training_handles handles;
-  for (Eigen::Index s = 0; s < shard_count; ++s) {
-    shard_route route;
-    route.offset = dimension * s / shard_count;
-    route.size = dimension * (s + 1) / shard_count - route.offset;
+  for (std::size_t s = 0; s < handles.shards.size(); ++s) {
+    auto& route = handles.shards[s];
     route.server = system.spawn(
       parameter_server, Eigen::VectorXf{problem.initial_parameters.segment(
                           route.offset, route.size)});
-    route.orderer = system.spawn(momentum_orderer,
-                                 std::move(rules[static_cast<std::size_t>(s)]),
-                                 route.server);
-    handles.shards.push_back(route);
+    route.orderer
+      = system.spawn(momentum_orderer, std::move(rules[s]), route.server);
   }
   supervisor_settings settings;
   settings.shards = handles.shards;
