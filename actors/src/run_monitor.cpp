@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
@@ -100,6 +101,16 @@ std::uint64_t total_rejected(const orderer_stats& counts) {
   return total;
 }
 
+/// Mean minibatch loss of the gradients applied since the last row; none
+/// when there are none.
+std::optional<double> loss_since_row(const monitor_state& state) {
+  auto count = state.counts.loss_count - state.row_loss_count;
+  if (count == 0)
+    return std::nullopt;
+  return (state.counts.loss_sum - state.row_loss_sum)
+         / static_cast<double>(count);
+}
+
 void report_progress(monitor_pointer self) {
   auto& state = self->state;
   if (!state.settings.on_progress)
@@ -110,14 +121,11 @@ void report_progress(monitor_pointer self) {
   p.iteration = state.counts.iteration;
   p.gradients_per_second
     = p.time_s > 0 ? static_cast<double>(state.counts.accepted) / p.time_s : 0;
-  p.train_loss
-    = state.counts.loss_count > 0
-        ? state.counts.loss_sum / static_cast<double>(state.counts.loss_count)
-        : std::numeric_limits<double>::quiet_NaN();
-  if (state.counts.loss_count > state.row_loss_count)
-    p.train_loss
-      = (state.counts.loss_sum - state.row_loss_sum)
-        / static_cast<double>(state.counts.loss_count - state.row_loss_count);
+  // Since the last row; right after a row, since the start.
+  p.train_loss = loss_since_row(state).value_or(
+    state.counts.loss_count > 0
+      ? state.counts.loss_sum / static_cast<double>(state.counts.loss_count)
+      : std::numeric_limits<double>::quiet_NaN());
   p.test_accuracy = state.last_accuracy;
   p.done = fraction_done(self);
   double wall = wall_seconds(self);
@@ -138,10 +146,8 @@ void record_row(monitor_pointer self, const Eigen::VectorXf& w) {
   row.epoch = epoch_of(state);
   row.iteration = state.counts.iteration;
   row.gradients = state.counts.accepted;
-  auto new_losses = state.counts.loss_count - state.row_loss_count;
-  if (new_losses > 0)
-    state.last_train_loss = (state.counts.loss_sum - state.row_loss_sum)
-                            / static_cast<double>(new_losses);
+  if (auto loss = loss_since_row(state))
+    state.last_train_loss = *loss;
   row.train_loss = state.last_train_loss;
   row.test_loss = std::numeric_limits<double>::quiet_NaN();
   row.test_accuracy = std::numeric_limits<double>::quiet_NaN();
