@@ -32,6 +32,7 @@ void reply_arrived(worker_pointer self) {
     auto stale = std::move(state.stale_shards);
     state.stale_shards.clear();
     state.awaiting = stale.size();
+    ++state.rounds;
     for (auto shard : stale)
       pull(self, shard);
     return;
@@ -41,9 +42,7 @@ void reply_arrived(worker_pointer self) {
 
 void pull(worker_pointer self, std::size_t shard) {
   auto& state = self->state;
-  self
-    ->request(state.shards[shard].server, state.timing.request_timeout,
-              pull_atom::value)
+  self->request(state.shards[shard].server, caf::infinite, pull_atom::value)
     .then(
       [=](parameter_snapshot& snapshot) {
         auto& state = self->state;
@@ -107,6 +106,7 @@ void push(worker_pointer self) {
   const auto shard_count = state.shards.size();
   ++state.sequence;
   state.awaiting = shard_count;
+  ++state.rounds;
   for (std::size_t s = 0; s < shard_count; ++s) {
     const auto& route = state.shards[s];
     gradient_push message;
@@ -123,7 +123,7 @@ void push(worker_pointer self) {
         std::make_shared<const Eigen::VectorXf>(
           state.gradient->segment(route.offset, route.size)));
     self
-      ->request(route.orderer, state.timing.request_timeout, push_atom::value,
+      ->request(route.orderer, caf::infinite, push_atom::value,
                 std::move(message))
       .then(
         [=](push_outcome& outcome) {
@@ -160,11 +160,26 @@ worker(worker_pointer self, worker_id id, std::vector<shard_route> shards,
     [=](start_atom) {
       auto& state = self->state;
       state.awaiting = state.shards.size();
+      ++state.rounds;
       for (std::size_t s = 0; s < state.shards.size(); ++s)
         pull(self, s);
+      self->delayed_send(self, state.timing.request_timeout, tick_atom::value);
     },
     [=](push_atom) { push(self); },
     [=](leave_atom) { self->state.leaving = true; },
+    [=](tick_atom) {
+      auto& state = self->state;
+      if (state.awaiting > 0 && state.rounds == state.rounds_at_tick) {
+        auto limit = std::chrono::duration_cast<std::chrono::seconds>(
+          state.timing.request_timeout);
+        fail(self, caf::make_error(caf::sec::request_timeout,
+                                   "no answer from the shards within "
+                                     + std::to_string(limit.count()) + " s"));
+        return;
+      }
+      state.rounds_at_tick = state.rounds;
+      self->delayed_send(self, state.timing.request_timeout, tick_atom::value);
+    },
   };
 }
 

@@ -74,6 +74,18 @@ worker_actor spawn_worker(deterministic_system& env, worker_id id,
   return handle;
 }
 
+/// Filled with the worker's exit reason once it ends.
+std::shared_ptr<std::optional<caf::error>>
+exit_reason_of(deterministic_system& env, const worker_actor& handle) {
+  auto reason = std::make_shared<std::optional<caf::error>>();
+  env.track(env.sys().spawn([=](caf::event_based_actor* self) {
+    self->monitor(handle);
+    self->set_down_handler([=](caf::down_msg& down) { *reason = down.reason; });
+    return caf::behavior{[](int) {}};
+  }));
+  return reason;
+}
+
 } // namespace
 
 TEST_CASE("worker: one gradient takes slowdown times the virtual compute") {
@@ -175,18 +187,73 @@ TEST_CASE("worker: a request that fails ends the worker with an error") {
   auto shard = spawn_shard(env, Eigen::VectorXf::Zero(dimension), ormo_rule());
   auto source = std::make_shared<quadratic_source>(target());
   auto handle = spawn_worker(env, 1, {shard}, source, virtual_timing());
-  auto reason = std::make_shared<std::optional<caf::error>>();
-  env.track(env.sys().spawn([=](caf::event_based_actor* self) {
-    self->monitor(handle);
-    self->set_down_handler([=](caf::down_msg& down) { *reason = down.reason; });
-    return caf::behavior{[](int) {}};
-  }));
+  auto reason = exit_reason_of(env, handle);
   env.run_for(milliseconds(3));
   CHECK_FALSE(reason->has_value());
   caf::anon_send_exit(shard.orderer, caf::exit_reason::kill);
   env.run_for(milliseconds(3));
   REQUIRE(reason->has_value());
   CHECK(**reason);
+}
+
+namespace {
+
+struct silent_server_state {
+  std::vector<caf::typed_response_promise<push_outcome>> unanswered;
+};
+
+/// Answers pulls, never steps: every push through it stays unanswered.
+parameter_server_actor::behavior_type silent_server(
+  parameter_server_actor::stateful_pointer<silent_server_state> self) {
+  return {
+    [](pull_atom) {
+      return parameter_snapshot{share(Eigen::VectorXf::Zero(dimension)), 0, 0};
+    },
+    [=](step_atom, const parameter_step&) -> caf::result<push_outcome> {
+      auto& unanswered = self->state.unanswered;
+      unanswered.push_back(self->make_response_promise<push_outcome>());
+      return unanswered.back();
+    },
+  };
+}
+
+} // namespace
+
+TEST_CASE("worker: a round unanswered for a request timeout ends the worker") {
+  deterministic_system env;
+  shard_route shard;
+  shard.size = dimension;
+  shard.server = env.track(env.sys().spawn(silent_server));
+  shard.orderer = env.track(env.sys().spawn(
+    momentum_orderer, std::shared_ptr<optim::update_rule>(ormo_rule()),
+    shard.server));
+  auto timing = virtual_timing();
+  timing.request_timeout = std::chrono::seconds(10);
+  auto handle = spawn_worker(
+    env, 1, {shard}, std::make_shared<quadratic_source>(target()), timing);
+  auto reason = exit_reason_of(env, handle);
+  // Its first push is never answered: alive after one timeout...
+  env.run_for(std::chrono::seconds(9));
+  CHECK_FALSE(reason->has_value());
+  // ...and ended, with the timeout as the reason, before two.
+  env.run_for(std::chrono::seconds(11));
+  REQUIRE(reason->has_value());
+  CHECK(*reason == caf::sec::request_timeout);
+}
+
+TEST_CASE("worker: a slow but answered worker outlives many timeouts") {
+  deterministic_system env;
+  auto shard = spawn_shard(env, Eigen::VectorXf::Zero(dimension), ormo_rule());
+  auto timing = virtual_timing(1, std::chrono::seconds(3));
+  timing.request_timeout = std::chrono::seconds(1);
+  auto handle = spawn_worker(
+    env, 1, {shard}, std::make_shared<quadratic_source>(target()), timing);
+  auto reason = exit_reason_of(env, handle);
+  // Each gradient takes 3 timeouts to compute; the answers come at once.
+  env.run_for(std::chrono::seconds(30));
+  CHECK_FALSE(reason->has_value());
+  auto stats = env.ask<orderer_stats>(shard.orderer, stats_atom::value);
+  CHECK(stats.accepted >= 9);
 }
 
 TEST_CASE("worker: two shards train like one") {

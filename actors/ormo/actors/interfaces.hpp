@@ -52,7 +52,9 @@ using worker_actor = caf::typed_actor<
   caf::reacts_to<push_atom>,
   /// Finish the gradient in progress (push it, take the answer), then quit
   /// normally.
-  caf::reacts_to<leave_atom>>;
+  caf::reacts_to<leave_atom>,
+  /// Its own watchdog (see worker.hpp).
+  caf::reacts_to<tick_atom>>;
 
 /// Membership: spawns, monitors, restarts and evicts workers, keeps K equal
 /// to the live workers (unless fixed) and measures their speed.
