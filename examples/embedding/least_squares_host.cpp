@@ -105,7 +105,7 @@ int main() {
     stop_epochs = 10
     [algorithm]
     name = "ormo"
-    learning_rate = 0.2
+    learning_rate = 0.1
     momentum = 0.9
     [workers]
     count = 4
