@@ -101,28 +101,41 @@ ormo::result<run_arguments> parse_arguments(int argc, char** argv) {
   return result;
 }
 
-/// Samples per second of the gradient computation alone on one core (no
-/// actors, no server work), measured for about `seconds`: the yardstick of
-/// the end-to-end throughput.
-double
-single_core_samples_per_second(const ormo::actors::training_problem& problem,
-                               double seconds) {
-  auto source = problem.make_source(0, 1);
-  const Eigen::VectorXf& parameters = problem.initial_parameters;
-  Eigen::VectorXf gradient(parameters.size());
-  for (int k = 0; k < 3; ++k) // warm caches and scratch buffers
-    source->compute(parameters, gradient);
-  auto start = std::chrono::steady_clock::now();
-  double elapsed = 0;
-  std::size_t samples = 0;
-  while (elapsed < seconds) {
-    source->compute(parameters, gradient);
-    samples += source->batch_size();
-    elapsed
-      = std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-          .count();
-  }
-  return static_cast<double>(samples) / elapsed;
+/// Samples per second of the gradient computation alone on `cores` threads
+/// at once (no actors, no server work; each thread its own data shard, as a
+/// worker), measured for about `seconds`: the yardstick of the end-to-end
+/// throughput. Concurrent, because cores share caches and memory bandwidth.
+double compute_samples_per_second(const ormo::actors::training_problem& problem,
+                                  unsigned cores, double seconds) {
+  using clock = std::chrono::steady_clock;
+  std::vector<std::size_t> samples(cores, 0);
+  std::vector<std::shared_ptr<ormo::model::gradient_source>> sources;
+  for (unsigned core = 0; core < cores; ++core)
+    sources.push_back(problem.make_source(core, cores));
+  auto measure = [&](unsigned core) {
+    auto& source = sources[core];
+    const Eigen::VectorXf& parameters = problem.initial_parameters;
+    Eigen::VectorXf gradient(parameters.size());
+    for (int k = 0; k < 3; ++k) // warm caches and scratch buffers
+      source->compute(parameters, gradient);
+    auto deadline = clock::now() + std::chrono::duration<double>(seconds);
+    while (clock::now() < deadline) {
+      source->compute(parameters, gradient);
+      samples[core] += source->batch_size();
+    }
+  };
+  auto start = clock::now();
+  std::vector<std::thread> threads;
+  for (unsigned core = 1; core < cores; ++core)
+    threads.emplace_back(measure, core);
+  measure(0);
+  for (auto& thread : threads)
+    thread.join();
+  auto elapsed = std::chrono::duration<double>(clock::now() - start).count();
+  double total = 0;
+  for (auto count : samples)
+    total += static_cast<double>(count);
+  return total / elapsed;
 }
 
 /// Writes `text` to `path` through a temporary file, so that a reader never
@@ -181,7 +194,7 @@ int run(int argc, char** argv) {
   if (!config.run.deterministic) {
     auto cores = std::max(1u, std::thread::hardware_concurrency());
     auto usable = std::min<unsigned>(cores, config.workers.count);
-    compute_bound = usable * single_core_samples_per_second(*problem, 0.3);
+    compute_bound = compute_samples_per_second(*problem, usable, 0.3);
   }
   std::ofstream metrics(out_dir / "metrics.csv", std::ios::trunc);
   metrics << ormo::actors::csv_header();
