@@ -108,7 +108,7 @@ ormo::result<run_arguments> parse_arguments(int argc, char** argv) {
 double compute_samples_per_second(const ormo::actors::training_problem& problem,
                                   unsigned cores, double seconds) {
   using clock = std::chrono::steady_clock;
-  std::vector<std::size_t> samples(cores, 0);
+  std::vector<double> rates(cores, 0);
   std::vector<std::shared_ptr<ormo::model::gradient_source>> sources;
   for (unsigned core = 0; core < cores; ++core)
     sources.push_back(problem.make_source(core, cores));
@@ -118,24 +118,26 @@ double compute_samples_per_second(const ormo::actors::training_problem& problem,
     Eigen::VectorXf gradient(parameters.size());
     for (int k = 0; k < 3; ++k) // warm caches and scratch buffers
       source->compute(parameters, gradient);
-    auto deadline = clock::now() + std::chrono::duration<double>(seconds);
-    while (clock::now() < deadline) {
+    auto start = clock::now();
+    double elapsed = 0;
+    std::size_t samples = 0;
+    while (elapsed < seconds) {
       source->compute(parameters, gradient);
-      samples[core] += source->batch_size();
+      samples += source->batch_size();
+      elapsed = std::chrono::duration<double>(clock::now() - start).count();
     }
+    rates[core] = static_cast<double>(samples) / elapsed;
   };
-  auto start = clock::now();
   std::vector<std::thread> threads;
   for (unsigned core = 1; core < cores; ++core)
     threads.emplace_back(measure, core);
   measure(0);
   for (auto& thread : threads)
     thread.join();
-  auto elapsed = std::chrono::duration<double>(clock::now() - start).count();
   double total = 0;
-  for (auto count : samples)
-    total += static_cast<double>(count);
-  return total / elapsed;
+  for (auto rate : rates)
+    total += rate;
+  return total;
 }
 
 /// Writes `text` to `path` through a temporary file, so that a reader never
