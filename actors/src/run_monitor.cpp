@@ -15,6 +15,10 @@ namespace {
 struct monitor_state {
   run_monitor_settings settings;
   caf::actor_clock::time_point start;
+  /// When the workers were started (after the initial evaluation), and when
+  /// `counts` were taken: the window the throughput is measured over.
+  caf::actor_clock::time_point training_start;
+  caf::actor_clock::time_point counts_time;
   std::chrono::steady_clock::time_point wall_start;
   std::chrono::steady_clock::time_point last_progress;
   /// Counters summed over the shards' orderers at the last tick.
@@ -238,11 +242,13 @@ void fill_report(monitor_pointer self) {
   report.max_delay = counts.max_delay;
   report.time_seconds = seconds_since_start(self);
   report.wall_seconds = wall_seconds(self);
+  auto training_seconds
+    = std::chrono::duration<double>(state.counts_time - state.training_start)
+        .count();
   report.samples_per_second
-    = report.time_seconds > 0
+    = training_seconds > 0
         ? static_cast<double>(counts.accepted)
-            * static_cast<double>(state.settings.batch_size)
-            / report.time_seconds
+            * static_cast<double>(state.settings.batch_size) / training_seconds
         : 0;
   if (!report.rows.empty()) {
     const auto& last = report.rows.back();
@@ -327,6 +333,7 @@ void collect_counts(monitor_pointer self) {
     if (--*awaiting != 0)
       return;
     self->state.counts = std::move(*sum);
+    self->state.counts_time = self->clock().now();
     on_counts(self);
   };
   auto failed = [=](caf::error& error) {
@@ -381,6 +388,7 @@ run_monitor_actor::behavior_type run_monitor(monitor_pointer self,
     record_row(self, w);
     state.next_evaluation_epoch = 1.0 / state.settings.evaluations_per_epoch;
     arm_watch(self);
+    state.training_start = state.counts_time = self->clock().now();
     if (state.settings.workers_to_start > 0)
       self->send(state.settings.supervisor, add_atom::value,
                  state.settings.workers_to_start);

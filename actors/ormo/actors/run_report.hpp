@@ -51,10 +51,13 @@ struct run_report {
   double final_test_accuracy = 0;
   double time_seconds = 0;
   double wall_seconds = 0;
-  /// Applied gradients * batch size / time_seconds.
+  /// Applied gradients * batch size per second of training: from the
+  /// workers' start (after the initial evaluation) to the last count of
+  /// applied gradients (before the final evaluation). Evaluations during
+  /// training and all server work count against it.
   double samples_per_second = 0;
-  /// The gradient computation alone on this machine (one core * usable
-  /// cores), when measured; 0 otherwise.
+  /// The gradient computation alone on this machine (all usable cores at
+  /// once, no server work), when measured; 0 otherwise.
   double compute_bound_samples_per_second = 0;
   bool deterministic = false;
   std::uint64_t seed = 0;
