@@ -44,7 +44,7 @@ parameter_step step_for(const momentum_orderer_state& state,
   if (step.gradient_weight != 0)
     step.gradient.values = gradient.shared_values();
   if (step.momentum_weight != 0)
-    step.momentum = share(state.rule->momentum_storage());
+    step.momentum.values = state.rule->shared_momentum_storage();
   step.iteration = placed.iteration;
   step.closed_iteration = placed.closed_iteration;
   step.hold_until_close = state.synchronous;

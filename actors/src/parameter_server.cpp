@@ -4,6 +4,8 @@
 #include <string>
 #include <utility>
 
+#include "ormo/sole_owner.hpp"
+
 namespace ormo::actors {
 
 namespace {
@@ -18,7 +20,7 @@ parameter_snapshot snapshot_of(const parameter_server_state& state) {
 std::shared_ptr<Eigen::VectorXf> free_buffer(parameter_server_state& state,
                                              Eigen::Index size) {
   for (auto& buffer : state.retired)
-    if (buffer.use_count() == 1)
+    if (sole_owner(buffer))
       return std::exchange(buffer, nullptr);
   return std::make_shared<Eigen::VectorXf>(size);
 }
@@ -57,7 +59,7 @@ void apply(parameter_server_state& state, const parameter_step& step) {
   const auto& g = a != 0 ? *step.gradient : none;
   const auto& u = b != 0 ? *step.momentum : none;
   auto& w = state.parameters;
-  if (w.use_count() == 1) {
+  if (sole_owner(w)) {
     optim::update_rule::apply_parameter_step(coefficients, g, u, *w);
   } else {
     // A reader holds w: write w - step into another buffer (same single

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "ormo/actors/error_code.hpp"
+#include "ormo/sole_owner.hpp"
 
 namespace ormo::actors {
 
@@ -62,7 +63,7 @@ void pull(worker_pointer self, std::size_t shard) {
 void compute(worker_pointer self) {
   auto& state = self->state;
   const auto shard_count = state.shards.size();
-  if (!state.gradient || state.gradient.use_count() > 1)
+  if (!state.gradient || !sole_owner(state.gradient))
     state.gradient = std::make_shared<Eigen::VectorXf>(
       static_cast<Eigen::Index>(state.source->dimension()));
   if (shard_count > 1)

@@ -3,6 +3,7 @@
 #include <cassert>
 
 #include "ormo/optim/gradient_check.hpp"
+#include "ormo/sole_owner.hpp"
 
 namespace ormo::optim {
 
@@ -29,7 +30,8 @@ update_rule::update_rule(std::size_t dimension, int iteration_size,
   : dimension_(dimension), iteration_size_(iteration_size), closing_(closing) {
   assert(iteration_size >= 1);
   if (uses_momentum)
-    momentum_ = Eigen::VectorXf::Zero(static_cast<Eigen::Index>(dimension));
+    momentum_ = std::make_shared<Eigen::VectorXf>(
+      Eigen::VectorXf::Zero(static_cast<Eigen::Index>(dimension)));
 }
 
 update_rule::~update_rule() = default;
@@ -43,8 +45,19 @@ void update_rule::set_iteration_size(int size) {
   iteration_size_ = size;
 }
 
+const Eigen::VectorXf& update_rule::momentum_storage() const {
+  static const Eigen::VectorXf none;
+  return momentum_ ? *momentum_ : none;
+}
+
 Eigen::VectorXf update_rule::momentum() const {
-  return deferred_decay_ * momentum_;
+  return deferred_decay_ * momentum_storage();
+}
+
+Eigen::VectorXf& update_rule::writable_momentum() {
+  if (!sole_owner(momentum_))
+    momentum_ = std::make_shared<Eigen::VectorXf>(*momentum_);
+  return *momentum_;
 }
 
 rejection_reason update_rule::admit(iteration_index, std::string&) const {
@@ -105,23 +118,18 @@ placement update_rule::offer(std::size_t size, std::size_t first_non_finite,
   return result;
 }
 
-namespace {
-
-// u <- decay * u + weight * g, skipped when it is the identity.
-void update_momentum(const update_coefficients& c, gradient_view gradient,
-                     Eigen::VectorXf& momentum) {
+void update_rule::update_momentum(const update_coefficients& c,
+                                  gradient_view gradient) {
   if (!c.changes_momentum())
     return;
+  auto& u = writable_momentum();
   if (c.momentum_gradient_weight == 0.0f)
-    momentum *= c.momentum_decay;
+    u *= c.momentum_decay;
   else if (c.momentum_decay == 1.0f)
-    momentum += c.momentum_gradient_weight * gradient;
+    u += c.momentum_gradient_weight * gradient;
   else
-    momentum
-      = c.momentum_decay * momentum + c.momentum_gradient_weight * gradient;
+    u = c.momentum_decay * u + c.momentum_gradient_weight * gradient;
 }
-
-} // namespace
 
 placement update_rule::close_iteration() {
   placement result;
@@ -136,7 +144,7 @@ placement update_rule::close_iteration() {
   c.parameter_gradient_weight = 0;
   c.momentum_decay *= deferred_decay_;
   deferred_decay_ = planned.deferred_decay;
-  update_momentum(c, Eigen::VectorXf{}, momentum_);
+  update_momentum(c, Eigen::VectorXf{});
   result.closed_iteration = true;
   result.iteration = ++iteration_;
   arrivals_ = 0;
@@ -157,7 +165,7 @@ placement update_rule::place(gradient_view gradient,
   auto result = offer(static_cast<std::size_t>(gradient.size()),
                       first_non_finite_of(gradient, dimension_), computed_at);
   if (result.accepted())
-    update_momentum(result.coefficients, gradient, momentum_);
+    update_momentum(result.coefficients, gradient);
   return result;
 }
 
@@ -166,7 +174,7 @@ placement update_rule::place(const checked_gradient& gradient,
   auto result
     = offer(gradient.size(), gradient.first_non_finite(), computed_at);
   if (result.accepted())
-    update_momentum(result.coefficients, gradient.values(), momentum_);
+    update_momentum(result.coefficients, gradient.values());
   return result;
 }
 
@@ -195,13 +203,13 @@ void update_rule::apply_fused(const update_coefficients& c,
                               parameter_view parameters) {
   assert(static_cast<std::size_t>(parameters.size()) == dimension_);
   if (!c.changes_momentum() || !c.changes_parameters()) {
-    update_momentum(c, gradient, momentum_);
-    apply_parameter_step(c, gradient, momentum_, parameters);
+    update_momentum(c, gradient);
+    apply_parameter_step(c, gradient, momentum_storage(), parameters);
     return;
   }
   // Both change: one pass over g, u and w instead of two.
   const float* g = gradient.data();
-  float* __restrict u = momentum_.data();
+  float* __restrict u = writable_momentum().data();
   float* __restrict w = parameters.data();
   const float decay = c.momentum_decay;
   const float momentum_weight = c.momentum_gradient_weight;

@@ -241,3 +241,38 @@ TEST_CASE("close_iteration closes early only when K shrank to what it holds") {
   per_arrival->place(g, 0);
   CHECK_FALSE(per_arrival->close_iteration().closed_iteration);
 }
+
+TEST_CASE("a shared momentum buffer is never written (copy-on-write)") {
+  random_source random(11);
+  const Eigen::Index dimension = 9;
+  for (auto fused : {false, true}) {
+    CAPTURE(fused);
+    auto rule = make(algorithm::ormo, dimension, 1);
+    Eigen::VectorXf w = Eigen::VectorXf::Zero(dimension);
+    auto place = [&](const Eigen::VectorXf& g) {
+      auto placed = fused ? rule->place_and_apply(g, rule->iteration(), w)
+                          : rule->place(g, rule->iteration());
+      REQUIRE(placed.accepted());
+    };
+    place(test::random_vector(random, dimension));
+    auto shared = rule->shared_momentum_storage();
+    REQUIRE(shared);
+    const Eigen::VectorXf before = *shared;
+    place(test::random_vector(random, dimension));
+    // The reader's buffer kept its values; the rule moved on.
+    CHECK(*shared == before);
+    CHECK(rule->momentum_storage() != before);
+    CHECK(&rule->momentum_storage() != shared.get());
+    // Released, the buffer is updated in place again.
+    shared.reset();
+    const auto* storage = &rule->momentum_storage();
+    place(test::random_vector(random, dimension));
+    CHECK(&rule->momentum_storage() == storage);
+  }
+}
+
+TEST_CASE("rules without momentum share no momentum buffer") {
+  auto rule = make(algorithm::asgd, 4, 1);
+  CHECK_FALSE(rule->shared_momentum_storage());
+  CHECK(rule->momentum_storage().size() == 0);
+}

@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include <Eigen/Core>
@@ -128,7 +129,15 @@ public:
   /// The stored momentum the parameter step refers to. Its logical value is
   /// momentum(); the two differ by a decay deferred to the next arrival.
   /// Empty for rules without momentum.
-  const Eigen::VectorXf& momentum_storage() const { return momentum_; }
+  const Eigen::VectorXf& momentum_storage() const;
+
+  /// The same buffer, shared without a copy (e.g. with a parameter server in
+  /// the same process). The rule never writes a buffer someone else still
+  /// holds: its next update of u then goes to a new buffer (copy-on-write).
+  /// Null for rules without momentum.
+  std::shared_ptr<const Eigen::VectorXf> shared_momentum_storage() const {
+    return momentum_;
+  }
 
   /// The momentum u as the algorithm defines it (a copy).
   Eigen::VectorXf momentum() const;
@@ -209,10 +218,17 @@ private:
   void apply_fused(const update_coefficients& c, gradient_view gradient,
                    parameter_view parameters);
 
+  /// u <- decay * u + weight * g, skipped when it is the identity.
+  void update_momentum(const update_coefficients& c, gradient_view gradient);
+
+  /// u, copied first if a reader still shares it.
+  Eigen::VectorXf& writable_momentum();
+
   std::size_t dimension_;
   int iteration_size_;
   closing closing_;
-  Eigen::VectorXf momentum_;
+  /// Null for rules without momentum.
+  std::shared_ptr<Eigen::VectorXf> momentum_;
   float deferred_decay_ = 1.0f;
   iteration_index warmup_ = 0;
   iteration_index iteration_ = 0;
