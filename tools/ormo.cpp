@@ -24,6 +24,7 @@
 #include "ormo/actors/classification_problem.hpp"
 #include "ormo/actors/training.hpp"
 #include "ormo/config/parse_run_config.hpp"
+#include "ormo/denormals.hpp"
 #include "progress_printer.hpp"
 
 namespace {
@@ -113,6 +114,7 @@ double compute_samples_per_second(const ormo::actors::training_problem& problem,
   for (unsigned core = 0; core < cores; ++core)
     sources.push_back(problem.make_source(core, cores));
   auto measure = [&](unsigned core) {
+    ormo::denormals_flushed flushed; // as on the actor system's threads
     auto& source = sources[core];
     const Eigen::VectorXf& parameters = problem.initial_parameters;
     Eigen::VectorXf gradient(parameters.size());

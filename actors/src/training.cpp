@@ -2,11 +2,13 @@
 
 #include <caf/scheduler/test_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/thread_hook.hpp>
 
 #include "ormo/actors/error_code.hpp"
 #include "ormo/actors/momentum_orderer.hpp"
 #include "ormo/actors/parameter_server.hpp"
 #include "ormo/actors/speed_profile.hpp"
+#include "ormo/denormals.hpp"
 #include "ormo/optim/make_update_rule.hpp"
 #include "ormo/random.hpp"
 
@@ -24,7 +26,24 @@ std::string to_string(error_code code) {
   return "unknown";
 }
 
+namespace {
+
+/// Every thread the actor system starts flushes denormals to zero.
+class denormal_flushing_hook final : public caf::thread_hook {
+public:
+  void init(caf::actor_system&) override {
+    // nop
+  }
+  void thread_started() override { flush_denormals_on_this_thread(); }
+  void thread_terminates() override {
+    // nop
+  }
+};
+
+} // namespace
+
 void configure(caf::actor_system_config& cfg, bool deterministic) {
+  cfg.add_thread_hook<denormal_flushing_hook>();
   cfg.add_message_type<shared_vector>("ormo.shared_vector");
   cfg.add_message_type<parameter_snapshot>("ormo.parameter_snapshot");
   cfg.add_message_type<gradient_push>("ormo.gradient_push");
@@ -164,7 +183,9 @@ run_report run_training(caf::actor_system& system,
   }
   if (run.run.deterministic) {
     // Discrete-event simulation: run everything runnable, then jump to the
-    // next timeout (a worker's virtual computation, a tick).
+    // next timeout (a worker's virtual computation, a tick). On this
+    // thread, as on the scheduler threads of a real run.
+    denormals_flushed flushed;
     for (;;) {
       coordinator->run();
       if (!coordinator->has_pending_timeout())

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <caf/scoped_actor.hpp>
+
 #include "actors/actor_testing.hpp"
 #include "ormo/actors/classification_problem.hpp"
 
@@ -272,4 +274,37 @@ TEST_CASE("training: a run whose workers are all evicted ends with a failure") {
   CHECK_FALSE(handles->report->stop_reason.empty());
   CHECK(handles->report->evicted == 2);
   CHECK_FALSE(handles->report->failure.empty());
+}
+
+namespace {
+
+/// x * 1e-10f for x = 1e-30f: 1e-40 as a denormal, 0 when flushed.
+float denormal_product() {
+  volatile float x = 1e-30f;
+  return x * 1e-10f;
+}
+
+} // namespace
+
+TEST_CASE("training: the actor system's threads flush denormals to zero") {
+  REQUIRE(denormal_product() != 0.0f); // not flushed on the test's thread
+  caf::actor_system_config cfg;
+  configure(cfg, false);
+  caf::actor_system system{cfg};
+  auto computer = system.spawn(
+    [] { return caf::behavior{[](int) { return denormal_product(); }}; });
+  caf::scoped_actor self{system};
+  float product = -1;
+  self->request(computer, caf::infinite, 0)
+    .receive([&](float value) { product = value; },
+             [&](caf::error& error) { FAIL(system.render(error)); });
+  CHECK(product == 0.0f);
+  self->send_exit(computer, caf::exit_reason::kill);
+}
+
+TEST_CASE("training: a deterministic run restores the caller's float mode") {
+  REQUIRE(denormal_product() != 0.0f);
+  auto report = run_once(small_run(3));
+  CHECK(report.failure.empty());
+  CHECK(denormal_product() != 0.0f);
 }

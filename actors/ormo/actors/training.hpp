@@ -25,7 +25,9 @@ namespace ormo::actors {
 
 /// Registers ormo's message types and error category in a host's config;
 /// with `deterministic`, selects CAF's test coordinator (virtual time).
-/// Call once, before the actor_system is made.
+/// Also makes every thread of the actor system flush denormal floats to
+/// zero (see ormo/denormals.hpp). Call once, before the actor_system is
+/// made.
 void configure(caf::actor_system_config& cfg, bool deterministic);
 
 /// Callbacks of a run (all optional).
