@@ -134,7 +134,14 @@ spawn_training(caf::actor_system& system, const config::run_config& run,
   settings.initial_workers = 0;
   settings.fixed_iteration_size = run.algorithm.iteration_size;
   settings.restart_limit = run.workers.restart_limit;
-  handles.supervisor = system.spawn(supervisor, std::move(settings));
+  // In real time on a thread of its own, as the monitor (run_monitor.hpp):
+  // crashes, joins and leaves are handled at once, however busy the
+  // workers keep the scheduler.
+  if (run.run.deterministic)
+    handles.supervisor = system.spawn(supervisor, std::move(settings));
+  else
+    handles.supervisor
+      = system.spawn<caf::detached>(supervisor, std::move(settings));
 
   handles.report = std::make_shared<run_report>();
   auto& report = *handles.report;
@@ -159,6 +166,7 @@ spawn_training(caf::actor_system& system, const config::run_config& run,
   monitor.stop_requested = callbacks.stop_requested;
   monitor.report = handles.report;
   monitor.workers_to_start = workers;
+  monitor.own_thread = !run.run.deterministic;
   handles.monitor = spawn_run_monitor(system, std::move(monitor));
   return handles;
 }
