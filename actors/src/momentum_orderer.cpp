@@ -91,6 +91,11 @@ momentum_orderer(momentum_orderer_pointer self,
                       "sequence " + std::to_string(push.sequence)
                         + " of worker " + std::to_string(push.worker)
                         + " was already received");
+      if (push.first_non_finite >= 0 && push.gradient.finite())
+        return reject(
+          self, optim::to_string(optim::rejection_reason::non_finite_value),
+          "gradient value " + std::to_string(push.first_non_finite)
+            + " (in another shard's slice) is not finite");
       auto placed = state.rule->place(push.gradient, push.computed_at);
       if (!placed.accepted())
         return reject(self, optim::to_string(placed.rejection),

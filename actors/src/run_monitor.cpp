@@ -413,17 +413,17 @@ void collect_counts(monitor_pointer self) {
                 stats_atom::value)
       .then(
         [=](orderer_stats& shard) {
-          // Every shard sees every push; counts come from the first shard,
-          // rejections from all (a shard may reject what another accepts).
-          if (first) {
-            auto rejected = std::move(sum->rejected);
+          // Every shard sees every push and gives it the same outcome (a
+          // gradient not finite in one slice is rejected by all): counts
+          // come from the first shard; per reason the most any shard
+          // rejected, so that a shard disagreeing (a slice corrupted on the
+          // way) still shows.
+          auto rejected = std::move(sum->rejected);
+          for (const auto& [reason, count] : shard.rejected)
+            rejected[reason] = std::max(rejected[reason], count);
+          if (first)
             *sum = std::move(shard);
-            for (auto& [reason, count] : rejected)
-              sum->rejected[reason] += count;
-          } else {
-            for (auto& [reason, count] : shard.rejected)
-              sum->rejected[reason] += count;
-          }
+          sum->rejected = std::move(rejected);
           arrived();
         },
         failed);

@@ -108,21 +108,32 @@ void push(worker_pointer self) {
   ++state.sequence;
   state.awaiting = shard_count;
   ++state.rounds;
+  // Checked here, on the worker's thread, once per slice: the servers trust
+  // the proof and read the gradient only in their update passes.
+  std::vector<optim::checked_gradient> slices;
+  std::int64_t first_non_finite = -1;
+  for (std::size_t s = 0; s < shard_count; ++s) {
+    const auto& route = state.shards[s];
+    if (shard_count == 1)
+      slices.push_back(optim::checked_gradient::check(state.gradient));
+    else
+      slices.push_back(
+        optim::checked_gradient::check(std::make_shared<const Eigen::VectorXf>(
+          state.gradient->segment(route.offset, route.size))));
+    if (first_non_finite < 0 && !slices.back().finite())
+      first_non_finite
+        = static_cast<std::int64_t>(static_cast<std::size_t>(route.offset)
+                                    + slices.back().first_non_finite());
+  }
   for (std::size_t s = 0; s < shard_count; ++s) {
     const auto& route = state.shards[s];
     gradient_push message;
     message.worker = state.id;
     message.sequence = state.sequence;
     message.computed_at = state.computed_at[s];
+    message.gradient = std::move(slices[s]);
+    message.first_non_finite = first_non_finite;
     message.loss = state.loss;
-    // Checked here, on the worker's thread, once: the server trusts the
-    // proof and reads the gradient only in its update pass.
-    if (shard_count == 1)
-      message.gradient = optim::checked_gradient::check(state.gradient);
-    else
-      message.gradient = optim::checked_gradient::check(
-        std::make_shared<const Eigen::VectorXf>(
-          state.gradient->segment(route.offset, route.size)));
     self
       ->request(route.orderer, caf::infinite, push_atom::value,
                 std::move(message))

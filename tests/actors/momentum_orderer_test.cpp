@@ -159,6 +159,16 @@ TEST_CASE("momentum_orderer: OrMo through the actors equals the rule") {
   }
 }
 
+namespace {
+
+/// `push`, flagged with a non-finite value in another shard's slice.
+gradient_push elsewhere_non_finite(gradient_push push) {
+  push.first_non_finite = 1000;
+  return push;
+}
+
+} // namespace
+
 TEST_CASE("momentum_orderer: rejections are answered and counted") {
   deterministic_system env;
   const Eigen::VectorXf initial = initial_parameters();
@@ -208,7 +218,9 @@ TEST_CASE("momentum_orderer: rejections are answered and counted") {
     {"NaN", make_push(1, 6, 1, with_nan), "non_finite_value"},
     {"infinity", make_push(2, 2, 1, with_infinity), "non_finite_value"},
     {"wrong dimension", make_push(2, 3, 1, too_long), "dimension_mismatch"},
-    {"empty gradient", gradient_push{2, 4, 1, {}, 0}, "dimension_mismatch"},
+    {"empty gradient", gradient_push{2, 4, 1, {}, -1, 0}, "dimension_mismatch"},
+    {"NaN in another shard's slice",
+     elsewhere_non_finite(make_push(2, 5, 1, g3)), "non_finite_value"},
     {"future iteration", make_push(1, 7, 2, g3), "future_iteration"},
     {"negative iteration", make_push(1, 8, -1, g3), "negative_iteration"},
   };

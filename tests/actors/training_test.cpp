@@ -308,3 +308,51 @@ TEST_CASE("training: a deterministic run restores the caller's float mode") {
   CHECK(report.failure.empty());
   CHECK(denormal_product() != 0.0f);
 }
+
+namespace {
+
+/// quadratic_source whose every third gradient has a NaN in its last value.
+class sometimes_nan_source : public quadratic_source {
+public:
+  using quadratic_source::quadratic_source;
+
+  float compute(Eigen::Ref<const Eigen::VectorXf> parameters,
+                Eigen::Ref<Eigen::VectorXf> gradient) override {
+    auto loss = quadratic_source::compute(parameters, gradient);
+    if (calls % 3 == 0)
+      gradient[gradient.size() - 1] = NAN;
+    return loss;
+  }
+};
+
+} // namespace
+
+TEST_CASE("training: with two shards a NaN gradient is rejected once") {
+  auto run = small_run(5);
+  run.server.shards = 2;
+  run.workers.speed.profile = config::speed_profile::uniform;
+  training_problem problem;
+  const Eigen::VectorXf target = Eigen::VectorXf::LinSpaced(8, -1, 1);
+  problem.initial_parameters = Eigen::VectorXf::Zero(8);
+  problem.make_source = [target](std::size_t, std::size_t) {
+    return std::make_shared<sometimes_nan_source>(target);
+  };
+  problem.samples_per_epoch = 300;
+  problem.batch_size = 1;
+  deterministic_system env;
+  auto report = run_training(env.sys(), run, problem, {});
+  REQUIRE(report.failure.empty());
+  // 2 epochs of 300 gradients; a third of them carry a NaN in the second
+  // shard's slice, and both shards refused them.
+  CHECK(report.gradients_received >= 600);
+  REQUIRE(report.gradients_rejected.count("non_finite_value") == 1);
+  auto rejected = report.gradients_rejected.at("non_finite_value");
+  CHECK(report.gradients_received
+        == report.gradients_applied + total(report.gradients_rejected));
+  CHECK(rejected >= report.gradients_received / 3 - 3);
+  CHECK(rejected <= report.gradients_received / 3 + 3);
+  // Neither shard applied a part of them: the parameters stayed finite
+  // and approached the target.
+  CHECK(report.final_parameters.allFinite());
+  CHECK((report.final_parameters - target).norm() < 0.5 * target.norm());
+}

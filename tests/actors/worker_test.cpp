@@ -293,3 +293,26 @@ TEST_CASE("worker: two shards train like one") {
   CHECK((one - target()).norm() < 0.05 * target().norm());
   CHECK(max_abs_difference(one, Eigen::VectorXf::Zero(dimension)) > 1);
 }
+
+TEST_CASE("worker: a NaN in one shard's slice is rejected by every shard") {
+  deterministic_system env;
+  const Eigen::Index half = dimension / 2;
+  std::vector<shard_route> shards;
+  for (Eigen::Index offset : {Eigen::Index{0}, half})
+    shards.push_back(spawn_shard(env, Eigen::VectorXf::Zero(half),
+                                 ormo_rule(static_cast<std::size_t>(half)),
+                                 offset));
+  // The NaN is in the first shard's slice; the second slice is finite.
+  spawn_worker(env, 1, shards, std::make_shared<nan_source>(target()),
+               virtual_timing());
+  env.run_for(milliseconds(10));
+  for (auto& route : shards) {
+    auto stats = env.ask<orderer_stats>(route.orderer, stats_atom::value);
+    CHECK(stats.accepted == 0);
+    CHECK(stats.rejected
+          == std::map<std::string, std::uint64_t>{{"non_finite_value", 10}});
+    auto w = env.ask<parameter_snapshot>(route.server, pull_atom::value);
+    CHECK(w.version == 0);
+    CHECK(*w.parameters == Eigen::VectorXf::Zero(half));
+  }
+}

@@ -128,6 +128,10 @@ struct gradient_push {
   iteration_index computed_at = 0;
   /// Checked by the worker that computed it (or by the decoder).
   optim::checked_gradient gradient;
+  /// Index in the whole gradient (all shards' slices) of its first value
+  /// that is not finite, or -1: every shard rejects such a gradient, not
+  /// only the one whose slice holds the value, so that none applies a part.
+  std::int64_t first_non_finite = -1;
   /// Minibatch loss at those parameters (training-loss metric).
   float loss = 0;
 };
@@ -135,7 +139,7 @@ struct gradient_push {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, gradient_push& x) {
   return f(caf::meta::type_name("gradient_push"), x.worker, x.sequence,
-           x.computed_at, x.gradient, x.loss);
+           x.computed_at, x.gradient, x.first_non_finite, x.loss);
 }
 
 /// What the momentum orderer tells its parameter server to do with w:
