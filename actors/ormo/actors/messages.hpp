@@ -148,8 +148,9 @@ struct parameter_step {
   float gradient_weight = 0;
   float momentum_weight = 0;
   shared_vector gradient;
-  /// The orderer's stored momentum right after the placement; empty when
-  /// momentum_weight is 0.
+  /// The orderer's stored momentum right after the placement, shared with
+  /// the orderer's rule (which never writes a buffer someone still holds);
+  /// empty when momentum_weight is 0.
   shared_vector momentum;
   /// The orderer's iteration index after the placement.
   iteration_index iteration = 0;
