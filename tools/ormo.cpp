@@ -193,13 +193,17 @@ int run(int argc, char** argv) {
     return exit_failure;
   }
   // The bound of real-time runs: each core computing gradients and nothing
-  // else (virtual time has no such bound).
-  double compute_bound = 0;
+  // else (virtual time has no such bound), measured before and after the
+  // run, so that a change of the machine's load during the run (it is
+  // shared) moves the bound as it moves the run.
+  unsigned bound_cores = 0;
   if (!config.run.deterministic) {
     auto cores = std::max(1u, std::thread::hardware_concurrency());
-    auto usable = std::min<unsigned>(cores, config.workers.count);
-    compute_bound = compute_samples_per_second(*problem, usable, 0.3);
+    bound_cores = std::min<unsigned>(cores, config.workers.count);
   }
+  double bound_before
+    = bound_cores > 0 ? compute_samples_per_second(*problem, bound_cores, 0.3)
+                      : 0;
   std::ofstream metrics(out_dir / "metrics.csv", std::ios::trunc);
   metrics << ormo::actors::csv_header();
   ormo::tools::progress_printer printer(stdout);
@@ -232,6 +236,12 @@ int run(int argc, char** argv) {
   }
   printer.finish_line();
   metrics.close();
+  double compute_bound = bound_before;
+  if (bound_cores > 0 && report.failure.empty()
+      && report.stop_reason != "interrupted")
+    compute_bound
+      = (bound_before + compute_samples_per_second(*problem, bound_cores, 0.3))
+        / 2;
   report.compute_bound_samples_per_second = compute_bound;
   if (!write_file(out_dir / "summary.json", ormo::actors::to_json(report))) {
     std::fprintf(stderr, "ormo: cannot write %s\n",
