@@ -19,6 +19,14 @@ push_outcome reject(momentum_orderer_pointer self, std::string reason,
   return {std::move(reason), std::move(detail), {}};
 }
 
+/// The counters as of now.
+orderer_stats current_stats(momentum_orderer_pointer self) {
+  auto& state = self->state;
+  state.stats.iteration = state.rule->iteration();
+  state.stats.iteration_size = state.rule->iteration_size();
+  return state.stats;
+}
+
 /// Tells the watcher, once, that its count is reached.
 void check_watch(momentum_orderer_pointer self) {
   auto& state = self->state;
@@ -29,7 +37,8 @@ void check_watch(momentum_orderer_pointer self) {
       || (state.watch_iteration > 0
           && state.rule->iteration() >= state.watch_iteration);
   if (reached)
-    self->send(std::exchange(state.watcher, nullptr), milestone_atom::value);
+    self->send(std::exchange(state.watcher, nullptr), milestone_atom::value,
+               current_stats(self));
 }
 
 /// What the server must do after `placed`; `gradient` is the placed one
@@ -137,12 +146,7 @@ momentum_orderer(momentum_orderer_pointer self,
       state.watcher = std::move(watcher);
       check_watch(self);
     },
-    [=](stats_atom) {
-      auto& state = self->state;
-      state.stats.iteration = state.rule->iteration();
-      state.stats.iteration_size = state.rule->iteration_size();
-      return state.stats;
-    },
+    [=](stats_atom) { return current_stats(self); },
   };
 }
 

@@ -12,29 +12,8 @@ namespace ormo::actors {
 
 namespace {
 
-/// Test loss and accuracy of full parameters. A scheduled actor of its own,
-/// so that a real-time monitor (on its own thread) never evaluates on a
-/// third thread that the OS would run by preempting a worker's thread in the
-/// middle of a push chain (measured: 3 % of the throughput at one
-/// evaluation per epoch); the evaluator runs between the workers' jobs.
-using evaluator_actor = caf::typed_actor<
-  caf::replies_to<evaluate_atom, shared_vector>::with<double, double>>;
-
-evaluator_actor::behavior_type
-evaluator(evaluator_actor::pointer,
-          std::function<model::evaluation(const Eigen::VectorXf&)> evaluate) {
-  return {
-    [=](evaluate_atom, const shared_vector& parameters) {
-      auto result = evaluate(*parameters);
-      return std::make_tuple(result.loss, result.accuracy);
-    },
-  };
-}
-
 struct monitor_state {
   run_monitor_settings settings;
-  /// Null when there is nothing to evaluate.
-  evaluator_actor evaluator;
   caf::actor_clock::time_point start;
   /// When the workers were started (after the initial evaluation), and when
   /// `counts` were taken: the window the throughput is measured over.
@@ -165,9 +144,12 @@ void report_progress(monitor_pointer self) {
 
 void finish(monitor_pointer self, std::string reason);
 
-/// A metrics row of the current counts, test columns NaN; starts the next
-/// row's interval.
-metrics_row begin_row(monitor_pointer self) {
+/// Appends a metrics row of the current counts for parameters `w`,
+/// evaluated when there is an evaluation function. In real time the
+/// monitor has a thread of its own, so the evaluation runs at once however
+/// busy the workers keep the scheduler (a scheduled evaluator actor was
+/// starved by their push chains: a stop on accuracy came 30x too late).
+void record_row(monitor_pointer self, const Eigen::VectorXf& w) {
   auto& state = self->state;
   metrics_row row;
   row.time_s = seconds_since_start(self);
@@ -180,6 +162,12 @@ metrics_row begin_row(monitor_pointer self) {
   row.train_loss = state.last_train_loss;
   row.test_loss = std::numeric_limits<double>::quiet_NaN();
   row.test_accuracy = std::numeric_limits<double>::quiet_NaN();
+  if (state.settings.evaluate) {
+    auto evaluation = state.settings.evaluate(w);
+    row.test_loss = evaluation.loss;
+    row.test_accuracy = evaluation.accuracy;
+    state.last_accuracy = evaluation.accuracy;
+  }
   row.rejected = total_rejected(state.counts);
   double elapsed = row.time_s - state.row_time;
   if (elapsed > 0)
@@ -190,46 +178,10 @@ metrics_row begin_row(monitor_pointer self) {
   state.row_loss_count = state.counts.loss_count;
   state.row_gradients = row.gradients;
   state.row_time = row.time_s;
-  return row;
-}
-
-/// Appends `row` for parameters `w`.
-void record_row(monitor_pointer self, const metrics_row& row,
-                const Eigen::VectorXf& w) {
-  auto& state = self->state;
-  if (!std::isnan(row.test_accuracy))
-    state.last_accuracy = row.test_accuracy;
   state.settings.report->rows.push_back(row);
   state.settings.report->final_parameters = w;
   if (state.settings.on_row)
     state.settings.on_row(row);
-}
-
-/// Makes a row of the current counts for parameters `w`, has the evaluator
-/// fill its test columns (when there is one), records it, then calls
-/// `done`.
-template <class F>
-void record_row_then(monitor_pointer self, const Eigen::VectorXf& w, F done) {
-  auto row = begin_row(self);
-  if (!self->state.evaluator) {
-    record_row(self, row, w);
-    done();
-    return;
-  }
-  auto parameters = share(w);
-  self
-    ->request(self->state.evaluator, caf::infinite, evaluate_atom::value,
-              parameters)
-    .then(
-      [=](double loss, double accuracy) mutable {
-        row.test_loss = loss;
-        row.test_accuracy = accuracy;
-        record_row(self, row, *parameters);
-        done();
-      },
-      [=](caf::error& error) {
-        finish(self, "failure: evaluation: " + self->system().render(error));
-      });
 }
 
 /// Pulls every shard, then calls `done` with the full parameters.
@@ -268,22 +220,20 @@ void pull_parameters(monitor_pointer self, F done) {
 void evaluate_then(monitor_pointer self, std::string reason) {
   auto& state = self->state;
   state.evaluating = true;
+  // Stopping: the workers end first, so that the final parameters are those
+  // of the counts (and the pushes already on their way), and the final
+  // evaluation has the cores to itself.
+  if (!reason.empty())
+    self->send(state.settings.supervisor, stop_atom::value);
   pull_parameters(self, [=](const Eigen::VectorXf& w) {
-    if (self->state.finishing)
+    auto& state = self->state;
+    state.evaluating = false;
+    if (state.finishing)
       return;
-    // Stopping: the workers are done, and the final evaluation has the
-    // cores to itself.
-    if (!reason.empty())
-      self->send(self->state.settings.supervisor, stop_atom::value);
-    record_row_then(self, w, [=] {
-      auto& state = self->state;
-      state.evaluating = false;
-      if (state.finishing)
-        return;
-      auto why = reason.empty() ? stop_reason(self) : reason;
-      if (!why.empty())
-        finish(self, why);
-    });
+    record_row(self, w);
+    auto why = reason.empty() ? stop_reason(self) : reason;
+    if (!why.empty())
+      finish(self, why);
   });
 }
 
@@ -340,8 +290,6 @@ void finish(monitor_pointer self, std::string reason) {
   fill_report(self);
   report_progress(self);
   self->send(state.settings.supervisor, stop_atom::value);
-  if (state.evaluator)
-    self->send_exit(state.evaluator, caf::exit_reason::user_shutdown);
   for (auto& route : state.settings.shards) {
     self->send_exit(route.orderer, caf::exit_reason::user_shutdown);
     self->send_exit(route.server, caf::exit_reason::user_shutdown);
@@ -389,6 +337,21 @@ void on_counts(monitor_pointer self) {
   }
 }
 
+/// Folds one shard's counters into `sum`. Every shard sees every push and
+/// gives it the same outcome (a gradient not finite in one slice is
+/// rejected by all): the counts are the first shard's; per rejection reason
+/// the most any shard rejected, so that a shard disagreeing (a slice
+/// corrupted on its way) still shows.
+void fold_shard_counts(orderer_stats& sum, orderer_stats shard,
+                       bool first_shard) {
+  auto rejected = std::move(sum.rejected);
+  for (const auto& [reason, count] : shard.rejected)
+    rejected[reason] = std::max(rejected[reason], count);
+  if (first_shard)
+    sum = std::move(shard);
+  sum.rejected = std::move(rejected);
+}
+
 void collect_counts(monitor_pointer self) {
   auto& state = self->state;
   if (state.stopping)
@@ -413,17 +376,7 @@ void collect_counts(monitor_pointer self) {
                 stats_atom::value)
       .then(
         [=](orderer_stats& shard) {
-          // Every shard sees every push and gives it the same outcome (a
-          // gradient not finite in one slice is rejected by all): counts
-          // come from the first shard; per reason the most any shard
-          // rejected, so that a shard disagreeing (a slice corrupted on the
-          // way) still shows.
-          auto rejected = std::move(sum->rejected);
-          for (const auto& [reason, count] : shard.rejected)
-            rejected[reason] = std::max(rejected[reason], count);
-          if (first)
-            *sum = std::move(shard);
-          sum->rejected = std::move(rejected);
+          fold_shard_counts(*sum, std::move(shard), first);
           arrived();
         },
         failed);
@@ -449,22 +402,17 @@ run_monitor_actor::behavior_type run_monitor(monitor_pointer self,
   state.last_progress = state.wall_start;
   // The first row is the initial parameters; then the workers start.
   state.evaluating = true;
-  if (state.settings.evaluate)
-    state.evaluator = self->spawn(evaluator, state.settings.evaluate);
   pull_parameters(self, [=](const Eigen::VectorXf& w) {
-    record_row_then(self, w, [=] {
-      auto& state = self->state;
-      state.evaluating = false;
-      if (state.finishing)
-        return;
-      state.next_evaluation_epoch = 1.0 / state.settings.evaluations_per_epoch;
-      arm_watch(self);
-      state.training_start = state.counts_time = self->clock().now();
-      if (state.settings.workers_to_start > 0)
-        self->send(state.settings.supervisor, add_atom::value,
-                   state.settings.workers_to_start);
-      self->send(self, tick_atom::value);
-    });
+    auto& state = self->state;
+    state.evaluating = false;
+    record_row(self, w);
+    state.next_evaluation_epoch = 1.0 / state.settings.evaluations_per_epoch;
+    arm_watch(self);
+    state.training_start = state.counts_time = self->clock().now();
+    if (state.settings.workers_to_start > 0)
+      self->send(state.settings.supervisor, add_atom::value,
+                 state.settings.workers_to_start);
+    self->send(self, tick_atom::value);
   });
   return {
     [=](tick_atom) {
@@ -476,9 +424,16 @@ run_monitor_actor::behavior_type run_monitor(monitor_pointer self,
       collect_counts(self);
       self->delayed_send(self, self->state.settings.tick, tick_atom::value);
     },
-    [=](milestone_atom) {
-      if (!self->state.finishing)
-        collect_counts(self);
+    [=](milestone_atom, orderer_stats& first_shard) {
+      // The watched first shard's counters at the count itself (no request
+      // that could wait behind the workers); the other shards' rejections
+      // and the membership as of the last tick.
+      auto& state = self->state;
+      if (state.finishing || state.stopping)
+        return;
+      fold_shard_counts(state.counts, std::move(first_shard), true);
+      state.counts_time = self->clock().now();
+      on_counts(self);
     },
   };
 }

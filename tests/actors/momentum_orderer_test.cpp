@@ -59,14 +59,19 @@ std::vector<arrival> mixed_schedule(int count) {
   return result;
 }
 
-/// A watcher that counts the milestones it receives.
+/// A watcher that counts the milestones it receives and keeps the counters
+/// of the last.
 run_monitor_actor spawn_watcher(deterministic_system& env,
-                                std::shared_ptr<int> milestones) {
+                                std::shared_ptr<int> milestones,
+                                std::shared_ptr<orderer_stats> last) {
   return env.track(env.sys().spawn(
     [=](run_monitor_actor::pointer) -> run_monitor_actor::behavior_type {
       return {
         [](tick_atom) {},
-        [=](milestone_atom) { ++*milestones; },
+        [=](milestone_atom, const orderer_stats& stats) {
+          ++*milestones;
+          *last = stats;
+        },
       };
     }));
 }
@@ -409,7 +414,8 @@ TEST_CASE("momentum_orderer: a watch fires once at its count") {
     std::make_unique<optim::ordered_momentum>(
       dimension, 2, ormo_settings(optim::apply_mode::on_arrival)));
   auto milestones = std::make_shared<int>(0);
-  auto watcher = spawn_watcher(env, milestones);
+  auto last = std::make_shared<orderer_stats>();
+  auto watcher = spawn_watcher(env, milestones, last);
   caf::anon_send(shard.orderer, join_atom::value, worker_id{1});
   caf::anon_send(shard.orderer, watch_atom::value, std::uint64_t{3},
                  iteration_index{0}, watcher);
@@ -427,6 +433,10 @@ TEST_CASE("momentum_orderer: a watch fires once at its count") {
   CHECK(*milestones == 0);
   push(1); // third accepted
   CHECK(*milestones == 1);
+  // With the counters at that moment.
+  CHECK(last->received == 3);
+  CHECK(last->accepted == 3);
+  CHECK(last->iteration == 1);
   push(1);
   push(2);
   CHECK(*milestones == 1); // once
@@ -445,6 +455,8 @@ TEST_CASE("momentum_orderer: a watch fires once at its count") {
   CHECK(*milestones == 1);
   push(3); // closes iteration 3: t = 4
   CHECK(*milestones == 2);
+  CHECK(last->iteration == 4);
+  CHECK(last->rejected.at("future_iteration") == 1);
   // A watch already reached fires at once.
   caf::anon_send(shard.orderer, watch_atom::value, std::uint64_t{2},
                  iteration_index{0}, watcher);

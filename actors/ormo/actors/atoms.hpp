@@ -21,6 +21,5 @@ using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using milestone_atom = caf::atom_constant<caf::atom("milestone")>;
-using evaluate_atom = caf::atom_constant<caf::atom("evaluate")>;
 
 } // namespace ormo::actors

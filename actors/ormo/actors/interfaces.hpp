@@ -25,8 +25,8 @@ using parameter_server_actor = caf::typed_actor<
 using run_monitor_actor = caf::typed_actor<
   /// Periodic: read the counters, report progress, check the stop rules.
   caf::reacts_to<tick_atom>,
-  /// A watched count was reached: read the counters now.
-  caf::reacts_to<milestone_atom>>;
+  /// A watched count was reached; the watched orderer's counters then.
+  caf::reacts_to<milestone_atom, orderer_stats>>;
 
 /// Owns u, t and n of one shard: validates gradients, places them by their
 /// iteration index and tells the parameter server what to apply.
@@ -37,10 +37,10 @@ using momentum_orderer_actor = caf::typed_actor<
   /// Sets K (>= 1).
   caf::reacts_to<resize_atom, std::int32_t>,
   caf::replies_to<stats_atom>::with<orderer_stats>,
-  /// Sends milestone_atom to `watcher` once, as soon as this many gradients
-  /// are received or this iteration index is reached (0: that part off),
-  /// so that stop rules and evaluation points are exact. Replaces the
-  /// previous watch.
+  /// Sends milestone_atom with its counters to `watcher` once, as soon as
+  /// this many gradients are received or this iteration index is reached
+  /// (0: that part off), so that stop rules and evaluation points are exact.
+  /// Replaces the previous watch.
   caf::reacts_to<watch_atom, std::uint64_t, iteration_index,
                  run_monitor_actor>>;
 
