@@ -27,18 +27,19 @@ orderer_stats current_stats(momentum_orderer_pointer self) {
   return state.stats;
 }
 
-/// Tells the watcher, once, that its count is reached.
+/// Tells each watcher, once, that its count is reached.
 void check_watch(momentum_orderer_pointer self) {
   auto& state = self->state;
-  if (!state.watcher)
-    return;
-  bool reached
-    = (state.watch_received > 0 && state.stats.received >= state.watch_received)
-      || (state.watch_iteration > 0
-          && state.rule->iteration() >= state.watch_iteration);
-  if (reached)
-    self->send(std::exchange(state.watcher, nullptr), milestone_atom::value,
-               current_stats(self));
+  for (auto& watch : state.watches) {
+    if (!watch.watcher)
+      continue;
+    bool reached
+      = (watch.received > 0 && state.stats.received >= watch.received)
+        || (watch.iteration > 0 && state.rule->iteration() >= watch.iteration);
+    if (reached)
+      self->send(std::exchange(watch.watcher, nullptr), milestone_atom::value,
+                 current_stats(self));
+  }
 }
 
 /// What the server must do after `placed`; `gradient` is the placed one
@@ -138,12 +139,10 @@ momentum_orderer(momentum_orderer_pointer self,
       if (state.synchronous)
         close_early(self);
     },
-    [=](watch_atom, std::uint64_t received, iteration_index iteration,
-        run_monitor_actor watcher) {
-      auto& state = self->state;
-      state.watch_received = received;
-      state.watch_iteration = iteration;
-      state.watcher = std::move(watcher);
+    [=](watch_atom, bool stop_rule, std::uint64_t received,
+        iteration_index iteration, run_monitor_actor watcher) {
+      self->state.watches[stop_rule ? 1 : 0]
+        = {received, iteration, std::move(watcher)};
       check_watch(self);
     },
     [=](stats_atom) { return current_stats(self); },

@@ -33,9 +33,10 @@ struct monitor_state {
   double last_accuracy = -1;
   double next_evaluation_epoch = 0;
   bool evaluating = false;
-  /// A stop rule was met: `counts` stay as they were then, while the final
-  /// evaluation runs.
+  /// A stop rule was met (`stopped_by`): `counts` stay as they were then,
+  /// while the final evaluation runs.
   bool stopping = false;
+  std::string stopped_by;
   bool finishing = false;
   /// The host asked to stop (training_callbacks::stop_requested).
   bool interrupted = false;
@@ -217,24 +218,36 @@ void pull_parameters(monitor_pointer self, F done) {
   }
 }
 
-void evaluate_then(monitor_pointer self, std::string reason) {
-  auto& state = self->state;
-  state.evaluating = true;
-  // Stopping: the workers end first, so that the final parameters are those
-  // of the counts (and the pushes already on their way), and the final
-  // evaluation has the cores to itself.
-  if (!reason.empty())
-    self->send(state.settings.supervisor, stop_atom::value);
+/// Pulls the parameters and records a row for them; the final row (a stop
+/// rule was met) then finishes the run.
+void evaluate_then(monitor_pointer self, bool final_row) {
+  self->state.evaluating = true;
   pull_parameters(self, [=](const Eigen::VectorXf& w) {
     auto& state = self->state;
     state.evaluating = false;
     if (state.finishing)
       return;
     record_row(self, w);
-    auto why = reason.empty() ? stop_reason(self) : reason;
-    if (!why.empty())
-      finish(self, why);
+    if (final_row)
+      finish(self, state.stopped_by);
+    else if (state.stopping) // a count was reached while this row was made
+      evaluate_then(self, true);
+    else if (auto why = stop_reason(self); !why.empty())
+      finish(self, why); // the accuracy of this row
   });
+}
+
+/// A stop rule was met: the counts stay as they are, the workers end (so
+/// that the final parameters are those of the counts, give or take the
+/// pushes already on their way, and the final evaluation has the cores to
+/// itself), and the final row follows the evaluation in progress, if any.
+void stop(monitor_pointer self, std::string reason) {
+  auto& state = self->state;
+  state.stopping = true;
+  state.stopped_by = std::move(reason);
+  self->send(state.settings.supervisor, stop_atom::value);
+  if (!state.evaluating)
+    evaluate_then(self, true);
 }
 
 void fill_report(monitor_pointer self) {
@@ -297,36 +310,53 @@ void finish(monitor_pointer self, std::string reason) {
   self->quit();
 }
 
-/// Asks the first orderer to call back at the next evaluation point or stop
-/// count, whichever comes first, so neither depends on the tick.
+/// Gradients received when `epoch` is reached.
+std::uint64_t gradients_at(const monitor_state& state, double epoch) {
+  return static_cast<std::uint64_t>(
+    std::ceil(epoch * static_cast<double>(state.settings.samples_per_epoch)
+              / static_cast<double>(state.settings.batch_size)));
+}
+
+/// Asks the first orderer to call back at the next evaluation point.
 void arm_watch(monitor_pointer self) {
   auto& state = self->state;
+  auto received = gradients_at(state, state.next_evaluation_epoch);
+  self->send(state.settings.shards.front().orderer, watch_atom::value, false,
+             std::max<std::uint64_t>(received, 1), iteration_index{0},
+             caf::actor_cast<run_monitor_actor>(self));
+}
+
+/// Asks the first orderer to call back when the epoch or iteration stop
+/// rule is reached.
+void arm_stop_watch(monitor_pointer self) {
+  auto& state = self->state;
   const auto& stop = state.settings.stop;
-  auto gradients_at = [&](double epoch) {
-    return static_cast<std::uint64_t>(
-      std::ceil(epoch * static_cast<double>(state.settings.samples_per_epoch)
-                / static_cast<double>(state.settings.batch_size)));
-  };
-  std::uint64_t received = gradients_at(state.next_evaluation_epoch);
-  if (stop.epochs > 0)
-    received = std::min(received, gradients_at(stop.epochs));
-  self->send(state.settings.shards.front().orderer, watch_atom::value,
-             std::max<std::uint64_t>(received, 1), stop.iterations,
+  if (stop.epochs <= 0 && stop.iterations <= 0)
+    return;
+  auto received
+    = stop.epochs > 0
+        ? std::max<std::uint64_t>(gradients_at(state, stop.epochs), 1)
+        : 0;
+  self->send(state.settings.shards.front().orderer, watch_atom::value, true,
+             received, stop.iterations,
              caf::actor_cast<run_monitor_actor>(self));
 }
 
 /// Counters of all shards are in: evaluate, report, stop as due.
 void on_counts(monitor_pointer self) {
   auto& state = self->state;
-  if (state.finishing || state.evaluating)
+  if (state.finishing || state.stopping)
     return;
-  auto reason = stop_reason(self);
-  bool evaluation_due = epoch_of(state) >= state.next_evaluation_epoch;
-  state.stopping = !reason.empty();
-  if (!reason.empty() || evaluation_due) {
+  if (auto reason = stop_reason(self); !reason.empty()) {
+    stop(self, std::move(reason));
+    return;
+  }
+  if (epoch_of(state) >= state.next_evaluation_epoch) {
     while (state.next_evaluation_epoch <= epoch_of(state))
       state.next_evaluation_epoch += 1.0 / state.settings.evaluations_per_epoch;
-    evaluate_then(self, reason);
+    // An evaluation still in progress stands for this point.
+    if (!state.evaluating)
+      evaluate_then(self, false);
   }
   arm_watch(self);
   auto now = std::chrono::steady_clock::now();
@@ -360,7 +390,7 @@ void collect_counts(monitor_pointer self) {
   auto awaiting
     = std::make_shared<std::size_t>(state.settings.shards.size() + 1);
   auto arrived = [=] {
-    if (--*awaiting != 0)
+    if (--*awaiting != 0 || self->state.stopping)
       return;
     self->state.counts = std::move(*sum);
     self->state.counts_time = self->clock().now();
@@ -408,6 +438,7 @@ run_monitor_actor::behavior_type run_monitor(monitor_pointer self,
     record_row(self, w);
     state.next_evaluation_epoch = 1.0 / state.settings.evaluations_per_epoch;
     arm_watch(self);
+    arm_stop_watch(self);
     state.training_start = state.counts_time = self->clock().now();
     if (state.settings.workers_to_start > 0)
       self->send(state.settings.supervisor, add_atom::value,

@@ -1,5 +1,5 @@
 // A host CAF application that embeds ormo: its own actor system, its own
-// model (least squares) and data, trained by ormo's actors with OrMo.
+// model (least squares) and data, trained by ormo's actors with OrMo-DA.
 //
 // Exits 0 when the fit recovers the true coefficients, 1 otherwise (the test
 // suite runs it).
@@ -104,7 +104,8 @@ int main() {
     [run]
     stop_epochs = 10
     [algorithm]
-    name = "ormo"
+    name = "ormo-da"       # OrMo, with a smaller step for gradients older
+    delay_threshold = 8    # than 8 iterations: a host's machine may be busy
     learning_rate = 0.1
     momentum = 0.9
     [workers]
@@ -129,9 +130,11 @@ int main() {
   }
   double error
     = (report.final_parameters - data->truth).norm() / data->truth.norm();
-  std::printf("least squares: %llu gradients, final loss %.6f, R^2 %.6f, "
-              "relative coefficient error %.2e\n",
+  std::printf("least squares: %llu gradients (delay mean %.2f, max %lld "
+              "iterations), final loss %.6f, R^2 %.6f, relative coefficient "
+              "error %.2e\n",
               static_cast<unsigned long long>(report.gradients_applied),
+              report.mean_delay, static_cast<long long>(report.max_delay),
               report.final_test_loss, report.final_test_accuracy, error);
   return error < 2e-2 ? 0 : 1; // from 1 at w = 0
 }

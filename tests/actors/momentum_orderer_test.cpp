@@ -417,7 +417,7 @@ TEST_CASE("momentum_orderer: a watch fires once at its count") {
   auto last = std::make_shared<orderer_stats>();
   auto watcher = spawn_watcher(env, milestones, last);
   caf::anon_send(shard.orderer, join_atom::value, worker_id{1});
-  caf::anon_send(shard.orderer, watch_atom::value, std::uint64_t{3},
+  caf::anon_send(shard.orderer, watch_atom::value, false, std::uint64_t{3},
                  iteration_index{0}, watcher);
   env.run();
   const Eigen::VectorXf g = Eigen::VectorXf::Ones(dimension);
@@ -441,7 +441,7 @@ TEST_CASE("momentum_orderer: a watch fires once at its count") {
   push(2);
   CHECK(*milestones == 1); // once
   // An iteration watch; a rejected push counts for nothing.
-  caf::anon_send(shard.orderer, watch_atom::value, std::uint64_t{0},
+  caf::anon_send(shard.orderer, watch_atom::value, false, std::uint64_t{0},
                  iteration_index{4}, watcher);
   env.run();
   CHECK(*milestones == 1);
@@ -458,8 +458,48 @@ TEST_CASE("momentum_orderer: a watch fires once at its count") {
   CHECK(last->iteration == 4);
   CHECK(last->rejected.at("future_iteration") == 1);
   // A watch already reached fires at once.
-  caf::anon_send(shard.orderer, watch_atom::value, std::uint64_t{2},
+  caf::anon_send(shard.orderer, watch_atom::value, false, std::uint64_t{2},
                  iteration_index{0}, watcher);
   env.run();
   CHECK(*milestones == 3);
+}
+
+TEST_CASE(
+  "momentum_orderer: the stop watch and the evaluation watch are apart") {
+  deterministic_system env;
+  auto shard = spawn_shard(
+    env, initial_parameters(),
+    std::make_unique<optim::ordered_momentum>(
+      dimension, 2, ormo_settings(optim::apply_mode::on_arrival)));
+  auto milestones = std::make_shared<int>(0);
+  auto last = std::make_shared<orderer_stats>();
+  auto watcher = spawn_watcher(env, milestones, last);
+  caf::anon_send(shard.orderer, join_atom::value, worker_id{1});
+  caf::anon_send(shard.orderer, watch_atom::value, true, std::uint64_t{4},
+                 iteration_index{0}, watcher);
+  caf::anon_send(shard.orderer, watch_atom::value, false, std::uint64_t{1},
+                 iteration_index{0}, watcher);
+  env.run();
+  const Eigen::VectorXf g = Eigen::VectorXf::Ones(dimension);
+  std::uint64_t sequence = 0;
+  auto push = [&] {
+    REQUIRE(env
+              .ask<push_outcome>(shard.orderer, push_atom::value,
+                                 make_push(1, ++sequence, 0, g))
+              .accepted());
+  };
+  push();
+  CHECK(*milestones == 1); // the evaluation point
+  // Re-arming the evaluation watch (late: already reached, so it fires at
+  // once) leaves the stop watch armed.
+  caf::anon_send(shard.orderer, watch_atom::value, false, std::uint64_t{1},
+                 iteration_index{0}, watcher);
+  env.run();
+  CHECK(*milestones == 2);
+  push();
+  push();
+  CHECK(*milestones == 2);
+  push(); // the fourth: the stop watch
+  CHECK(*milestones == 3);
+  CHECK(last->received == 4);
 }

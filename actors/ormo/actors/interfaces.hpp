@@ -40,8 +40,10 @@ using momentum_orderer_actor = caf::typed_actor<
   /// Sends milestone_atom with its counters to `watcher` once, as soon as
   /// this many gradients are received or this iteration index is reached
   /// (0: that part off), so that stop rules and evaluation points are exact.
-  /// Replaces the previous watch.
-  caf::reacts_to<watch_atom, std::uint64_t, iteration_index,
+  /// Two watches, each replacing the previous of its kind: the stop rule's
+  /// (true) and the next evaluation point's (false), so that re-arming one
+  /// late never delays the other.
+  caf::reacts_to<watch_atom, bool, std::uint64_t, iteration_index,
                  run_monitor_actor>>;
 
 /// The pull -> compute -> push loop. Driven by its own messages.

@@ -8,6 +8,7 @@
 // answered to the worker, never dropped.
 #pragma once
 
+#include <array>
 #include <map>
 #include <memory>
 
@@ -15,6 +16,15 @@
 #include "ormo/optim/update_rule.hpp"
 
 namespace ormo::actors {
+
+/// Sends a milestone to `watcher` once `received` gradients are received or
+/// the iteration index reaches `iteration` (0: that part off); no watcher:
+/// none pending.
+struct orderer_watch {
+  std::uint64_t received = 0;
+  iteration_index iteration = 0;
+  run_monitor_actor watcher;
+};
 
 struct momentum_orderer_state {
   /// Shared only to pass it through spawn; the spawner must drop its copy.
@@ -26,10 +36,9 @@ struct momentum_orderer_state {
   orderer_stats stats;
   /// SSGDm: workers wait for the close of their iteration.
   bool synchronous = false;
-  /// The pending watch (see watch_atom); no watcher: none.
-  std::uint64_t watch_received = 0;
-  iteration_index watch_iteration = 0;
-  run_monitor_actor watcher;
+  /// The pending watches (see watch_atom): [0] the next evaluation
+  /// point's, [1] the stop rule's.
+  std::array<orderer_watch, 2> watches;
 
   static inline const char* name = "ormo.momentum_orderer";
 };
