@@ -356,3 +356,26 @@ TEST_CASE("training: with two shards a NaN gradient is rejected once") {
   CHECK(report.final_parameters.allFinite());
   CHECK((report.final_parameters - target).norm() < 0.5 * target.norm());
 }
+
+TEST_CASE("training: a real-time run stops at exactly its epoch count") {
+  // Real threads: the orderer reports its counters with the milestone, so
+  // however the scheduler runs the monitor the count is the rule's.
+  auto run = small_run(6);
+  run.run.deterministic = false;
+  run.workers.count = 4;
+  run.workers.speed.profile = config::speed_profile::uniform;
+  run.output.evaluations_per_epoch = 8;
+  auto problem = make_classification_problem(run);
+  REQUIRE(problem);
+  caf::actor_system_config cfg;
+  configure(cfg, false);
+  caf::actor_system system{cfg};
+  auto report = run_training(system, run, problem.value(), {});
+  REQUIRE(report.failure.empty());
+  CHECK(report.stop_reason == "epochs");
+  // 2 epochs of 2000 samples in gradients of 32: ceil(125).
+  CHECK(report.gradients_received == 125);
+  CHECK(report.gradients_received
+        == report.gradients_applied + total(report.gradients_rejected));
+  CHECK(report.rows.back().gradients == report.gradients_applied);
+}
