@@ -407,99 +407,90 @@ TEST_CASE("momentum_orderer: SSGDm holds answers until the iteration closes") {
   CHECK(stats.rejected.at("not_synchronous") == 2);
 }
 
-TEST_CASE("momentum_orderer: a watch fires once at its count") {
+namespace {
+
+/// An OrMo shard (K = 2) with worker 1 registered, and a watcher of it.
+struct watched_shard {
   deterministic_system env;
-  auto shard = spawn_shard(
+  shard_route shard = spawn_shard(
     env, initial_parameters(),
     std::make_unique<optim::ordered_momentum>(
       dimension, 2, ormo_settings(optim::apply_mode::on_arrival)));
-  auto milestones = std::make_shared<int>(0);
-  auto last = std::make_shared<orderer_stats>();
-  auto watcher = spawn_watcher(env, milestones, last);
-  caf::anon_send(shard.orderer, join_atom::value, worker_id{1});
-  caf::anon_send(shard.orderer, watch_atom::value, false, std::uint64_t{3},
-                 iteration_index{0}, watcher);
-  env.run();
-  const Eigen::VectorXf g = Eigen::VectorXf::Ones(dimension);
+  std::shared_ptr<int> milestones = std::make_shared<int>(0);
+  std::shared_ptr<orderer_stats> last = std::make_shared<orderer_stats>();
+  run_monitor_actor watcher = spawn_watcher(env, milestones, last);
   std::uint64_t sequence = 0;
-  auto push = [&](iteration_index i) {
-    REQUIRE(env
-              .ask<push_outcome>(shard.orderer, push_atom::value,
-                                 make_push(1, ++sequence, i, g))
-              .accepted());
-  };
+
+  watched_shard() {
+    caf::anon_send(shard.orderer, join_atom::value, worker_id{1});
+    env.run();
+  }
+
+  void watch(bool stop_rule, std::uint64_t received,
+             iteration_index iteration) {
+    caf::anon_send(shard.orderer, watch_atom::value, stop_rule, received,
+                   iteration, watcher);
+    env.run();
+  }
+
+  /// Worker 1's next push of a gradient computed at `computed_at`.
+  push_outcome push(iteration_index computed_at) {
+    return env.ask<push_outcome>(
+      shard.orderer, push_atom::value,
+      make_push(1, ++sequence, computed_at, Eigen::VectorXf::Ones(dimension)));
+  }
+};
+
+} // namespace
+
+TEST_CASE("momentum_orderer: a watch fires once at its count") {
+  watched_shard x;
+  x.watch(false, 3, 0);
+  auto push = [&](iteration_index i) { REQUIRE(x.push(i).accepted()); };
   push(0);
   push(0); // closes iteration 0
-  CHECK(*milestones == 0);
+  CHECK(*x.milestones == 0);
   push(1); // third accepted
-  CHECK(*milestones == 1);
+  CHECK(*x.milestones == 1);
   // With the counters at that moment.
-  CHECK(last->received == 3);
-  CHECK(last->accepted == 3);
-  CHECK(last->iteration == 1);
+  CHECK(x.last->received == 3);
+  CHECK(x.last->accepted == 3);
+  CHECK(x.last->iteration == 1);
   push(1);
   push(2);
-  CHECK(*milestones == 1); // once
+  CHECK(*x.milestones == 1); // once
   // An iteration watch; a rejected push counts for nothing.
-  caf::anon_send(shard.orderer, watch_atom::value, false, std::uint64_t{0},
-                 iteration_index{4}, watcher);
-  env.run();
-  CHECK(*milestones == 1);
-  CHECK(env
-          .ask<push_outcome>(shard.orderer, push_atom::value,
-                             make_push(1, ++sequence, 9, g))
-          .rejection
-        == "future_iteration");
+  x.watch(false, 0, 4);
+  CHECK(*x.milestones == 1);
+  CHECK(x.push(9).rejection == "future_iteration");
   push(2); // closes iteration 2
   push(3);
-  CHECK(*milestones == 1);
+  CHECK(*x.milestones == 1);
   push(3); // closes iteration 3: t = 4
-  CHECK(*milestones == 2);
-  CHECK(last->iteration == 4);
-  CHECK(last->rejected.at("future_iteration") == 1);
+  CHECK(*x.milestones == 2);
+  CHECK(x.last->iteration == 4);
+  CHECK(x.last->rejected.at("future_iteration") == 1);
   // A watch already reached fires at once.
-  caf::anon_send(shard.orderer, watch_atom::value, false, std::uint64_t{2},
-                 iteration_index{0}, watcher);
-  env.run();
-  CHECK(*milestones == 3);
+  x.watch(false, 2, 0);
+  CHECK(*x.milestones == 3);
 }
 
 TEST_CASE(
   "momentum_orderer: the stop watch and the evaluation watch are apart") {
-  deterministic_system env;
-  auto shard = spawn_shard(
-    env, initial_parameters(),
-    std::make_unique<optim::ordered_momentum>(
-      dimension, 2, ormo_settings(optim::apply_mode::on_arrival)));
-  auto milestones = std::make_shared<int>(0);
-  auto last = std::make_shared<orderer_stats>();
-  auto watcher = spawn_watcher(env, milestones, last);
-  caf::anon_send(shard.orderer, join_atom::value, worker_id{1});
-  caf::anon_send(shard.orderer, watch_atom::value, true, std::uint64_t{4},
-                 iteration_index{0}, watcher);
-  caf::anon_send(shard.orderer, watch_atom::value, false, std::uint64_t{1},
-                 iteration_index{0}, watcher);
-  env.run();
-  const Eigen::VectorXf g = Eigen::VectorXf::Ones(dimension);
-  std::uint64_t sequence = 0;
-  auto push = [&] {
-    REQUIRE(env
-              .ask<push_outcome>(shard.orderer, push_atom::value,
-                                 make_push(1, ++sequence, 0, g))
-              .accepted());
-  };
+  watched_shard x;
+  x.watch(true, 4, 0);
+  x.watch(false, 1, 0);
+  auto push = [&] { REQUIRE(x.push(0).accepted()); };
   push();
-  CHECK(*milestones == 1); // the evaluation point
+  CHECK(*x.milestones == 1); // the evaluation point
   // Re-arming the evaluation watch (late: already reached, so it fires at
   // once) leaves the stop watch armed.
-  caf::anon_send(shard.orderer, watch_atom::value, false, std::uint64_t{1},
-                 iteration_index{0}, watcher);
-  env.run();
-  CHECK(*milestones == 2);
+  x.watch(false, 1, 0);
+  CHECK(*x.milestones == 2);
   push();
   push();
-  CHECK(*milestones == 2);
+  CHECK(*x.milestones == 2);
   push(); // the fourth: the stop watch
-  CHECK(*milestones == 3);
-  CHECK(last->received == 4);
+  CHECK(*x.milestones == 3);
+  CHECK(x.last->received == 4);
 }
