@@ -90,7 +90,7 @@ json_number() { # FILE KEY
 # than the last one alone).
 last_epoch_accuracy() { # RUN_DIR
   tail -n 4 "$1/metrics.csv" | awk -F, '
-    { s += ($8 == "null" ? 0 : $8); n++ } END { printf "%.5f", s / n }'
+    { s += ($8 == "" ? 0 : $8); n++ } END { printf "%.5f", s / n }'
 }
 
 # Runs the learning-rate grid of each ALGORITHM (rates from the associative
@@ -217,7 +217,7 @@ for setting in "${settings[@]}"; do
     done
     # Row k of every seed is the same evaluation point (deterministic mode
     # evaluates at exact gradient counts).
-    awk -F, 'FNR > 1 { row = FNR; n[row]++; e[row] += $3; a[row] += ($8 == "null" ? 0 : $8) }
+    awk -F, 'FNR > 1 { row = FNR; n[row]++; e[row] += $3; a[row] += ($8 == "" ? 0 : $8) }
       END { for (r = 2; r in n; r++) printf "%.4f %.5f\n", e[r] / n[r], a[r] / n[r] }' \
       "${files[@]}" >> "$plot_data"
     printf '\n\n' >> "$plot_data"

@@ -9,13 +9,19 @@ namespace ormo::actors {
 namespace {
 
 /// Nine significant digits (a float round-trips); NaN and infinities, which
-/// JSON lacks, become null (in the CSV too: "no value").
-std::string number(double value) {
+/// JSON lacks, become `missing`.
+std::string number(double value, const char* missing = "null") {
   if (!std::isfinite(value))
-    return "null";
+    return missing;
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.9g", value);
   return buffer;
+}
+
+/// A CSV field: no value is an empty field (what pandas, R and gnuplot
+/// read as missing).
+std::string csv_number(double value) {
+  return number(value, "");
 }
 
 std::string quoted(const std::string& text) {
@@ -53,11 +59,11 @@ std::string csv_header() {
 
 std::string to_csv_line(const metrics_row& row) {
   std::ostringstream out;
-  out << number(row.time_s) << ',' << number(row.wall_s) << ','
-      << number(row.epoch) << ',' << row.iteration << ',' << row.gradients
-      << ',' << number(row.train_loss) << ',' << number(row.test_loss) << ','
-      << number(row.test_accuracy) << ',' << row.rejected << ','
-      << number(row.samples_per_second) << '\n';
+  out << csv_number(row.time_s) << ',' << csv_number(row.wall_s) << ','
+      << csv_number(row.epoch) << ',' << row.iteration << ',' << row.gradients
+      << ',' << csv_number(row.train_loss) << ',' << csv_number(row.test_loss)
+      << ',' << csv_number(row.test_accuracy) << ',' << row.rejected << ','
+      << csv_number(row.samples_per_second) << '\n';
   return out.str();
 }
 

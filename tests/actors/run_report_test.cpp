@@ -288,7 +288,7 @@ TEST_CASE("run_report: CSV header and rows") {
   CHECK(to_csv({row, second})
         == "time_s,wall_s,epoch,iteration,gradients,train_loss,test_loss,"
            "test_accuracy,rejected,samples_per_second\n"
-           "1.5,0.25,0.5,7,42,2.25,null,0.875,3,1000\n"
+           "1.5,0.25,0.5,7,42,2.25,,0.875,3,1000\n"
            "0.1,0,0.333333333,0,0,0,0,0,0,0\n");
 }
 
