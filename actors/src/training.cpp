@@ -120,15 +120,18 @@ spawn_training(caf::actor_system& system, const config::run_config& run,
     virtual_compute = std::chrono::duration_cast<caf::timespan>(
       std::chrono::duration<double, std::milli>(run.workers.compute_ms));
   auto jitter = run.workers.compute_jitter;
-  settings.timing
-    = [speed, seed, slots, virtual_compute, jitter](std::size_t slot) {
-        worker_timing timing;
-        timing.slowdown = slowdown_for(speed, slot, slots, seed);
-        timing.virtual_compute = virtual_compute;
-        timing.jitter = jitter;
-        timing.seed = random_source::derive_seed(seed ^ 0x7177e5ull, slot);
-        return timing;
-      };
+  auto request_timeout = std::chrono::duration_cast<caf::timespan>(
+    std::chrono::duration<double>(run.workers.request_timeout_s));
+  settings.timing = [speed, seed, slots, virtual_compute, jitter,
+                     request_timeout](std::size_t slot) {
+    worker_timing timing;
+    timing.slowdown = slowdown_for(speed, slot, slots, seed);
+    timing.virtual_compute = virtual_compute;
+    timing.jitter = jitter;
+    timing.seed = random_source::derive_seed(seed ^ 0x7177e5ull, slot);
+    timing.request_timeout = request_timeout;
+    return timing;
+  };
   // The monitor starts the workers once it is ready to watch them, so the
   // run's clock and its first watch come before the first gradient.
   settings.initial_workers = 0;

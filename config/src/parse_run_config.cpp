@@ -96,6 +96,7 @@ const std::vector<table_spec>& schema() {
       {"compute_ms", k::number},
       {"compute_jitter", k::number},
       {"restart_limit", k::integer},
+      {"request_timeout_s", k::number},
       {"speed", k::table}}},
     {"workers.speed",
      {{"profile", k::string},
@@ -683,6 +684,8 @@ void read_config(validator& v, const toml::table& root, run_config& config) {
                 config.workers.compute_jitter);
   v.read_integer(workers, "restart_limit", 0, int_max,
                  config.workers.restart_limit);
+  v.read_number(workers, "request_timeout_s", above(0),
+                config.workers.request_timeout_s);
 
   auto speed = v.sub_table(root, "workers.speed");
   auto& speeds = config.workers.speed;

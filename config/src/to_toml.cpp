@@ -127,6 +127,7 @@ std::string to_toml(const run_config& config) {
   out.number("compute_ms", workers.compute_ms);
   out.number("compute_jitter", workers.compute_jitter);
   out.integer("restart_limit", workers.restart_limit);
+  out.number("request_timeout_s", workers.request_timeout_s);
 
   const auto& speed = workers.speed;
   out.table("workers.speed");

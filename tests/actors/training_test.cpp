@@ -379,3 +379,26 @@ TEST_CASE("training: a real-time run stops at exactly its epoch count") {
         == report.gradients_applied + total(report.gradients_rejected));
   CHECK(report.rows.back().gradients == report.gradients_applied);
 }
+
+TEST_CASE(
+  "training: workers.request_timeout_s bounds the wait at the barrier") {
+  // SSGDm, the second worker 10x slower: the first waits about 9 ms of
+  // virtual time at each barrier.
+  auto barrier_run = [](double timeout_s) {
+    auto run = small_run(7);
+    run.algorithm.settings.name = optim::algorithm::ssgdm;
+    run.workers.count = 2;
+    run.workers.speed.profile = config::speed_profile::factors;
+    run.workers.speed.factors = {1, 10};
+    run.workers.compute_jitter = 0;
+    run.workers.restart_limit = 0;
+    run.workers.request_timeout_s = timeout_s;
+    run.run.stop.epochs = 0.5;
+    return run_once(run);
+  };
+  auto patient = barrier_run(1);
+  CHECK(patient.failure.empty());
+  CHECK(patient.crashed == 0);
+  auto hasty = barrier_run(0.002);
+  CHECK(hasty.crashed > 0);
+}

@@ -120,6 +120,7 @@ count = 3
 compute_ms = 2.5
 compute_jitter = 0.3
 restart_limit = 7
+request_timeout_s = 12.5
 
 [workers.speed]
 profile = "factors"

@@ -80,6 +80,7 @@ TEST_CASE("out-of-range values name the file line column and key") {
     {"workers", "restart_limit", "-1", "must be >= 0, got -1"},
     {"workers", "restart_limit", "3000000000",
      "3000000000 is not in [0, 2147483647]"},
+    {"workers", "request_timeout_s", "0", "must be > 0, got 0"},
     {"workers.speed", "fraction", "1.5", "1.5 is not in [0, 1]"},
     {"workers.speed", "factor", "0.5", "must be >= 1, got 0.5"},
     {"workers.speed", "sigma", "-1", "must be >= 0, got -1"},

@@ -104,6 +104,10 @@ struct workers_config {
   double compute_jitter = 0.2;
   /// Restarts of a crashed worker before the supervisor evicts it; >= 0.
   int restart_limit = 3;
+  /// Real seconds a worker waits for the answers to a pull or push before
+  /// it fails (a watchdog checks, so within once to twice this); under the
+  /// synchronous reference also the longest wait at the barrier; > 0.
+  double request_timeout_s = 60;
 };
 
 struct server_config {
