@@ -277,6 +277,9 @@ interval at_least(double lo) {
 interval above(double lo) {
   return {lo, true};
 }
+interval left_open(double lo, double hi) {
+  return {lo, true, hi, false};
+}
 interval closed(double lo, double hi) {
   return {lo, false, hi, false};
 }
@@ -679,12 +682,14 @@ void read_config(validator& v, const toml::table& root, run_config& config) {
 
   auto workers = v.sub_table(root, "workers");
   v.read_integer(workers, "count", 1, max_workers, config.workers.count);
-  v.read_number(workers, "compute_ms", above(0), config.workers.compute_ms);
+  v.read_number(workers, "compute_ms", left_open(0, 1e9),
+                config.workers.compute_ms);
   v.read_number(workers, "compute_jitter", at_least(0),
                 config.workers.compute_jitter);
   v.read_integer(workers, "restart_limit", 0, int_max,
                  config.workers.restart_limit);
-  v.read_number(workers, "request_timeout_s", above(0),
+  // Bounded so that they fit CAF's nanosecond timespan.
+  v.read_number(workers, "request_timeout_s", left_open(0, 1e6),
                 config.workers.request_timeout_s);
 
   auto speed = v.sub_table(root, "workers.speed");
