@@ -364,7 +364,7 @@ TEST_CASE("to_toml round-trips awkward numbers and strings") {
   c.algorithm.settings.momentum = 0.1 + 0.2;
   c.run.stop.seconds = 1e300;
   c.run.stop.epochs = 5e-324; // smallest subnormal
-  c.workers.compute_ms = 123456789012.0;
+  c.workers.compute_ms = 123456789.012;
   c.run.seed = std::numeric_limits<std::int64_t>::max();
   c.run.stop.iterations = std::numeric_limits<std::int64_t>::max();
   c.output.dir = "quote\" back\\slash tab\t bell\a é";
