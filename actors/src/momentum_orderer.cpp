@@ -47,14 +47,10 @@ void check_watch(momentum_orderer_pointer self) {
 parameter_step step_for(const momentum_orderer_state& state,
                         const optim::placement& placed,
                         const optim::checked_gradient& gradient) {
-  const auto& c = placed.coefficients;
   parameter_step step;
-  step.gradient_weight = c.parameter_gradient_weight;
-  step.momentum_weight = c.parameter_momentum_weight;
-  if (step.gradient_weight != 0)
+  step.coefficients = placed.offset_form;
+  if (step.coefficients.uses_gradient())
     step.gradient.values = gradient.shared_values();
-  if (step.momentum_weight != 0)
-    step.momentum.values = state.rule->shared_momentum_storage();
   step.iteration = placed.iteration;
   step.closed_iteration = placed.closed_iteration;
   step.hold_until_close = state.synchronous;
@@ -86,6 +82,8 @@ momentum_orderer(momentum_orderer_pointer self,
   state.synchronous
     = dynamic_cast<optim::synchronous_momentum*>(rule.get()) != nullptr;
   state.rule = std::move(rule);
+  // u lives beside w in the server: the rule only validates and plans.
+  state.rule->keep_momentum_elsewhere();
   state.server = std::move(server);
   return {
     [=](push_atom, gradient_push& push) -> caf::result<push_outcome> {

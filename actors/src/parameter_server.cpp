@@ -1,6 +1,7 @@
 #include "ormo/actors/parameter_server.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <utility>
 
@@ -16,12 +17,16 @@ parameter_snapshot snapshot_of(const parameter_server_state& state) {
   return {shared_vector{state.parameters}, state.iteration, state.version};
 }
 
-/// A buffer of `size` floats that no reader holds.
+/// A buffer of `size` floats that no reader holds: the most recently
+/// retired first. With workers taking turns that is the snapshot the pushing
+/// worker has just released, still in its core's cache (measured: 64 % of
+/// the compute bound instead of 59 % when taking the oldest).
 std::shared_ptr<Eigen::VectorXf> free_buffer(parameter_server_state& state,
                                              Eigen::Index size) {
-  for (auto& buffer : state.retired)
-    if (sole_owner(buffer))
-      return std::exchange(buffer, nullptr);
+  auto& retired = state.retired;
+  for (auto buffer = retired.rbegin(); buffer != retired.rend(); ++buffer)
+    if (sole_owner(*buffer))
+      return std::exchange(*buffer, nullptr);
   return std::make_shared<Eigen::VectorXf>(size);
 }
 
@@ -34,43 +39,53 @@ void retire(parameter_server_state& state,
     retired.push_back(std::move(buffer));
 }
 
-/// Why a step cannot be applied to w, or empty.
+/// Why a step cannot be applied, or empty.
 std::string invalid_step(const parameter_server_state& state,
                          const parameter_step& step) {
+  const auto& c = step.coefficients;
+  for (float value :
+       {c.momentum_decay, c.momentum_gradient_weight, c.base_gradient_weight,
+        c.base_momentum_weight, c.momentum_offset})
+    if (!std::isfinite(value))
+      return "step coefficient " + std::to_string(value) + " is not finite";
   auto size = static_cast<std::size_t>(state.parameters->size());
-  if (step.gradient_weight != 0 && step.gradient.size() != size)
+  if (c.uses_gradient() && step.gradient.size() != size)
     return "step gradient has " + std::to_string(step.gradient.size())
-           + " values, the shard has " + std::to_string(size);
-  if (step.momentum_weight != 0 && step.momentum.size() != size)
-    return "step momentum has " + std::to_string(step.momentum.size())
            + " values, the shard has " + std::to_string(size);
   return {};
 }
 
 void apply(parameter_server_state& state, const parameter_step& step) {
-  const float a = step.gradient_weight;
-  const float b = step.momentum_weight;
-  if (a == 0 && b == 0)
-    return;
-  optim::update_coefficients coefficients;
-  coefficients.parameter_gradient_weight = a;
-  coefficients.parameter_momentum_weight = b;
-  static const Eigen::VectorXf none;
-  const auto& g = a != 0 ? *step.gradient : none;
-  const auto& u = b != 0 ? *step.momentum : none;
+  using optim::update_rule;
+  const auto& c = step.coefficients;
   auto& w = state.parameters;
-  if (sole_owner(w)) {
-    optim::update_rule::apply_parameter_step(coefficients, g, u, *w);
+  auto& u = state.momentum;
+  Eigen::VectorXf none;
+  const Eigen::VectorXf& g = c.uses_gradient() ? *step.gradient : none;
+  if (c.changes_momentum() && u.size() == 0)
+    u = Eigen::VectorXf::Zero(w->size());
+  if (!c.changes_parameters()) {
+    if (c.changes_momentum())
+      update_rule::apply_step(c, g, u, none, none, none);
+    return;
+  }
+  // A rule's offsets are all 0 or none is: the first step with one finds
+  // u = 0, so w is its base.
+  if (c.momentum_offset != 0 && state.base.size() == 0)
+    state.base = *w;
+  if (state.base.size() != 0) {
+    // w is derived from base and u, into a buffer no reader holds.
+    auto next = sole_owner(w) ? w : free_buffer(state, w->size());
+    update_rule::apply_step(c, g, u, state.base, state.base, *next);
+    if (next != w)
+      retire(state, std::exchange(w, std::move(next)));
+  } else if (sole_owner(w)) {
+    update_rule::apply_step(c, g, u, *w, *w, none);
   } else {
-    // A reader holds w: write w - step into another buffer (same single
+    // A reader holds w: write the new w into another buffer (same single
     // pass over memory as in place).
     auto next = free_buffer(state, w->size());
-    if (a != 0 && b != 0)
-      next->noalias() = *w - a * g - b * u;
-    else if (a != 0)
-      next->noalias() = *w - a * g;
-    else
-      next->noalias() = *w - b * u;
+    update_rule::apply_step(c, g, u, *w, *next, none);
     retire(state, std::exchange(w, std::move(next)));
   }
   ++state.version;

@@ -40,12 +40,14 @@ update_rule::plan ordered_momentum::plan_for(iteration_index delay,
   auto& coefficients = result.coefficients;
   coefficients.momentum_gradient_weight
     = static_cast<float>(std::pow(beta, static_cast<double>(delay)) * c);
+  // on_close: the step the gradient would already have caused in the
+  // `delay` iterations closed since i; the current one moves w at the close.
+  update_coefficients on_close = coefficients;
+  on_close.parameter_gradient_weight
+    = static_cast<float>(geometric_sum(beta, delay) * c);
+  on_close.parameter_momentum_weight = closes ? 1.0f : 0.0f;
   if (settings_.apply == apply_mode::on_close) {
-    // The step the gradient would already have caused in the `delay`
-    // iterations closed since i; the current one moves w at the close.
-    coefficients.parameter_gradient_weight
-      = static_cast<float>(geometric_sum(beta, delay) * c);
-    coefficients.parameter_momentum_weight = closes ? 1.0f : 0.0f;
+    coefficients = on_close;
   } else {
     // Its full weight including the current iteration; at a close the
     // decayed momentum (beta * u) is applied as the next iteration opens.
@@ -53,6 +55,8 @@ update_rule::plan ordered_momentum::plan_for(iteration_index delay,
       = static_cast<float>(geometric_sum(beta, delay + 1) * c);
     coefficients.parameter_momentum_weight
       = closes ? static_cast<float>(beta) : 0.0f;
+    // The same w is on_close's minus the logical momentum (DESIGN.md §1).
+    result.base_minus_momentum = on_close;
   }
   result.deferred_decay = closes ? static_cast<float>(beta) : 1.0f;
   return result;

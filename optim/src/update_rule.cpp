@@ -1,9 +1,9 @@
 #include "ormo/optim/update_rule.hpp"
 
+#include <algorithm>
 #include <cassert>
 
 #include "ormo/optim/gradient_check.hpp"
-#include "ormo/sole_owner.hpp"
 
 namespace ormo::optim {
 
@@ -30,8 +30,7 @@ update_rule::update_rule(std::size_t dimension, int iteration_size,
   : dimension_(dimension), iteration_size_(iteration_size), closing_(closing) {
   assert(iteration_size >= 1);
   if (uses_momentum)
-    momentum_ = std::make_shared<Eigen::VectorXf>(
-      Eigen::VectorXf::Zero(static_cast<Eigen::Index>(dimension)));
+    momentum_ = Eigen::VectorXf::Zero(static_cast<Eigen::Index>(dimension));
 }
 
 update_rule::~update_rule() = default;
@@ -46,23 +45,41 @@ void update_rule::set_iteration_size(int size) {
 }
 
 const Eigen::VectorXf& update_rule::momentum_storage() const {
-  static const Eigen::VectorXf none;
-  return momentum_ ? *momentum_ : none;
+  return momentum_;
 }
 
 Eigen::VectorXf update_rule::momentum() const {
-  return deferred_decay_ * momentum_storage();
-}
-
-Eigen::VectorXf& update_rule::writable_momentum() {
-  if (!sole_owner(momentum_))
-    momentum_ = std::make_shared<Eigen::VectorXf>(*momentum_);
-  return *momentum_;
+  return deferred_decay_ * momentum_;
 }
 
 rejection_reason update_rule::admit(iteration_index, std::string&) const {
   return rejection_reason::none;
 }
+
+namespace {
+
+/// The offset form of `c` (scaled already), planned as `planned`, whose
+/// gradient weights take `gradient_scale`; `deferred_decay` is the one in
+/// force after the step (logical u = deferred_decay * stored u).
+offset_step offset_form_of(const update_coefficients& c,
+                           const std::optional<update_coefficients>& base,
+                           float gradient_scale, float deferred_decay) {
+  offset_step step;
+  step.momentum_decay = c.momentum_decay;
+  step.momentum_gradient_weight = c.momentum_gradient_weight;
+  if (base) {
+    step.base_gradient_weight
+      = base->parameter_gradient_weight * gradient_scale;
+    step.base_momentum_weight = base->parameter_momentum_weight;
+    step.momentum_offset = deferred_decay;
+  } else {
+    step.base_gradient_weight = c.parameter_gradient_weight;
+    step.base_momentum_weight = c.parameter_momentum_weight;
+  }
+  return step;
+}
+
+} // namespace
 
 placement update_rule::offer(std::size_t size, std::size_t first_non_finite,
                              iteration_index computed_at) {
@@ -99,13 +116,15 @@ placement update_rule::offer(std::size_t size, std::size_t first_non_finite,
   auto planned = plan_for(delay, closes);
   result.coefficients = planned.coefficients;
   result.coefficients.momentum_decay *= deferred_decay_;
+  float scale = 1.0f;
   if (iteration_ < warmup_) {
-    auto scale
-      = static_cast<float>(iteration_ + 1) / static_cast<float>(warmup_);
+    scale = static_cast<float>(iteration_ + 1) / static_cast<float>(warmup_);
     result.coefficients.momentum_gradient_weight *= scale;
     result.coefficients.parameter_gradient_weight *= scale;
   }
   deferred_decay_ = planned.deferred_decay;
+  result.offset_form = offset_form_of(
+    result.coefficients, planned.base_minus_momentum, scale, deferred_decay_);
   result.delay = delay;
   result.closed_iteration = closes;
   if (closes) {
@@ -120,9 +139,9 @@ placement update_rule::offer(std::size_t size, std::size_t first_non_finite,
 
 void update_rule::update_momentum(const update_coefficients& c,
                                   gradient_view gradient) {
-  if (!c.changes_momentum())
+  if (!c.changes_momentum() || momentum_.size() == 0)
     return;
-  auto& u = writable_momentum();
+  auto& u = momentum_;
   if (c.momentum_gradient_weight == 0.0f)
     u *= c.momentum_decay;
   else if (c.momentum_decay == 1.0f)
@@ -144,6 +163,9 @@ placement update_rule::close_iteration() {
   c.parameter_gradient_weight = 0;
   c.momentum_decay *= deferred_decay_;
   deferred_decay_ = planned.deferred_decay;
+  // No gradient: its weights in the base are 0 too.
+  result.offset_form
+    = offset_form_of(c, planned.base_minus_momentum, 0.0f, deferred_decay_);
   update_momentum(c, Eigen::VectorXf{});
   result.closed_iteration = true;
   result.iteration = ++iteration_;
@@ -198,18 +220,37 @@ placement update_rule::place_and_apply(const checked_gradient& gradient,
   return result;
 }
 
+namespace {
+
+/// w <- w - c.parameter_gradient_weight * g - c.parameter_momentum_weight * u.
+void step_parameters(const update_coefficients& c, gradient_view gradient,
+                     gradient_view momentum, parameter_view parameters) {
+  const float a = c.parameter_gradient_weight;
+  const float b = c.parameter_momentum_weight;
+  if (a != 0.0f && b != 0.0f)
+    parameters -= a * gradient + b * momentum;
+  else if (a != 0.0f)
+    parameters -= a * gradient;
+  else if (b != 0.0f)
+    parameters -= b * momentum;
+}
+
+} // namespace
+
 void update_rule::apply_fused(const update_coefficients& c,
                               gradient_view gradient,
                               parameter_view parameters) {
   assert(static_cast<std::size_t>(parameters.size()) == dimension_);
+  assert(!c.changes_momentum()
+         || static_cast<std::size_t>(momentum_.size()) == dimension_);
   if (!c.changes_momentum() || !c.changes_parameters()) {
     update_momentum(c, gradient);
-    apply_parameter_step(c, gradient, momentum_storage(), parameters);
+    step_parameters(c, gradient, momentum_, parameters);
     return;
   }
   // Both change: one pass over g, u and w instead of two.
   const float* g = gradient.data();
-  float* __restrict u = writable_momentum().data();
+  float* __restrict u = momentum_.data();
   float* __restrict w = parameters.data();
   const float decay = c.momentum_decay;
   const float momentum_weight = c.momentum_gradient_weight;
@@ -223,18 +264,57 @@ void update_rule::apply_fused(const update_coefficients& c,
   }
 }
 
-void update_rule::apply_parameter_step(const update_coefficients& c,
-                                       gradient_view gradient,
-                                       gradient_view momentum,
-                                       parameter_view parameters) {
-  const float a = c.parameter_gradient_weight;
-  const float b = c.parameter_momentum_weight;
-  if (a != 0.0f && b != 0.0f)
-    parameters -= a * gradient + b * momentum;
-  else if (a != 0.0f)
-    parameters -= a * gradient;
-  else if (b != 0.0f)
-    parameters -= b * momentum;
+void update_rule::apply_step(const offset_step& step, gradient_view gradient,
+                             parameter_view momentum, gradient_view from,
+                             parameter_view base, parameter_view published) {
+  const float decay = step.momentum_decay;
+  const float m = step.momentum_gradient_weight;
+  const float a = step.base_gradient_weight;
+  const float b = step.base_momentum_weight;
+  const float offset = step.momentum_offset;
+  const bool moves_u = step.changes_momentum();
+  const bool writes_base
+    = base.size() != 0 && (step.changes_base() || from.data() != base.data());
+  const bool publishes = published.size() != 0;
+  assert(from.size() == base.size());
+  assert(!publishes || published.size() == base.size());
+  assert(!moves_u || base.size() == 0 || momentum.size() == base.size());
+  // Blocks of 4 KiB: the new values of u are still in L1 when base and the
+  // published w read them, so memory is passed over once.
+  constexpr Eigen::Index block = 1024;
+  const Eigen::Index n = base.size() != 0 ? base.size() : momentum.size();
+  for (Eigen::Index j = 0; j < n; j += block) {
+    const auto len = std::min(block, n - j);
+    if (moves_u) {
+      auto u = momentum.segment(j, len);
+      if (m == 0.0f)
+        u *= decay;
+      else if (decay == 1.0f)
+        u += m * gradient.segment(j, len);
+      else
+        u = decay * u + m * gradient.segment(j, len);
+    }
+    if (writes_base) {
+      auto to = base.segment(j, len);
+      auto source = from.segment(j, len);
+      if (a != 0.0f && b != 0.0f)
+        to = source - a * gradient.segment(j, len)
+             - b * momentum.segment(j, len);
+      else if (a != 0.0f)
+        to = source - a * gradient.segment(j, len);
+      else if (b != 0.0f)
+        to = source - b * momentum.segment(j, len);
+      else
+        to = source;
+    }
+    if (publishes) {
+      if (offset != 0.0f)
+        published.segment(j, len)
+          = base.segment(j, len) - offset * momentum.segment(j, len);
+      else
+        published.segment(j, len) = base.segment(j, len);
+    }
+  }
 }
 
 } // namespace ormo::optim

@@ -1,8 +1,13 @@
 // parameter_server: immutable snapshots (copy-on-write, no copy per reader),
-// steps, and the guard against steps of the wrong size.
+// steps on u and w (with and without a momentum offset), and the guard
+// against invalid steps.
 #include "ormo/actors/parameter_server.hpp"
 
+#include <cmath>
+#include <string>
+
 #include "actors/actor_testing.hpp"
+#include "helpers.hpp"
 
 using namespace ormo;
 using namespace ormo::actors;
@@ -21,7 +26,7 @@ Eigen::VectorXf vector_of(std::initializer_list<float> values) {
 parameter_step gradient_step(float weight, const Eigen::VectorXf& gradient,
                              iteration_index iteration) {
   parameter_step step;
-  step.gradient_weight = weight;
+  step.coefficients.base_gradient_weight = weight;
   step.gradient = share(gradient);
   step.iteration = iteration;
   return step;
@@ -60,21 +65,22 @@ TEST_CASE("parameter_server: a snapshot never changes after later steps") {
   CHECK(third.version == 1);
   CHECK(third.parameters.values.get() != first.parameters.values.get());
 
-  // A momentum step (and both at once).
-  const Eigen::VectorXf u = vector_of({0.25f, 0.5f, -1, 2});
+  // The server keeps u: a step moves it (u = 0.5 g), then w by g and u.
   parameter_step both = gradient_step(2, g, 2);
-  both.momentum_weight = 0.5f;
-  both.momentum = share(u);
+  both.coefficients.momentum_gradient_weight = 0.5f;
+  both.coefficients.base_momentum_weight = 0.5f;
   outcome = env.ask<push_outcome>(server, step_atom::value, both);
+  const Eigen::VectorXf u = 0.5f * g;
   const Eigen::VectorXf stepped_twice = stepped - 2 * g - 0.5f * u;
   CHECK(*outcome.snapshot.parameters == stepped_twice);
   CHECK(*third.parameters == stepped);
+  // u decays to 0.25 g, then w moves by it.
   parameter_step momentum_only;
-  momentum_only.momentum_weight = 1;
-  momentum_only.momentum = share(u);
+  momentum_only.coefficients.momentum_decay = 0.5f;
+  momentum_only.coefficients.base_momentum_weight = 1;
   momentum_only.iteration = 3;
   outcome = env.ask<push_outcome>(server, step_atom::value, momentum_only);
-  CHECK(*outcome.snapshot.parameters == stepped_twice - u);
+  CHECK(*outcome.snapshot.parameters == stepped_twice - 0.5f * u);
   CHECK(outcome.snapshot.version == 3);
   CHECK(*third.parameters == stepped);
   CHECK(*first.parameters == initial);
@@ -84,9 +90,22 @@ TEST_CASE("parameter_server: a snapshot never changes after later steps") {
   parameter_step empty;
   empty.iteration = 4;
   outcome = env.ask<push_outcome>(server, step_atom::value, empty);
-  CHECK(*outcome.snapshot.parameters == stepped_twice - u);
+  CHECK(*outcome.snapshot.parameters == stepped_twice - 0.5f * u);
   CHECK(outcome.snapshot.version == 3);
   CHECK(outcome.snapshot.iteration == 4);
+  // A step that moves only u (offset 0) leaves w and its version alone.
+  parameter_step u_only = gradient_step(0, g, 5);
+  u_only.coefficients.momentum_gradient_weight = 1;
+  outcome = env.ask<push_outcome>(server, step_atom::value, u_only);
+  CHECK(*outcome.snapshot.parameters == stepped_twice - 0.5f * u);
+  CHECK(outcome.snapshot.version == 3);
+  parameter_step apply_u;
+  apply_u.coefficients.base_momentum_weight = 1;
+  outcome = env.ask<push_outcome>(server, step_atom::value, apply_u);
+  CHECK(
+    test::max_relative_error(*outcome.snapshot.parameters,
+                             (stepped_twice - 0.5f * u - (0.5f * u + g)).eval())
+    < 1e-6);
 }
 
 TEST_CASE("parameter_server: steps go in place when no reader holds w") {
@@ -127,13 +146,16 @@ TEST_CASE("parameter_server: a step of the wrong size is refused") {
     server, step_atom::value, gradient_step(1, Eigen::VectorXf::Ones(5), 7));
   CHECK(outcome.rejection == "invalid_step");
   CHECK_FALSE(outcome.detail.empty());
-  parameter_step bad_momentum;
-  bad_momentum.momentum_weight = 1;
-  bad_momentum.momentum = share(Eigen::VectorXf::Ones(3));
-  bad_momentum.iteration = 7;
-  outcome = env.ask<push_outcome>(server, step_atom::value, bad_momentum);
+  auto not_finite = gradient_step(1, Eigen::VectorXf::Ones(4), 7);
+  not_finite.coefficients.momentum_offset = std::nanf("");
+  outcome = env.ask<push_outcome>(server, step_atom::value, not_finite);
   CHECK(outcome.rejection == "invalid_step");
-  // A missing momentum with weight 0 is fine.
+  CHECK(outcome.detail.find("not finite") != std::string::npos);
+  // A missing gradient is fine when no coefficient uses it.
+  parameter_step no_gradient;
+  no_gradient.coefficients.momentum_decay = 0.5f;
+  outcome = env.ask<push_outcome>(server, step_atom::value, no_gradient);
+  CHECK(outcome.accepted());
   outcome = env.ask<push_outcome>(
     server, step_atom::value, gradient_step(1, Eigen::VectorXf::Ones(4), 1));
   CHECK(outcome.accepted());
@@ -147,10 +169,13 @@ TEST_CASE("parameter_server: held answers are all delivered at the close") {
   deterministic_system env;
   const Eigen::VectorXf initial = Eigen::VectorXf::Zero(2);
   auto server = env.track(env.sys().spawn(parameter_server, initial));
-  const Eigen::VectorXf u = Eigen::VectorXf::Constant(2, 0.5f);
+  // Each held step adds 0.25 g to u; the close applies u = 0.5.
   parameter_step hold;
   hold.hold_until_close = true;
   hold.iteration = 0;
+  hold.coefficients.momentum_gradient_weight = 0.25f;
+  hold.gradient = share(Eigen::VectorXf::Ones(2));
+  const Eigen::VectorXf u = Eigen::VectorXf::Constant(2, 0.5f);
   auto a = env.request<push_outcome>(server, step_atom::value, hold);
   auto b = env.request<push_outcome>(server, step_atom::value, hold);
   env.run();
@@ -159,8 +184,8 @@ TEST_CASE("parameter_server: held answers are all delivered at the close") {
   parameter_step close = hold;
   close.closed_iteration = true;
   close.iteration = 1;
-  close.momentum_weight = 1;
-  close.momentum = share(u);
+  close.coefficients = {};
+  close.coefficients.base_momentum_weight = 1;
   auto c = env.request<push_outcome>(server, step_atom::value, close);
   env.run();
   for (const auto* r : {a.get(), b.get(), c.get()}) {
@@ -174,4 +199,42 @@ TEST_CASE("parameter_server: held answers are all delivered at the close") {
   auto d = env.request<push_outcome>(server, step_atom::value, hold);
   env.run();
   CHECK_FALSE(d->arrived());
+}
+
+TEST_CASE("parameter_server: with a momentum offset w is base - offset * u") {
+  deterministic_system env;
+  const Eigen::VectorXf initial = vector_of({1, 2, 3});
+  auto server = env.track(env.sys().spawn(parameter_server, initial));
+  const Eigen::VectorXf g = vector_of({1, -2, 4});
+  auto held = env.ask<parameter_snapshot>(server, pull_atom::value);
+  // An arrival: u = 0.5 g, base unmoved, w = base - u.
+  parameter_step arrival = gradient_step(0, g, 0);
+  arrival.coefficients.momentum_gradient_weight = 0.5f;
+  arrival.coefficients.momentum_offset = 1;
+  auto outcome = env.ask<push_outcome>(server, step_atom::value, arrival);
+  REQUIRE(outcome.accepted());
+  CHECK(*outcome.snapshot.parameters == initial - 0.5f * g);
+  CHECK(outcome.snapshot.version == 1);
+  CHECK(*held.parameters == initial); // the reader's snapshot never changes
+  // A close: u = 0.5 g + 0.5 g = g, base -= 1 * u, w = base - 0.9 u.
+  parameter_step close = arrival;
+  close.coefficients.base_momentum_weight = 1;
+  close.coefficients.momentum_offset = 0.9f;
+  outcome = env.ask<push_outcome>(server, step_atom::value, close);
+  CHECK(test::max_relative_error(*outcome.snapshot.parameters,
+                                 (initial - g - 0.9f * g).eval())
+        < 1e-6);
+  // A stale gradient moves the base by its own weight too: u = 0.9 g + g,
+  // base = initial - g - 2 g, w = base - u.
+  parameter_step stale = gradient_step(2, g, 1);
+  stale.coefficients.momentum_decay = 0.9f;
+  stale.coefficients.momentum_gradient_weight = 1;
+  stale.coefficients.momentum_offset = 1;
+  outcome = env.ask<push_outcome>(server, step_atom::value, stale);
+  CHECK(test::max_relative_error(*outcome.snapshot.parameters,
+                                 (initial - 3 * g - 1.9f * g).eval())
+        < 1e-6);
+  CHECK(outcome.snapshot.version == 3);
+  auto now = env.ask<parameter_snapshot>(server, pull_atom::value);
+  CHECK(*now.parameters == *outcome.snapshot.parameters);
 }

@@ -82,7 +82,7 @@ TEST_CASE("invalid gradients are rejected and change nothing") {
   }
 }
 
-TEST_CASE("place then apply_parameter_step equals place_and_apply") {
+TEST_CASE("place elsewhere then apply_step equals place_and_apply") {
   for (auto name : all_algorithms)
     for (auto apply : {apply_mode::on_close, apply_mode::on_arrival}) {
       CAPTURE(to_string(name));
@@ -91,9 +91,16 @@ TEST_CASE("place then apply_parameter_step equals place_and_apply") {
       const int iteration_size = 3;
       auto fused = make(name, 9, iteration_size, apply);
       auto split = make(name, 9, iteration_size, apply);
+      split->keep_momentum_elsewhere();
+      CHECK(split->momentum_storage().size() == 0);
       Eigen::VectorXf fused_w = test::random_vector(random, 9);
-      Eigen::VectorXf split_w = fused_w;
+      // What a holder of u and w keeps: u, the base and the published w.
+      Eigen::VectorXf u = Eigen::VectorXf::Zero(9);
+      Eigen::VectorXf base = fused_w;
+      Eigen::VectorXf published = fused_w;
+      Eigen::VectorXf none; // no separate published w
       for (int k = 0; k < 40; ++k) {
+        CAPTURE(k);
         Eigen::VectorXf g = test::random_vector(random, 9);
         // Current or, except for ssgdm, up to two iterations old.
         auto t = fused->iteration();
@@ -106,18 +113,49 @@ TEST_CASE("place then apply_parameter_step equals place_and_apply") {
         auto b = split->place(g, i);
         REQUIRE(a.accepted());
         REQUIRE(b.accepted());
-        // What an owner of w elsewhere receives: g, the coefficients and a
-        // copy of the stored momentum.
-        Eigen::VectorXf shipped_momentum = split->momentum_storage();
-        update_rule::apply_parameter_step(b.coefficients, g, shipped_momentum,
-                                          split_w);
         CHECK(a.closed_iteration == b.closed_iteration);
         CHECK(a.iteration == b.iteration);
-        CHECK(test::max_relative_error(fused_w, split_w) < 1e-6);
-        CHECK(test::max_relative_error(fused->momentum(), split->momentum())
-              < 1e-6);
+        const auto& step = b.offset_form;
+        if (step.momentum_offset != 0) {
+          update_rule::apply_step(step, g, u, base, base, published);
+        } else if (k % 2 == 0) {
+          // In place, or (copy-on-write) from the old buffer into another.
+          update_rule::apply_step(step, g, u, base, base, none);
+          published = base;
+        } else {
+          Eigen::VectorXf next(9);
+          update_rule::apply_step(step, g, u, base, next, none);
+          base = next;
+          published = base;
+        }
+        CHECK(step.changes_parameters() == a.coefficients.changes_parameters());
+        CHECK(test::max_relative_error(fused_w, published) < 1e-6);
+        if (fused->momentum_storage().size() > 0)
+          CHECK(test::max_relative_error(u, fused->momentum_storage()) < 1e-6);
       }
     }
+}
+
+TEST_CASE("on_arrival's offset form is on_close's base minus the momentum") {
+  random_source random(3);
+  auto on_close = make(algorithm::ormo, 4, 2, apply_mode::on_close);
+  auto on_arrival = make(algorithm::ormo, 4, 2, apply_mode::on_arrival);
+  for (int k = 0; k < 12; ++k) {
+    Eigen::VectorXf g = test::random_vector(random, 4);
+    auto i = on_close->iteration() - (k % 3 == 2 ? 1 : 0);
+    auto close = on_close->place(g, std::max<iteration_index>(i, 0));
+    auto arrival = on_arrival->place(g, std::max<iteration_index>(i, 0));
+    REQUIRE(close.accepted());
+    REQUIRE(arrival.accepted());
+    CHECK(close.offset_form.momentum_offset == 0.0f);
+    CHECK(arrival.offset_form.base_gradient_weight
+          == close.coefficients.parameter_gradient_weight);
+    CHECK(arrival.offset_form.base_momentum_weight
+          == close.coefficients.parameter_momentum_weight);
+    // The logical momentum: beta right after a close, 1 otherwise.
+    CHECK(arrival.offset_form.momentum_offset
+          == (arrival.closed_iteration ? 0.9f : 1.0f));
+  }
 }
 
 TEST_CASE("a checked gradient is placed like the same values unchecked") {
@@ -231,9 +269,10 @@ TEST_CASE("close_iteration closes early only when K shrank to what it holds") {
   CHECK(rule->iteration() == 1);
   CHECK(rule->arrivals_in_iteration() == 0);
   CHECK(closed.coefficients.parameter_gradient_weight == 0.0f);
-  // u = (0.05 / 3) * 6 = 0.1 as accumulated; w -= u; then u decays by beta.
-  update_rule::apply_parameter_step(closed.coefficients, Eigen::VectorXf{},
-                                    rule->momentum_storage(), w);
+  // u = (0.05 / 3) * 6 = 0.1 as accumulated; w -= u; then u decays by beta
+  // (the rule updated its u already).
+  CHECK(closed.coefficients.parameter_momentum_weight == 1.0f);
+  w -= rule->momentum_storage();
   CHECK(w[0] == doctest::Approx(0.9));
   CHECK(rule->momentum()[0] == doctest::Approx(0.09));
   // Per-arrival rules never hold an open iteration.
@@ -242,37 +281,11 @@ TEST_CASE("close_iteration closes early only when K shrank to what it holds") {
   CHECK_FALSE(per_arrival->close_iteration().closed_iteration);
 }
 
-TEST_CASE("a shared momentum buffer is never written (copy-on-write)") {
-  random_source random(11);
-  const Eigen::Index dimension = 9;
-  for (auto fused : {false, true}) {
-    CAPTURE(fused);
-    auto rule = make(algorithm::ormo, dimension, 1);
-    Eigen::VectorXf w = Eigen::VectorXf::Zero(dimension);
-    auto place = [&](const Eigen::VectorXf& g) {
-      auto placed = fused ? rule->place_and_apply(g, rule->iteration(), w)
-                          : rule->place(g, rule->iteration());
-      REQUIRE(placed.accepted());
-    };
-    place(test::random_vector(random, dimension));
-    auto shared = rule->shared_momentum_storage();
-    REQUIRE(shared);
-    const Eigen::VectorXf before = *shared;
-    place(test::random_vector(random, dimension));
-    // The reader's buffer kept its values; the rule moved on.
-    CHECK(*shared == before);
-    CHECK(rule->momentum_storage() != before);
-    CHECK(&rule->momentum_storage() != shared.get());
-    // Released, the buffer is updated in place again.
-    shared.reset();
-    const auto* storage = &rule->momentum_storage();
-    place(test::random_vector(random, dimension));
-    CHECK(&rule->momentum_storage() == storage);
-  }
-}
-
-TEST_CASE("rules without momentum share no momentum buffer") {
+TEST_CASE("rules without momentum keep no momentum") {
   auto rule = make(algorithm::asgd, 4, 1);
-  CHECK_FALSE(rule->shared_momentum_storage());
   CHECK(rule->momentum_storage().size() == 0);
+  auto placed = rule->place(Eigen::VectorXf::Ones(4), 0);
+  REQUIRE(placed.accepted());
+  CHECK_FALSE(placed.offset_form.changes_momentum());
+  CHECK(placed.offset_form.momentum_offset == 0.0f);
 }

@@ -142,16 +142,12 @@ typename Inspector::result_type inspect(Inspector& f, gradient_push& x) {
            x.computed_at, x.gradient, x.first_non_finite, x.loss);
 }
 
-/// What the momentum orderer tells its parameter server to do with w:
-///   w <- w - gradient_weight * gradient - momentum_weight * momentum.
+/// What the momentum orderer tells its parameter server to do with u and w
+/// (the server keeps u beside w, so u never travels).
 struct parameter_step {
-  float gradient_weight = 0;
-  float momentum_weight = 0;
+  optim::offset_step coefficients;
+  /// Empty when the coefficients use no gradient.
   shared_vector gradient;
-  /// The orderer's stored momentum right after the placement, shared with
-  /// the orderer's rule (which never writes a buffer someone still holds);
-  /// empty when momentum_weight is 0.
-  shared_vector momentum;
   /// The orderer's iteration index after the placement.
   iteration_index iteration = 0;
   bool closed_iteration = false;
@@ -162,8 +158,10 @@ struct parameter_step {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, parameter_step& x) {
-  return f(caf::meta::type_name("parameter_step"), x.gradient_weight,
-           x.momentum_weight, x.gradient, x.momentum, x.iteration,
+  auto& c = x.coefficients;
+  return f(caf::meta::type_name("parameter_step"), c.momentum_decay,
+           c.momentum_gradient_weight, c.base_gradient_weight,
+           c.base_momentum_weight, c.momentum_offset, x.gradient, x.iteration,
            x.closed_iteration, x.hold_until_close);
 }
 

@@ -1,9 +1,11 @@
-// momentum_orderer: owns the update rule of one shard (u, t, n).
+// momentum_orderer: owns the update rule of one shard (t, n and the
+// coefficients; the vector u lives beside w in the parameter server, which
+// applies each step to both in one pass).
 //
 // Validates every push (registered worker, fresh sequence number, then the
 // rule's own checks: dimension, finite values, 0 <= i <= t), places the
 // gradient by its iteration index and delegates the push to its parameter
-// server with the step w must take, so the worker's answer carries the
+// server with the step u and w must take, so the worker's answer carries the
 // parameters that include its gradient. Rejections are counted by reason and
 // answered to the worker, never dropped.
 #pragma once

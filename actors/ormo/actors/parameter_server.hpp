@@ -1,8 +1,11 @@
-// parameter_server: owns one shard of the parameters w.
+// parameter_server: owns one shard of the parameters w and the momentum u
+// beside it.
 //
-// Pulls get an immutable snapshot that shares w's buffer (copy-on-write):
-// a step is applied in place when no reader holds the buffer, otherwise into
-// a recycled buffer that becomes the new w, so no pull ever copies.
+// The orderer sends each step as scalars and g (optim::offset_step); the
+// server applies it to u and w in one pass over memory. Pulls get an
+// immutable snapshot that shares w's buffer (copy-on-write): a step is
+// applied in place when no reader holds the buffer, otherwise into a
+// recycled buffer that becomes the new w, so no pull ever copies.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +21,10 @@ namespace ormo::actors {
 struct parameter_server_state {
   /// w; snapshots alias it.
   std::shared_ptr<Eigen::VectorXf> parameters;
+  /// u; empty until a step moves it.
+  Eigen::VectorXf momentum;
+  /// When the steps have a momentum offset: w = base - offset * u.
+  Eigen::VectorXf base;
   iteration_index iteration = 0;
   std::uint64_t version = 0;
   /// Former w buffers, reused once no reader holds them.

@@ -5,8 +5,9 @@
 // iteration index i". The rule validates the gradient, updates its own state
 // (momentum u, iteration index t, arrivals n) and returns scalar coefficients
 // that say what the parameters w must do. The caller applies them, either
-// through place_and_apply() (w in the same process, one pass over memory) or
-// by shipping them with g to whoever owns w (apply_parameter_step()).
+// through place_and_apply() (u and w in the same process, one pass over
+// memory) or by shipping the placement's offset_form with g to whoever keeps
+// u and w (apply_step(); the rule then keeps no u: keep_momentum_elsewhere()).
 //
 // Subclasses only plan scalars; all vector work lives here, so every rule
 // gets the same allocation-free, single-pass kernels.
@@ -17,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <Eigen/Core>
@@ -67,14 +69,47 @@ struct update_coefficients {
   }
 };
 
+/// The same step for a holder that keeps u beside w and stores w as
+///   w = base - momentum_offset * u:
+///   u    <- momentum_decay * u + momentum_gradient_weight * g
+///   base <- base - base_gradient_weight * g - base_momentum_weight * u
+/// (the second line with u's new value). OrMo on_arrival is on_close's base
+/// minus the logical momentum, so an arrival derives w from u and a base
+/// that moves only at closes and for stale gradients, without reading the
+/// previous w. Every other rule has offset 0: w is the base.
+struct offset_step {
+  float momentum_decay = 1.0f;
+  float momentum_gradient_weight = 0.0f;
+  float base_gradient_weight = 0.0f;
+  float base_momentum_weight = 0.0f;
+  float momentum_offset = 0.0f;
+
+  bool changes_momentum() const {
+    return momentum_decay != 1.0f || momentum_gradient_weight != 0.0f;
+  }
+  bool changes_base() const {
+    return base_gradient_weight != 0.0f || base_momentum_weight != 0.0f;
+  }
+  /// Reads g.
+  bool uses_gradient() const {
+    return momentum_gradient_weight != 0.0f || base_gradient_weight != 0.0f;
+  }
+  /// w = base - momentum_offset * u changes.
+  bool changes_parameters() const {
+    return changes_base() || (momentum_offset != 0.0f && changes_momentum());
+  }
+};
+
 /// The outcome of offering one gradient to a rule.
 struct placement {
   /// none when the gradient was applied; otherwise nothing changed.
   rejection_reason rejection = rejection_reason::none;
   /// Human-readable cause of a rejection (empty when accepted).
   std::string detail;
-  /// Accepted only: what w must do (see update_coefficients).
+  /// Accepted only: what u and w must do (see update_coefficients).
   update_coefficients coefficients;
+  /// Accepted only: the same for a holder of w = base - offset * u.
+  offset_step offset_form;
   /// Accepted only: t - i at arrival, in iterations.
   iteration_index delay = 0;
   /// Accepted only: this gradient closed an iteration.
@@ -98,8 +133,8 @@ public:
   virtual const char* name() const = 0;
 
   /// Validates g (dimension, finite values) and i, then updates the momentum
-  /// and the iteration state. The caller must then apply the returned
-  /// coefficients to w with apply_parameter_step() before the next call.
+  /// (unless kept elsewhere) and the iteration state. The caller must then
+  /// apply the returned offset_form with apply_step() before the next call.
   /// On rejection nothing changed. Never allocates when accepting.
   placement place(gradient_view gradient, iteration_index computed_at);
 
@@ -117,27 +152,27 @@ public:
                             iteration_index computed_at,
                             parameter_view parameters);
 
-  /// w <- w - c.parameter_gradient_weight * g
-  ///        - c.parameter_momentum_weight * momentum.
-  /// `momentum` is the rule's momentum_storage() right after the placement
-  /// that produced `c` (a copy of it when w lives elsewhere).
-  static void apply_parameter_step(const update_coefficients& c,
-                                   gradient_view gradient,
-                                   gradient_view momentum,
-                                   parameter_view parameters);
+  /// The vector work of an offset_form `step` for a holder of u and w, in
+  /// one pass over memory:
+  ///   u         <- as step says (momentum may be empty when it never moves)
+  ///   base      <- from - base_gradient_weight * g - base_momentum_weight * u
+  ///   published <- base - momentum_offset * u   (skipped when empty)
+  /// `base` is written only when the step moves it or `from` is another
+  /// buffer of the same size (copy-on-write); `from` may alias `base`. With
+  /// `from` and `base` empty only u moves (a step that leaves w alone).
+  static void apply_step(const offset_step& step, gradient_view gradient,
+                         parameter_view momentum, gradient_view from,
+                         parameter_view base, parameter_view published);
+
+  /// For a caller that keeps u beside w and applies offset_form with
+  /// apply_step(): the rule frees its u; place() and close_iteration() then
+  /// only validate and plan. place_and_apply() must not be called after it.
+  void keep_momentum_elsewhere() { momentum_.resize(0); }
 
   /// The stored momentum the parameter step refers to. Its logical value is
   /// momentum(); the two differ by a decay deferred to the next arrival.
   /// Empty for rules without momentum.
   const Eigen::VectorXf& momentum_storage() const;
-
-  /// The same buffer, shared without a copy (e.g. with a parameter server in
-  /// the same process). The rule never writes a buffer someone else still
-  /// holds: its next update of u then goes to a new buffer (copy-on-write).
-  /// Null for rules without momentum.
-  std::shared_ptr<const Eigen::VectorXf> shared_momentum_storage() const {
-    return momentum_;
-  }
 
   /// The momentum u as the algorithm defines it (a copy).
   Eigen::VectorXf momentum() const;
@@ -183,6 +218,10 @@ protected:
     /// Coefficients relative to the logical momentum (the base folds in a
     /// deferred decay).
     update_coefficients coefficients;
+    /// Set when w is a base moved by these parameter weights minus the
+    /// logical momentum (OrMo on_arrival: on_close's weights); see
+    /// offset_step.
+    std::optional<update_coefficients> base_minus_momentum;
     /// Decay of the logical momentum that takes effect after this step and
     /// is applied lazily, fused into the next arrival's momentum pass.
     float deferred_decay = 1.0f;
@@ -221,14 +260,11 @@ private:
   /// u <- decay * u + weight * g, skipped when it is the identity.
   void update_momentum(const update_coefficients& c, gradient_view gradient);
 
-  /// u, copied first if a reader still shares it.
-  Eigen::VectorXf& writable_momentum();
-
   std::size_t dimension_;
   int iteration_size_;
   closing closing_;
-  /// Null for rules without momentum.
-  std::shared_ptr<Eigen::VectorXf> momentum_;
+  /// Empty for rules without momentum and once kept elsewhere.
+  Eigen::VectorXf momentum_;
   float deferred_decay_ = 1.0f;
   iteration_index warmup_ = 0;
   iteration_index iteration_ = 0;
