@@ -13,12 +13,14 @@
 
 namespace ormo::actors {
 
-/// Owns one shard of w and answers pulls with immutable snapshots.
+/// Owns one shard of w and u beside it; answers pulls with immutable
+/// snapshots of w.
 using parameter_server_actor = caf::typed_actor<
   /// The current parameters and iteration index.
   caf::replies_to<pull_atom>::with<parameter_snapshot>,
-  /// Applies a step from this shard's orderer and answers the worker whose
-  /// gradient caused it (the orderer delegates the push to the server).
+  /// Applies a step to u and w from this shard's orderer and answers the
+  /// worker whose gradient caused it (the orderer delegates the push to the
+  /// server).
   caf::replies_to<step_atom, parameter_step>::with<push_outcome>>;
 
 /// Watches a run from outside the training path (see run_monitor.hpp).
@@ -28,8 +30,9 @@ using run_monitor_actor = caf::typed_actor<
   /// A watched count was reached; the watched orderer's counters then.
   caf::reacts_to<milestone_atom, orderer_stats>>;
 
-/// Owns u, t and n of one shard: validates gradients, places them by their
-/// iteration index and tells the parameter server what to apply.
+/// Owns the update rule of one shard (t, n): validates gradients, places
+/// them by their iteration index and tells the parameter server what to
+/// apply to u and w.
 using momentum_orderer_actor = caf::typed_actor<
   caf::replies_to<push_atom, gradient_push>::with<push_outcome>,
   /// Registers a worker; pushes from unregistered workers are rejected.
