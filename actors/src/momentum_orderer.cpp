@@ -48,8 +48,8 @@ parameter_step step_for(const momentum_orderer_state& state,
                         const optim::placement& placed,
                         const optim::checked_gradient& gradient) {
   parameter_step step;
-  step.coefficients = placed.offset_form;
-  if (step.coefficients.uses_gradient())
+  step.update = placed.offset_form;
+  if (step.update.coefficients.uses_gradient())
     step.gradient.values = gradient.shared_values();
   step.iteration = placed.iteration;
   step.closed_iteration = placed.closed_iteration;

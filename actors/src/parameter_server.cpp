@@ -42,10 +42,10 @@ void retire(parameter_server_state& state,
 /// Why a step cannot be applied, or empty.
 std::string invalid_step(const parameter_server_state& state,
                          const parameter_step& step) {
-  const auto& c = step.coefficients;
-  for (float value :
-       {c.momentum_decay, c.momentum_gradient_weight, c.base_gradient_weight,
-        c.base_momentum_weight, c.momentum_offset})
+  const auto& c = step.update.coefficients;
+  for (float value : {c.momentum_decay, c.momentum_gradient_weight,
+                      c.parameter_gradient_weight, c.parameter_momentum_weight,
+                      step.update.momentum_offset})
     if (!std::isfinite(value))
       return "step coefficient " + std::to_string(value) + " is not finite";
   auto size = static_cast<std::size_t>(state.parameters->size());
@@ -57,35 +57,36 @@ std::string invalid_step(const parameter_server_state& state,
 
 void apply(parameter_server_state& state, const parameter_step& step) {
   using optim::update_rule;
-  const auto& c = step.coefficients;
+  const auto& update = step.update;
+  const auto& c = update.coefficients;
   auto& w = state.parameters;
   auto& u = state.momentum;
   Eigen::VectorXf none;
   const Eigen::VectorXf& g = c.uses_gradient() ? *step.gradient : none;
   if (c.changes_momentum() && u.size() == 0)
     u = Eigen::VectorXf::Zero(w->size());
-  if (!c.changes_parameters()) {
+  if (!update.changes_parameters()) {
     if (c.changes_momentum())
-      update_rule::apply_step(c, g, u, none, none, none);
+      update_rule::apply_step(update, g, u, none, none, none);
     return;
   }
   // A rule's offsets are all 0 or none is: the first step with one finds
   // u = 0, so w is its base.
-  if (c.momentum_offset != 0 && state.base.size() == 0)
+  if (update.momentum_offset != 0 && state.base.size() == 0)
     state.base = *w;
   if (state.base.size() != 0) {
     // w is derived from base and u, into a buffer no reader holds.
     auto next = sole_owner(w) ? w : free_buffer(state, w->size());
-    update_rule::apply_step(c, g, u, state.base, state.base, *next);
+    update_rule::apply_step(update, g, u, state.base, state.base, *next);
     if (next != w)
       retire(state, std::exchange(w, std::move(next)));
   } else if (sole_owner(w)) {
-    update_rule::apply_step(c, g, u, *w, *w, none);
+    update_rule::apply_step(update, g, u, *w, *w, none);
   } else {
     // A reader holds w: write the new w into another buffer (same single
     // pass over memory as in place).
     auto next = free_buffer(state, w->size());
-    update_rule::apply_step(c, g, u, *w, *next, none);
+    update_rule::apply_step(update, g, u, *w, *next, none);
     retire(state, std::exchange(w, std::move(next)));
   }
   ++state.version;

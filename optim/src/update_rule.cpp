@@ -58,23 +58,21 @@ rejection_reason update_rule::admit(iteration_index, std::string&) const {
 
 namespace {
 
-/// The offset form of `c` (scaled already), planned as `planned`, whose
-/// gradient weights take `gradient_scale`; `deferred_decay` is the one in
-/// force after the step (logical u = deferred_decay * stored u).
+/// The offset form of `c` (scaled already), planned with `base` (see
+/// plan::base_minus_momentum), whose gradient weight takes `gradient_scale`;
+/// `deferred_decay` is the one in force after the step (logical u =
+/// deferred_decay * stored u).
 offset_step offset_form_of(const update_coefficients& c,
                            const std::optional<update_coefficients>& base,
                            float gradient_scale, float deferred_decay) {
   offset_step step;
-  step.momentum_decay = c.momentum_decay;
-  step.momentum_gradient_weight = c.momentum_gradient_weight;
+  step.coefficients = c;
   if (base) {
-    step.base_gradient_weight
+    step.coefficients.parameter_gradient_weight
       = base->parameter_gradient_weight * gradient_scale;
-    step.base_momentum_weight = base->parameter_momentum_weight;
+    step.coefficients.parameter_momentum_weight
+      = base->parameter_momentum_weight;
     step.momentum_offset = deferred_decay;
-  } else {
-    step.base_gradient_weight = c.parameter_gradient_weight;
-    step.base_momentum_weight = c.parameter_momentum_weight;
   }
   return step;
 }
@@ -267,14 +265,16 @@ void update_rule::apply_fused(const update_coefficients& c,
 void update_rule::apply_step(const offset_step& step, gradient_view gradient,
                              parameter_view momentum, gradient_view from,
                              parameter_view base, parameter_view published) {
-  const float decay = step.momentum_decay;
-  const float m = step.momentum_gradient_weight;
-  const float a = step.base_gradient_weight;
-  const float b = step.base_momentum_weight;
+  const auto& c = step.coefficients;
+  const float decay = c.momentum_decay;
+  const float m = c.momentum_gradient_weight;
+  const float a = c.parameter_gradient_weight;
+  const float b = c.parameter_momentum_weight;
   const float offset = step.momentum_offset;
-  const bool moves_u = step.changes_momentum();
+  const bool moves_u = c.changes_momentum();
   const bool writes_base
-    = base.size() != 0 && (step.changes_base() || from.data() != base.data());
+    = base.size() != 0
+      && (c.changes_parameters() || from.data() != base.data());
   const bool publishes = published.size() != 0;
   assert(from.size() == base.size());
   assert(!publishes || published.size() == base.size());

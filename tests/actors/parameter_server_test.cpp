@@ -26,7 +26,7 @@ Eigen::VectorXf vector_of(std::initializer_list<float> values) {
 parameter_step gradient_step(float weight, const Eigen::VectorXf& gradient,
                              iteration_index iteration) {
   parameter_step step;
-  step.coefficients.base_gradient_weight = weight;
+  step.update.coefficients.parameter_gradient_weight = weight;
   step.gradient = share(gradient);
   step.iteration = iteration;
   return step;
@@ -67,8 +67,8 @@ TEST_CASE("parameter_server: a snapshot never changes after later steps") {
 
   // The server keeps u: a step moves it (u = 0.5 g), then w by g and u.
   parameter_step both = gradient_step(2, g, 2);
-  both.coefficients.momentum_gradient_weight = 0.5f;
-  both.coefficients.base_momentum_weight = 0.5f;
+  both.update.coefficients.momentum_gradient_weight = 0.5f;
+  both.update.coefficients.parameter_momentum_weight = 0.5f;
   outcome = env.ask<push_outcome>(server, step_atom::value, both);
   const Eigen::VectorXf u = 0.5f * g;
   const Eigen::VectorXf stepped_twice = stepped - 2 * g - 0.5f * u;
@@ -76,8 +76,8 @@ TEST_CASE("parameter_server: a snapshot never changes after later steps") {
   CHECK(*third.parameters == stepped);
   // u decays to 0.25 g, then w moves by it.
   parameter_step momentum_only;
-  momentum_only.coefficients.momentum_decay = 0.5f;
-  momentum_only.coefficients.base_momentum_weight = 1;
+  momentum_only.update.coefficients.momentum_decay = 0.5f;
+  momentum_only.update.coefficients.parameter_momentum_weight = 1;
   momentum_only.iteration = 3;
   outcome = env.ask<push_outcome>(server, step_atom::value, momentum_only);
   CHECK(*outcome.snapshot.parameters == stepped_twice - 0.5f * u);
@@ -95,12 +95,12 @@ TEST_CASE("parameter_server: a snapshot never changes after later steps") {
   CHECK(outcome.snapshot.iteration == 4);
   // A step that moves only u (offset 0) leaves w and its version alone.
   parameter_step u_only = gradient_step(0, g, 5);
-  u_only.coefficients.momentum_gradient_weight = 1;
+  u_only.update.coefficients.momentum_gradient_weight = 1;
   outcome = env.ask<push_outcome>(server, step_atom::value, u_only);
   CHECK(*outcome.snapshot.parameters == stepped_twice - 0.5f * u);
   CHECK(outcome.snapshot.version == 3);
   parameter_step apply_u;
-  apply_u.coefficients.base_momentum_weight = 1;
+  apply_u.update.coefficients.parameter_momentum_weight = 1;
   outcome = env.ask<push_outcome>(server, step_atom::value, apply_u);
   CHECK(
     test::max_relative_error(*outcome.snapshot.parameters,
@@ -147,13 +147,13 @@ TEST_CASE("parameter_server: a step of the wrong size is refused") {
   CHECK(outcome.rejection == "invalid_step");
   CHECK_FALSE(outcome.detail.empty());
   auto not_finite = gradient_step(1, Eigen::VectorXf::Ones(4), 7);
-  not_finite.coefficients.momentum_offset = std::nanf("");
+  not_finite.update.momentum_offset = std::nanf("");
   outcome = env.ask<push_outcome>(server, step_atom::value, not_finite);
   CHECK(outcome.rejection == "invalid_step");
   CHECK(outcome.detail.find("not finite") != std::string::npos);
   // A missing gradient is fine when no coefficient uses it.
   parameter_step no_gradient;
-  no_gradient.coefficients.momentum_decay = 0.5f;
+  no_gradient.update.coefficients.momentum_decay = 0.5f;
   outcome = env.ask<push_outcome>(server, step_atom::value, no_gradient);
   CHECK(outcome.accepted());
   outcome = env.ask<push_outcome>(
@@ -173,7 +173,7 @@ TEST_CASE("parameter_server: held answers are all delivered at the close") {
   parameter_step hold;
   hold.hold_until_close = true;
   hold.iteration = 0;
-  hold.coefficients.momentum_gradient_weight = 0.25f;
+  hold.update.coefficients.momentum_gradient_weight = 0.25f;
   hold.gradient = share(Eigen::VectorXf::Ones(2));
   const Eigen::VectorXf u = Eigen::VectorXf::Constant(2, 0.5f);
   auto a = env.request<push_outcome>(server, step_atom::value, hold);
@@ -184,8 +184,8 @@ TEST_CASE("parameter_server: held answers are all delivered at the close") {
   parameter_step close = hold;
   close.closed_iteration = true;
   close.iteration = 1;
-  close.coefficients = {};
-  close.coefficients.base_momentum_weight = 1;
+  close.update = {};
+  close.update.coefficients.parameter_momentum_weight = 1;
   auto c = env.request<push_outcome>(server, step_atom::value, close);
   env.run();
   for (const auto* r : {a.get(), b.get(), c.get()}) {
@@ -209,8 +209,8 @@ TEST_CASE("parameter_server: with a momentum offset w is base - offset * u") {
   auto held = env.ask<parameter_snapshot>(server, pull_atom::value);
   // An arrival: u = 0.5 g, base unmoved, w = base - u.
   parameter_step arrival = gradient_step(0, g, 0);
-  arrival.coefficients.momentum_gradient_weight = 0.5f;
-  arrival.coefficients.momentum_offset = 1;
+  arrival.update.coefficients.momentum_gradient_weight = 0.5f;
+  arrival.update.momentum_offset = 1;
   auto outcome = env.ask<push_outcome>(server, step_atom::value, arrival);
   REQUIRE(outcome.accepted());
   CHECK(*outcome.snapshot.parameters == initial - 0.5f * g);
@@ -218,8 +218,8 @@ TEST_CASE("parameter_server: with a momentum offset w is base - offset * u") {
   CHECK(*held.parameters == initial); // the reader's snapshot never changes
   // A close: u = 0.5 g + 0.5 g = g, base -= 1 * u, w = base - 0.9 u.
   parameter_step close = arrival;
-  close.coefficients.base_momentum_weight = 1;
-  close.coefficients.momentum_offset = 0.9f;
+  close.update.coefficients.parameter_momentum_weight = 1;
+  close.update.momentum_offset = 0.9f;
   outcome = env.ask<push_outcome>(server, step_atom::value, close);
   CHECK(test::max_relative_error(*outcome.snapshot.parameters,
                                  (initial - g - 0.9f * g).eval())
@@ -227,9 +227,9 @@ TEST_CASE("parameter_server: with a momentum offset w is base - offset * u") {
   // A stale gradient moves the base by its own weight too: u = 0.9 g + g,
   // base = initial - g - 2 g, w = base - u.
   parameter_step stale = gradient_step(2, g, 1);
-  stale.coefficients.momentum_decay = 0.9f;
-  stale.coefficients.momentum_gradient_weight = 1;
-  stale.coefficients.momentum_offset = 1;
+  stale.update.coefficients.momentum_decay = 0.9f;
+  stale.update.coefficients.momentum_gradient_weight = 1;
+  stale.update.momentum_offset = 1;
   outcome = env.ask<push_outcome>(server, step_atom::value, stale);
   CHECK(test::max_relative_error(*outcome.snapshot.parameters,
                                  (initial - 3 * g - 1.9f * g).eval())

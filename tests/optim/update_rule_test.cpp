@@ -148,9 +148,9 @@ TEST_CASE("on_arrival's offset form is on_close's base minus the momentum") {
     REQUIRE(close.accepted());
     REQUIRE(arrival.accepted());
     CHECK(close.offset_form.momentum_offset == 0.0f);
-    CHECK(arrival.offset_form.base_gradient_weight
+    CHECK(arrival.offset_form.coefficients.parameter_gradient_weight
           == close.coefficients.parameter_gradient_weight);
-    CHECK(arrival.offset_form.base_momentum_weight
+    CHECK(arrival.offset_form.coefficients.parameter_momentum_weight
           == close.coefficients.parameter_momentum_weight);
     // The logical momentum: beta right after a close, 1 otherwise.
     CHECK(arrival.offset_form.momentum_offset
@@ -286,6 +286,6 @@ TEST_CASE("rules without momentum keep no momentum") {
   CHECK(rule->momentum_storage().size() == 0);
   auto placed = rule->place(Eigen::VectorXf::Ones(4), 0);
   REQUIRE(placed.accepted());
-  CHECK_FALSE(placed.offset_form.changes_momentum());
+  CHECK_FALSE(placed.offset_form.coefficients.changes_momentum());
   CHECK(placed.offset_form.momentum_offset == 0.0f);
 }

@@ -145,8 +145,8 @@ typename Inspector::result_type inspect(Inspector& f, gradient_push& x) {
 /// What the momentum orderer tells its parameter server to do with u and w
 /// (the server keeps u beside w, so u never travels).
 struct parameter_step {
-  optim::offset_step coefficients;
-  /// Empty when the coefficients use no gradient.
+  optim::offset_step update;
+  /// Empty when the update uses no gradient.
   shared_vector gradient;
   /// The orderer's iteration index after the placement.
   iteration_index iteration = 0;
@@ -158,11 +158,11 @@ struct parameter_step {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, parameter_step& x) {
-  auto& c = x.coefficients;
+  auto& c = x.update.coefficients;
   return f(caf::meta::type_name("parameter_step"), c.momentum_decay,
-           c.momentum_gradient_weight, c.base_gradient_weight,
-           c.base_momentum_weight, c.momentum_offset, x.gradient, x.iteration,
-           x.closed_iteration, x.hold_until_close);
+           c.momentum_gradient_weight, c.parameter_gradient_weight,
+           c.parameter_momentum_weight, x.update.momentum_offset, x.gradient,
+           x.iteration, x.closed_iteration, x.hold_until_close);
 }
 
 /// The answer to a push: accepted, with the shard's parameters after the

@@ -66,36 +66,27 @@ struct update_coefficients {
     return parameter_gradient_weight != 0.0f
            || parameter_momentum_weight != 0.0f;
   }
+  bool uses_gradient() const {
+    return momentum_gradient_weight != 0.0f
+           || parameter_gradient_weight != 0.0f;
+  }
 };
 
 /// The same step for a holder that keeps u beside w and stores w as
-///   w = base - momentum_offset * u:
-///   u    <- momentum_decay * u + momentum_gradient_weight * g
-///   base <- base - base_gradient_weight * g - base_momentum_weight * u
-/// (the second line with u's new value). OrMo on_arrival is on_close's base
-/// minus the logical momentum, so an arrival derives w from u and a base
-/// that moves only at closes and for stale gradients, without reading the
-/// previous w. Every other rule has offset 0: w is the base.
+///   w = base - momentum_offset * u,
+/// where `coefficients` move u, and the base in the place of w. OrMo
+/// on_arrival is on_close's base minus the logical momentum, so an arrival
+/// derives w from u and a base that moves only at closes and for stale
+/// gradients, without reading the previous w. Every other rule has offset 0:
+/// w is the base and the coefficients are the placement's own.
 struct offset_step {
-  float momentum_decay = 1.0f;
-  float momentum_gradient_weight = 0.0f;
-  float base_gradient_weight = 0.0f;
-  float base_momentum_weight = 0.0f;
+  update_coefficients coefficients;
   float momentum_offset = 0.0f;
 
-  bool changes_momentum() const {
-    return momentum_decay != 1.0f || momentum_gradient_weight != 0.0f;
-  }
-  bool changes_base() const {
-    return base_gradient_weight != 0.0f || base_momentum_weight != 0.0f;
-  }
-  /// Reads g.
-  bool uses_gradient() const {
-    return momentum_gradient_weight != 0.0f || base_gradient_weight != 0.0f;
-  }
   /// w = base - momentum_offset * u changes.
   bool changes_parameters() const {
-    return changes_base() || (momentum_offset != 0.0f && changes_momentum());
+    return coefficients.changes_parameters()
+           || (momentum_offset != 0.0f && coefficients.changes_momentum());
   }
 };
 
@@ -152,10 +143,11 @@ public:
                             parameter_view parameters);
 
   /// The vector work of an offset_form `step` for a holder of u and w, in
-  /// one pass over memory:
-  ///   u         <- as step says (momentum may be empty when it never moves)
-  ///   base      <- from - base_gradient_weight * g - base_momentum_weight * u
-  ///   published <- base - momentum_offset * u   (skipped when empty)
+  /// one pass over memory (c = step.coefficients):
+  ///   u         <- as c says (momentum may be empty when it never moves)
+  ///   base      <- from - c.parameter_gradient_weight * g
+  ///                     - c.parameter_momentum_weight * u
+  ///   published <- base - step.momentum_offset * u   (skipped when empty)
   /// `base` is written only when the step moves it or `from` is another
   /// buffer of the same size (copy-on-write); `from` may alias `base`. With
   /// `from` and `base` empty only u moves (a step that leaves w alone).
