@@ -92,6 +92,9 @@ TEST_CASE("place elsewhere then apply_step equals place_and_apply") {
       auto fused = make(name, 9, iteration_size, apply);
       auto split = make(name, 9, iteration_size, apply);
       split->keep_momentum_elsewhere();
+      // The first iterations warm up (scaled gradient weights).
+      fused->set_warmup(8);
+      split->set_warmup(8);
       CHECK(split->momentum_storage().size() == 0);
       Eigen::VectorXf fused_w = test::random_vector(random, 9);
       // What a holder of u and w keeps: u, the base and the published w.
