@@ -172,6 +172,37 @@ double bench_rules(Eigen::Index dimension, int trials, int calls) {
     if (c.settings.name == ormo::optim::algorithm::ormo
         && c.settings.apply == defaults.apply)
       ormo_ratio = ratio;
+
+    // The same through the parameter server's path: the rule only plans,
+    // apply_step() moves u and the base, and derives w when it is offset.
+    rule = ormo::optim::make_update_rule(
+             c.settings, static_cast<std::size_t>(dimension), iteration_size)
+             .value();
+    rule->keep_momentum_elsewhere();
+    Eigen::VectorXf u = Eigen::VectorXf::Zero(dimension);
+    Eigen::VectorXf base = Eigen::VectorXf::Zero(dimension);
+    Eigen::VectorXf published = Eigen::VectorXf::Zero(dimension);
+    Eigen::VectorXf none;
+    arrival = 0;
+    auto server_work = [&] {
+      auto t = rule->iteration();
+      auto delay = c.settings.name == ormo::optim::algorithm::ssgdm
+                     ? 0
+                     : std::min<ormo::optim::iteration_index>(
+                       t, static_cast<long>(arrival % 3));
+      ++arrival;
+      const auto& step = rule->place(checked, t - delay).offset_form;
+      ormo::optim::update_rule::apply_step(step, gradient, u, base, base,
+                                           step.momentum_offset != 0 ? published
+                                                                     : none);
+    };
+    server_work();
+    seconds
+      = interleaved(server_work, baseline, trials, calls, baseline_seconds);
+    std::printf("  %-20s %10.1f us/gradient   fused loop %10.1f us   "
+                "ratio %.3f   (parameter server: place + apply_step)\n",
+                c.label.c_str(), seconds * 1e6, baseline_seconds * 1e6,
+                seconds / baseline_seconds);
   }
   return ormo_ratio;
 }
