@@ -70,8 +70,8 @@ void apply(parameter_server_state& state, const parameter_step& step) {
       update_rule::apply_step(update, g, u, none, none, none);
     return;
   }
-  // A rule's offsets are all 0 or none is: the first step with one finds
-  // u = 0, so w is its base.
+  // Until the first step with an offset, w = base - 0 * u: w is the base.
+  // From then on the base is kept apart (an offset of 0 later publishes it).
   if (update.momentum_offset != 0 && state.base.size() == 0)
     state.base = *w;
   if (state.base.size() != 0) {
