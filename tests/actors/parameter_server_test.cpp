@@ -238,3 +238,26 @@ TEST_CASE("parameter_server: with a momentum offset w is base - offset * u") {
   auto now = env.ask<parameter_snapshot>(server, pull_atom::value);
   CHECK(*now.parameters == *outcome.snapshot.parameters);
 }
+
+TEST_CASE(
+  "parameter_server: any sequence of offsets keeps w = base - offset * u") {
+  deterministic_system env;
+  const Eigen::VectorXf initial = vector_of({1, 2});
+  auto server = env.track(env.sys().spawn(parameter_server, initial));
+  const Eigen::VectorXf g = vector_of({2, -4});
+  // No offset: u = g, w unmoved (w is the base).
+  parameter_step plain = gradient_step(0, g, 0);
+  plain.update.coefficients.momentum_gradient_weight = 1;
+  auto outcome = env.ask<push_outcome>(server, step_atom::value, plain);
+  CHECK(*outcome.snapshot.parameters == initial);
+  // An offset now: u = 1.5 g, w = initial - 0.5 u.
+  parameter_step offset = plain;
+  offset.update.coefficients.momentum_gradient_weight = 0.5f;
+  offset.update.momentum_offset = 0.5f;
+  outcome = env.ask<push_outcome>(server, step_atom::value, offset);
+  CHECK(*outcome.snapshot.parameters == initial - 0.75f * g);
+  // Back to no offset and a base step: w = base - 0.25 g.
+  parameter_step back = gradient_step(0.25f, g, 1);
+  outcome = env.ask<push_outcome>(server, step_atom::value, back);
+  CHECK(*outcome.snapshot.parameters == initial - 0.25f * g);
+}
