@@ -147,19 +147,29 @@ double bench_rules(Eigen::Index dimension, int trials, int calls) {
     }
     auto rule = std::move(made).value();
     std::uint64_t arrival = 0;
-    auto work = [&] {
+    // Gradients 0, 1 or 2 iterations old in turn; ssgdm: all current.
+    auto computed_at = [&] {
       auto t = rule->iteration();
       auto delay = c.settings.name == ormo::optim::algorithm::ssgdm
                      ? 0
                      : std::min<ormo::optim::iteration_index>(
                        t, static_cast<long>(arrival % 3));
       ++arrival;
-      auto result = rule->place_and_apply(checked, t - delay, parameters);
+      return t - delay;
+    };
+    // The result, unless rejected (the inputs make that impossible).
+    auto accepted =
+      [](
+        const ormo::optim::placement& result) -> const ormo::optim::placement& {
       if (!result.accepted()) {
         std::fprintf(stderr, "ormo-bench: rejected: %s\n",
                      result.detail.c_str());
         std::exit(1);
       }
+      return result;
+    };
+    auto work = [&] {
+      accepted(rule->place_and_apply(checked, computed_at(), parameters));
     };
     work(); // first touch of the momentum pages
     double baseline_seconds = 0;
@@ -185,13 +195,8 @@ double bench_rules(Eigen::Index dimension, int trials, int calls) {
     Eigen::VectorXf none;
     arrival = 0;
     auto server_work = [&] {
-      auto t = rule->iteration();
-      auto delay = c.settings.name == ormo::optim::algorithm::ssgdm
-                     ? 0
-                     : std::min<ormo::optim::iteration_index>(
-                       t, static_cast<long>(arrival % 3));
-      ++arrival;
-      const auto& step = rule->place(checked, t - delay).offset_form;
+      const auto step
+        = accepted(rule->place(checked, computed_at())).offset_form;
       ormo::optim::update_rule::apply_step(step, gradient, u, base, base,
                                            step.momentum_offset != 0 ? published
                                                                      : none);
