@@ -74,21 +74,15 @@ void apply(parameter_server_state& state, const parameter_step& step) {
   // From then on the base is kept apart (an offset of 0 later publishes it).
   if (update.momentum_offset != 0 && state.base.size() == 0)
     state.base = *w;
-  if (state.base.size() != 0) {
-    // w is derived from base and u, into a buffer no reader holds.
-    auto next = sole_owner(w) ? w : free_buffer(state, w->size());
+  // The new w goes in place when no reader holds w, otherwise into another
+  // buffer (copy-on-write; the same single pass over memory either way).
+  auto next = sole_owner(w) ? w : free_buffer(state, w->size());
+  if (state.base.size() != 0) // w is derived from base and u
     update_rule::apply_step(update, g, u, state.base, state.base, *next);
-    if (next != w)
-      retire(state, std::exchange(w, std::move(next)));
-  } else if (sole_owner(w)) {
-    update_rule::apply_step(update, g, u, *w, *w, none);
-  } else {
-    // A reader holds w: write the new w into another buffer (same single
-    // pass over memory as in place).
-    auto next = free_buffer(state, w->size());
+  else // w is the base
     update_rule::apply_step(update, g, u, *w, *next, none);
+  if (next != w)
     retire(state, std::exchange(w, std::move(next)));
-  }
   ++state.version;
 }
 
