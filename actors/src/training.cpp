@@ -1,5 +1,9 @@
 #include "ormo/actors/training.hpp"
 
+#include <string>
+#include <type_traits>
+#include <utility>
+
 #include <caf/scheduler/test_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/thread_hook.hpp>
@@ -7,10 +11,9 @@
 #include "ormo/actors/error_code.hpp"
 #include "ormo/actors/momentum_orderer.hpp"
 #include "ormo/actors/parameter_server.hpp"
-#include "ormo/actors/speed_profile.hpp"
+#include "ormo/actors/supervisor.hpp"
+#include "ormo/actors/worker.hpp"
 #include "ormo/denormals.hpp"
-#include "ormo/optim/make_update_rule.hpp"
-#include "ormo/random.hpp"
 
 namespace ormo::actors {
 
@@ -64,114 +67,120 @@ void configure(caf::actor_system_config& cfg, bool deterministic) {
     cfg.set("scheduler.policy", caf::atom("testing"));
 }
 
+namespace {
+
+static_assert(std::is_same_v<caf::timespan, std::chrono::nanoseconds>,
+              "a plan's durations are CAF's timespans");
+
+worker_timing to_worker_timing(const worker_slot_plan& slot) {
+  worker_timing timing;
+  timing.slowdown = slot.slowdown;
+  timing.virtual_compute = slot.virtual_compute;
+  timing.jitter = slot.jitter;
+  timing.seed = slot.seed;
+  timing.request_timeout = slot.request_timeout;
+  return timing;
+}
+
+caf::error invalid_setup(std::string what) {
+  return caf::make_error(error_code::invalid_setup, std::move(what));
+}
+
+} // namespace
+
 caf::expected<training_handles>
-spawn_training(caf::actor_system& system, const config::run_config& run,
+spawn_training(caf::actor_system& system, const training_plan& plan,
                const training_problem& problem,
                const training_callbacks& callbacks) {
   if (!problem.make_source)
-    return caf::make_error(error_code::invalid_setup,
-                           "training_problem.make_source is empty");
-  const auto dimension = problem.initial_parameters.size();
-  const auto shard_count = static_cast<Eigen::Index>(run.server.shards);
-  if (dimension < shard_count)
-    return caf::make_error(error_code::invalid_setup,
-                           "server.shards: " + std::to_string(shard_count)
-                             + " shards for " + std::to_string(dimension)
-                             + " parameters");
-  const auto workers = run.workers.count;
-  const auto iteration_size = run.algorithm.iteration_size.value_or(workers);
-  // Slice the parameters and build every rule first: a bad hyper-parameter
-  // spawns nothing.
-  training_handles handles;
+    return invalid_setup("training_problem.make_source is empty");
+  if (static_cast<std::size_t>(problem.initial_parameters.size())
+      != plan.dimension)
+    return invalid_setup("training_problem.initial_parameters: "
+                         + std::to_string(problem.initial_parameters.size())
+                         + " parameters for a plan of "
+                         + std::to_string(plan.dimension));
+  // Every rule first: a failure spawns nothing.
   std::vector<std::shared_ptr<optim::update_rule>> rules;
-  for (Eigen::Index s = 0; s < shard_count; ++s) {
-    shard_route route;
-    route.offset = dimension * s / shard_count;
-    route.size = dimension * (s + 1) / shard_count - route.offset;
-    auto rule = optim::make_update_rule(run.algorithm.settings,
-                                        static_cast<std::size_t>(route.size),
-                                        iteration_size);
+  for (const auto& shard : plan.shards) {
+    auto rule = make_rule(shard.rule);
     if (!rule)
-      return caf::make_error(error_code::invalid_setup,
-                             "algorithm: " + rule.error().message());
-    (*rule)->set_warmup(run.algorithm.warmup_iterations);
+      return invalid_setup("algorithm: " + rule.error().message());
     rules.push_back(std::move(rule).value());
-    handles.shards.push_back(route);
   }
-  for (std::size_t s = 0; s < handles.shards.size(); ++s) {
-    auto& route = handles.shards[s];
+  training_handles handles;
+  for (std::size_t s = 0; s < plan.shards.size(); ++s) {
+    shard_route route;
+    route.offset = static_cast<Eigen::Index>(plan.shards[s].offset);
+    route.size = static_cast<Eigen::Index>(plan.shards[s].size);
     route.server = system.spawn(
       parameter_server, Eigen::VectorXf{problem.initial_parameters.segment(
                           route.offset, route.size)});
     route.orderer
       = system.spawn(momentum_orderer, std::move(rules[s]), route.server);
+    handles.shards.push_back(std::move(route));
   }
-  supervisor_settings settings;
-  settings.shards = handles.shards;
-  auto make_source = problem.make_source;
-  auto slots = static_cast<std::size_t>(workers);
-  settings.make_source = [make_source, slots](std::size_t slot) {
-    return make_source(slot, slots);
+
+  supervisor_settings supervision;
+  supervision.shards = handles.shards;
+  supervision.make_source
+    = [make_source = problem.make_source, slots = plan.workers.initial](
+        std::size_t slot) { return make_source(slot, slots); };
+  supervision.timing = [plan](std::size_t slot) {
+    return to_worker_timing(worker_timing_of(plan, slot));
   };
-  auto speed = run.workers.speed;
-  auto seed = run.run.seed;
-  std::optional<caf::timespan> virtual_compute;
-  if (run.run.deterministic)
-    virtual_compute = std::chrono::duration_cast<caf::timespan>(
-      std::chrono::duration<double, std::milli>(run.workers.compute_ms));
-  auto jitter = run.workers.compute_jitter;
-  auto request_timeout = std::chrono::duration_cast<caf::timespan>(
-    std::chrono::duration<double>(run.workers.request_timeout_s));
-  settings.timing = [speed, seed, slots, virtual_compute, jitter,
-                     request_timeout](std::size_t slot) {
-    worker_timing timing;
-    timing.slowdown = slowdown_for(speed, slot, slots, seed);
-    timing.virtual_compute = virtual_compute;
-    timing.jitter = jitter;
-    timing.seed = random_source::derive_seed(seed ^ 0x7177e5ull, slot);
-    timing.request_timeout = request_timeout;
-    return timing;
-  };
-  // The monitor starts the workers once it is ready to watch them, so the
-  // run's clock and its first watch come before the first gradient.
-  settings.initial_workers = 0;
-  settings.fixed_iteration_size = run.algorithm.iteration_size;
-  settings.restart_limit = run.workers.restart_limit;
-  // In real time on a thread of its own, as the monitor (run_monitor.hpp):
-  // crashes, joins and leaves are handled at once, however busy the
-  // workers keep the scheduler.
-  if (run.run.deterministic)
-    handles.supervisor = system.spawn(supervisor, std::move(settings));
-  else
+  supervision.initial_workers = plan.supervisor.initial_workers;
+  supervision.fixed_iteration_size = plan.supervisor.fixed_iteration_size;
+  supervision.restart_limit = plan.supervisor.restart_limit;
+  if (plan.supervisor.own_thread)
     handles.supervisor
-      = system.spawn<caf::detached>(supervisor, std::move(settings));
+      = system.spawn<caf::detached>(supervisor, std::move(supervision));
+  else
+    handles.supervisor = system.spawn(supervisor, std::move(supervision));
 
   handles.report = std::make_shared<run_report>();
   auto& report = *handles.report;
-  report.algorithm = optim::to_string(run.algorithm.settings.name);
-  report.apply = optim::to_string(run.algorithm.settings.apply);
-  report.workers = static_cast<std::uint32_t>(workers);
-  report.iteration_size = iteration_size;
-  report.deterministic = run.run.deterministic;
-  report.seed = run.run.seed;
+  report.algorithm = plan.report.algorithm;
+  report.apply = plan.report.apply;
+  report.workers = plan.report.workers;
+  report.iteration_size = plan.report.iteration_size;
+  report.deterministic = plan.report.deterministic;
+  report.seed = plan.report.seed;
 
   run_monitor_settings monitor;
   monitor.shards = handles.shards;
   monitor.supervisor = handles.supervisor;
-  monitor.stop = run.run.stop;
-  monitor.batch_size = problem.batch_size;
-  monitor.samples_per_epoch = problem.samples_per_epoch;
-  monitor.evaluations_per_epoch = run.output.evaluations_per_epoch;
-  monitor.progress_seconds = run.output.progress_seconds;
+  monitor.stop = plan.monitor.stop;
+  monitor.batch_size = plan.monitor.batch_size;
+  monitor.samples_per_epoch = plan.monitor.samples_per_epoch;
+  monitor.evaluations_per_epoch = plan.monitor.evaluations_per_epoch;
+  monitor.progress_seconds = plan.monitor.progress_seconds;
   monitor.evaluate = problem.evaluate;
   monitor.on_row = callbacks.on_row;
   monitor.on_progress = callbacks.on_progress;
   monitor.stop_requested = callbacks.stop_requested;
   monitor.report = handles.report;
-  monitor.workers_to_start = workers;
-  monitor.own_thread = !run.run.deterministic;
+  monitor.workers_to_start = plan.monitor.workers_to_start;
+  monitor.own_thread = plan.monitor.own_thread;
   handles.monitor = spawn_run_monitor(system, std::move(monitor));
   return handles;
+}
+
+caf::expected<training_handles>
+spawn_training(caf::actor_system& system, const config::run_config& run,
+               const training_problem& problem,
+               const training_callbacks& callbacks) {
+  if (!problem.make_source)
+    return invalid_setup("training_problem.make_source is empty");
+  plan_inputs inputs;
+  inputs.dimension
+    = static_cast<std::size_t>(problem.initial_parameters.size());
+  inputs.batch_size = problem.batch_size;
+  inputs.samples_per_epoch = problem.samples_per_epoch;
+  auto plan = make_training_plan(run, inputs);
+  if (!plan)
+    return invalid_setup(plan.error().message());
+  return spawn_training(system, *plan, problem, callbacks);
 }
 
 run_report run_training(caf::actor_system& system,

@@ -5,6 +5,9 @@
 //   ormo::actors::configure(cfg, run.run.deterministic);
 //   caf::actor_system system{cfg};
 //   auto report = ormo::actors::run_training(system, run, my_problem, {});
+//
+// A run_config becomes a training_plan (training_plan.hpp: what runs, as
+// data), which spawn_training realises as actors of one actor system.
 #pragma once
 
 #include <cstddef>
@@ -16,8 +19,11 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/expected.hpp>
 
+#include "ormo/actors/interfaces.hpp"
 #include "ormo/actors/run_monitor.hpp"
-#include "ormo/actors/supervisor.hpp"
+#include "ormo/actors/run_report.hpp"
+#include "ormo/actors/shard_route.hpp"
+#include "ormo/actors/training_plan.hpp"
 #include "ormo/actors/training_problem.hpp"
 #include "ormo/config/run_config.hpp"
 
@@ -49,8 +55,18 @@ struct training_handles {
   std::shared_ptr<run_report> report;
 };
 
-/// Spawns S parameter servers and orderers, the supervisor (which spawns
-/// the workers) and the run monitor. Fails with a message naming the bad
+/// Realises `plan` in `system`: for each shard a parameter server (holding
+/// the problem's initial parameters of its slice) and its orderer, then the
+/// supervisor (which spawns the workers) and the run monitor. Fails without
+/// spawning anything when the problem does not fit the plan (no
+/// make_source, another parameter dimension) or a rule cannot be built.
+caf::expected<training_handles>
+spawn_training(caf::actor_system& system, const training_plan& plan,
+               const training_problem& problem,
+               const training_callbacks& callbacks);
+
+/// make_training_plan for `run` and the problem's sizes, then
+/// spawn_training of that plan. Fails with a message naming the bad
 /// setting (e.g. a rule's hyper-parameter) without spawning anything.
 caf::expected<training_handles>
 spawn_training(caf::actor_system& system, const config::run_config& run,
