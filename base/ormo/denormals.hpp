@@ -2,9 +2,11 @@
 //
 // A momentum decays geometrically, so values of parameters whose gradients
 // vanish (dead units) pass through the denormal range (|x| < 1.2e-38), where
-// every x86 operation on them takes a ~100-cycle microcode assist: measured
-// here, the server's passes became 4x slower with K = 2. With FTZ and DAZ set
-// they are zeros and cost nothing; TensorFlow sets the same on its threads.
+// every x86 operation on them takes a ~100-cycle microcode assist (it made
+// the parameter server's passes 4x slower; docs/performance.md). With FTZ
+// and DAZ set they are zeros and cost nothing; TensorFlow sets the same on
+// its threads. Results then differ from IEEE arithmetic only for values
+// below 1.2e-38, which become 0.
 #pragma once
 
 #if defined(__SSE__) || defined(_M_X64)

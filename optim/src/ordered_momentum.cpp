@@ -55,7 +55,8 @@ update_rule::plan ordered_momentum::plan_for(iteration_index delay,
       = static_cast<float>(geometric_sum(beta, delay + 1) * c);
     coefficients.parameter_momentum_weight
       = closes ? static_cast<float>(beta) : 0.0f;
-    // The same w is on_close's minus the logical momentum (DESIGN.md §1).
+    // The same w is on_close's minus the logical momentum: the placements
+    // differ by exactly u at every moment.
     result.base_minus_momentum = on_close;
   }
   result.deferred_decay = closes ? static_cast<float>(beta) : 1.0f;

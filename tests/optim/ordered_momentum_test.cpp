@@ -1,4 +1,5 @@
-// The definition of "ordered" (DESIGN.md §1, properties 1-3) and OrMo-DA.
+// The definition of "ordered" and OrMo-DA: the properties listed in
+// docs/algorithms.md, "What the tests check".
 #include "ormo/optim/ordered_momentum.hpp"
 
 #include <cmath>

@@ -1,4 +1,5 @@
-// OrMo and OrMo-DA: asynchronous SGD with ordered momentum (DESIGN.md §1).
+// OrMo and OrMo-DA: asynchronous SGD with ordered momentum (the equations
+// and the properties the tests check: docs/algorithms.md).
 //
 // A gradient computed at iteration index i enters the momentum with the
 // weight synchronous momentum SGD would have given it by now, beta^(t-i), and
