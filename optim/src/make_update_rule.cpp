@@ -1,6 +1,5 @@
 #include "ormo/optim/make_update_rule.hpp"
 
-#include <cmath>
 #include <string>
 
 #include "ormo/optim/asgd.hpp"
@@ -52,13 +51,13 @@ make_update_rule(const algorithm_settings& settings, std::size_t dimension,
   if (iteration_size < 1)
     return invalid("iteration size " + std::to_string(iteration_size)
                    + " must be at least 1");
-  if (!std::isfinite(settings.learning_rate) || settings.learning_rate <= 0)
+  if (!learning_rate_range.contains(settings.learning_rate))
     return invalid("learning rate " + std::to_string(settings.learning_rate)
                    + " must be positive");
-  if (!(settings.momentum >= 0 && settings.momentum < 1))
+  if (!momentum_range.contains(settings.momentum))
     return invalid("momentum " + std::to_string(settings.momentum)
                    + " must be in [0, 1)");
-  if (!std::isfinite(settings.delay_threshold) || settings.delay_threshold <= 0)
+  if (!delay_threshold_range.contains(settings.delay_threshold))
     return invalid("delay threshold " + std::to_string(settings.delay_threshold)
                    + " must be positive");
   const double rate = settings.learning_rate;
