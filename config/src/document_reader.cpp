@@ -53,10 +53,10 @@ nearest(std::string_view name, const std::vector<std::string_view>& names) {
   std::optional<std::string_view> best;
   std::pair<std::size_t, bool> best_rank;
   for (auto candidate : names) {
-    std::pair<std::size_t, bool> rank{
-      edit_distance(name, candidate),
-      name.empty() || candidate.empty()
-        || lower(name.front()) != lower(candidate.front())};
+    std::pair<std::size_t, bool> rank{edit_distance(name, candidate),
+                                      name.empty() || candidate.empty()
+                                        || lower(name.front())
+                                             != lower(candidate.front())};
     if (!best || rank < best_rank) {
       best = candidate;
       best_rank = rank;
@@ -190,7 +190,7 @@ document_reader::document_reader(const document_schema& schema,
                                  std::string source_name)
   : schema_(schema), source_name_(std::move(source_name)) {}
 
-// -- locations and errors -----------------------------------------------------
+// -- locations and errors ---------------------------------------------------
 
 std::string document_reader::where(const toml::source_region& region) const {
   if (from_file(region))
@@ -245,7 +245,7 @@ const toml::node* document_reader::lookup(std::string_view key_path) const {
   return node;
 }
 
-// -- parsing and structure ----------------------------------------------------
+// -- parsing and structure --------------------------------------------------
 
 status document_reader::parse(std::string_view toml_text,
                               const std::vector<setting_override>& overrides) {
@@ -313,8 +313,7 @@ void document_reader::check_keys(const toml::table& table,
           + suggestion(spec, display_path, key.str()));
     } else if (known->kind == value_kind::table) {
       if (auto sub = node.as_table())
-        check_keys(*sub, *schema_.find_table(join(spec.path, key.str())),
-                   path);
+        check_keys(*sub, *schema_.find_table(join(spec.path, key.str())), path);
       else
         note_structure_error(node.source(), path,
                              "expected a table, got " + type_phrase(node));
@@ -333,8 +332,7 @@ void document_reader::check_keys(const toml::table& table,
           check_keys(*sub, *known->element_table, element_path);
         else
           note_structure_error(element.source(), element_path,
-                               "expected a table, got "
-                                 + type_phrase(element));
+                               "expected a table, got " + type_phrase(element));
       }
     } else if (node.is_table()) {
       note_structure_error(node.source(), path,
@@ -419,7 +417,7 @@ status document_reader::apply_override(const setting_override& setting) {
   return status::ok();
 }
 
-// -- values --------------------------------------------------------------------
+// -- values -----------------------------------------------------------------
 
 void document_reader::read(void* root) {
   for (const auto& spec : schema_.tables) {
@@ -431,8 +429,7 @@ void document_reader::read(void* root) {
 
 void document_reader::read_table(const toml::table* table,
                                  const table_spec& spec,
-                                 const std::string& display_path,
-                                 void* root) {
+                                 const std::string& display_path, void* root) {
   if (table == nullptr)
     return;
   for (const auto& key : spec.keys) {
@@ -464,8 +461,8 @@ std::optional<value> document_reader::value_of(const toml::node& node,
       fail(node, path, "expected an array, got " + type_phrase(node));
       return std::nullopt;
     }
-    using element = typename decltype(element_value(
-      node, std::string{}))::value_type;
+    using element =
+      typename decltype(element_value(node, std::string{}))::value_type;
     std::vector<element> values;
     for (std::size_t i = 0; i < array->size(); ++i) {
       auto x = element_value((*array)[i], path + "[" + std::to_string(i) + "]");
@@ -531,15 +528,15 @@ std::optional<value> document_reader::value_of(const toml::node& node,
       return std::nullopt;
     }
     case value_kind::integer_list:
-      return list_elements([&](const toml::node& element,
-                               const std::string& element_path) {
-        return integer_in(element, element_path, key.integers);
-      });
+      return list_elements(
+        [&](const toml::node& element, const std::string& element_path) {
+          return integer_in(element, element_path, key.integers);
+        });
     case value_kind::number_list:
-      return list_elements([&](const toml::node& element,
-                               const std::string& element_path) {
-        return number_in(element, element_path, key.numbers);
-      });
+      return list_elements(
+        [&](const toml::node& element, const std::string& element_path) {
+          return number_in(element, element_path, key.numbers);
+        });
     case value_kind::duration:
       if (auto x = duration_in(node, path, key.durations))
         return value{*x};

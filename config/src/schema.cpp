@@ -251,7 +251,7 @@ document_schema make_run_config_schema() {
   return schema;
 }
 
-// -- writing -------------------------------------------------------------------
+// -- writing ----------------------------------------------------------------
 
 std::string value_text(const key_spec& key, const value& v) {
   std::ostringstream out;
@@ -336,7 +336,7 @@ void collect_differences(const table_spec& spec, const std::string& path,
   }
 }
 
-// -- docs ------------------------------------------------------------------------
+// -- docs -------------------------------------------------------------------
 
 /// "10^9" for a power of ten from 10^6 on, else the shortest decimal.
 std::string doc_number(double x) {
@@ -454,10 +454,10 @@ const document_schema& run_config_schema() {
 const key_spec* find_key(const document_schema& schema,
                          std::string_view key_path) {
   auto dot = key_path.rfind('.');
-  auto table_path
-    = dot == std::string_view::npos ? std::string_view{} : key_path.substr(0, dot);
-  auto name = dot == std::string_view::npos ? key_path
-                                            : key_path.substr(dot + 1);
+  auto table_path = dot == std::string_view::npos ? std::string_view{}
+                                                  : key_path.substr(0, dot);
+  auto name
+    = dot == std::string_view::npos ? key_path : key_path.substr(dot + 1);
   auto table = schema.find_table(table_path);
   if (table == nullptr)
     return nullptr;
@@ -518,11 +518,10 @@ std::string markdown_key_table(const document_schema& schema,
   for (const auto& key : spec->keys) {
     if (key.kind == value_kind::table)
       continue;
-    std::string cells[] = {"`" + std::string{key.name} + "`",
-                           key.type_text.empty() ? type_text(key)
-                                                 : std::string{key.type_text},
-                           default_text(key, defaults), range_text(key),
-                           std::string{key.doc}};
+    std::string cells[]
+      = {"`" + std::string{key.name} + "`",
+         key.type_text.empty() ? type_text(key) : std::string{key.type_text},
+         default_text(key, defaults), range_text(key), std::string{key.doc}};
     text += "|";
     for (const auto& cell : cells)
       text += cell.empty() ? " |" : " " + cell + " |";
@@ -536,7 +535,7 @@ std::string markdown_key_table(std::string_view path) {
   return markdown_key_table(run_config_schema(), path, &defaults);
 }
 
-// -- durations -------------------------------------------------------------------
+// -- durations --------------------------------------------------------------
 
 namespace {
 
@@ -559,8 +558,7 @@ std::string format_duration(std::chrono::nanoseconds duration) {
     return "0s";
   for (const auto& unit : duration_units)
     if (count % unit.nanoseconds == 0)
-      return std::to_string(count / unit.nanoseconds)
-             + std::string{unit.name};
+      return std::to_string(count / unit.nanoseconds) + std::string{unit.name};
   return std::to_string(count) + "ns";
 }
 

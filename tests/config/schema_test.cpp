@@ -72,8 +72,8 @@ const document_schema& schema() {
           "heartbeat", {1ms, duration_range{}.hi},
           [](auto& t) -> auto& { return t.heartbeat; }, "Heartbeat period."),
         integer_key<topology>(
-          "retries", {0, 100, true},
-          [](auto& t) -> auto& { return t.retries; }, "Reconnects.")}},
+          "retries", {0, 100, true}, [](auto& t) -> auto& { return t.retries; },
+          "Reconnects.")}},
     };
     s.element_tables.push_back(std::move(elements));
     return s;
@@ -82,12 +82,14 @@ const document_schema& schema() {
 }
 
 result<topology> parse_topology(std::string_view text,
-                       const std::vector<setting_override>& overrides = {}) {
+                                const std::vector<setting_override>& overrides
+                                = {}) {
   return read_document<topology>(schema(), text, "topo.toml", overrides);
 }
 
 std::string topology_error(std::string_view text,
-                     const std::vector<setting_override>& overrides = {}) {
+                           const std::vector<setting_override>& overrides
+                           = {}) {
   auto parsed = parse_topology(text, overrides);
   INFO("text:\n" << text);
   REQUIRE_FALSE(parsed.has_value());
@@ -137,7 +139,7 @@ TEST_CASE("arrays of tables are read element by element") {
 TEST_CASE("errors inside an array of tables name the element") {
   using namespace test_topology;
   CHECK(topology_error("[[nodes]]\nport = 1\n[[nodes]]\nport = 2\n[[nodes]]\n"
-                 "port = 0\n")
+                       "port = 0\n")
         == "topo.toml:6:8: nodes[2].port: 0 is not in [1, 65535]");
   CHECK(topology_error("[[nodes]]\nport = 1\n[[nodes]]\nprot = 2\n")
         == "topo.toml:4:1: nodes[1].prot: unknown key; did you mean "
@@ -173,7 +175,8 @@ TEST_CASE("durations need a unit and a value in range") {
 
 TEST_CASE("--set reaches the schema's keys, not arrays of tables") {
   using namespace test_topology;
-  auto set = parse_topology("", {{"net.heartbeat", "500ms"}, {"net.retries", "7"}});
+  auto set
+    = parse_topology("", {{"net.heartbeat", "500ms"}, {"net.retries", "7"}});
   INFO(set.error().message());
   REQUIRE(set.has_value());
   CHECK(set->heartbeat == 500ms);
@@ -240,7 +243,7 @@ TEST_CASE("durations parse with a unit and format canonically") {
   CHECK(format_duration(3min) == "3min");
   CHECK(format_duration(1500us) == "1500us");
   CHECK(format_duration(1001ns) == "1001ns");
-  std::vector<std::chrono::nanoseconds> samples{1ns, 999ns, 1us,  1ms,  1s,
+  std::vector<std::chrono::nanoseconds> samples{1ns, 999ns, 1us,  1ms,   1s,
                                                 59s, 61s,   1min, 61min, 25h};
   for (auto d : samples)
     CHECK(parse_duration(format_duration(d)) == d);

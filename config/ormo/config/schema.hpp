@@ -40,16 +40,20 @@ namespace ormo::config {
 enum class value_kind {
   boolean,
   integer,
-  number,  ///< A float; an integer is accepted.
+  /// A float; an integer is accepted.
+  number,
   string,
-  choice,  ///< A string from a closed set of names.
-  integer_or_word, ///< An integer, or one word meaning "none".
+  /// A string from a closed set of names.
+  choice,
+  /// An integer, or one word meaning "none".
+  integer_or_word,
   integer_list,
   number_list,
   /// A string with a unit: "250ms", "2s", "1.5min", "1h" (also "ns", "us").
   /// A bare number is rejected: the unit is always written out.
   duration,
-  table, ///< A sub-table; its keys are in the table_spec of its path.
+  /// A sub-table; its keys are in the table_spec of its path.
+  table,
   /// `[[name]]` blocks, each an element read with `element_table`'s keys.
   table_array,
 };
@@ -143,7 +147,7 @@ const document_schema& run_config_schema();
 const key_spec* find_key(const document_schema& schema,
                          std::string_view key_path);
 
-// -- the generic machinery ----------------------------------------------------
+// -- the generic machinery --------------------------------------------------
 
 /// Reads `toml_text` into `*root` (which holds the defaults) with type and
 /// range checks, after applying `overrides`; the same messages as
@@ -157,14 +161,13 @@ status read_document(const document_schema& schema, std::string_view toml_text,
 
 /// Typed form of read_document: starts from a default-constructed Root.
 template <class Root>
-result<Root> read_document(const document_schema& schema,
-                           std::string_view toml_text,
-                           const std::string& source_name,
-                           const std::vector<setting_override>& overrides
-                           = {}) {
+result<Root>
+read_document(const document_schema& schema, std::string_view toml_text,
+              const std::string& source_name,
+              const std::vector<setting_override>& overrides = {}) {
   Root root{};
-  if (auto read = read_document(schema, toml_text, source_name, overrides,
-                                &root);
+  if (auto read
+      = read_document(schema, toml_text, source_name, overrides, &root);
       !read)
     return read;
   return root;
@@ -199,7 +202,7 @@ std::string format_duration(std::chrono::nanoseconds duration);
 /// negative or out of range.
 std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text);
 
-// -- building rows -------------------------------------------------------------
+// -- building rows ----------------------------------------------------------
 
 namespace detail {
 
@@ -236,21 +239,19 @@ template <class Root, class Access>
 key_spec boolean_key(std::string_view name, Access access,
                      std::string_view doc) {
   return detail::accessor_key<Root>(
-    name, value_kind::boolean, doc, access,
-    [](bool x) { return value{x}; },
+    name, value_kind::boolean, doc, access, [](bool x) { return value{x}; },
     [](bool& out, const value& v) { out = std::get<bool>(v); });
 }
 
 /// REQUIRES: the range fits the member's type.
 template <class Root, class Access>
-key_spec integer_key(std::string_view name, integer_range range,
-                     Access access, std::string_view doc) {
+key_spec integer_key(std::string_view name, integer_range range, Access access,
+                     std::string_view doc) {
   auto key = detail::accessor_key<Root>(
     name, value_kind::integer, doc, access,
     [](const auto& x) { return value{static_cast<std::int64_t>(x)}; },
     [](auto& out, const value& v) {
-      out = static_cast<std::decay_t<decltype(out)>>(
-        std::get<std::int64_t>(v));
+      out = static_cast<std::decay_t<decltype(out)>>(std::get<std::int64_t>(v));
     });
   key.integers = range;
   return key;
@@ -260,8 +261,7 @@ template <class Root, class Access>
 key_spec number_key(std::string_view name, optim::real_range range,
                     Access access, std::string_view doc) {
   auto key = detail::accessor_key<Root>(
-    name, value_kind::number, doc, access,
-    [](double x) { return value{x}; },
+    name, value_kind::number, doc, access, [](double x) { return value{x}; },
     [](double& out, const value& v) { out = std::get<double>(v); });
   key.numbers = range;
   return key;
