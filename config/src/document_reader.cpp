@@ -439,7 +439,9 @@ void document_reader::read_table(const toml::table* table,
     auto path = join(display_path, key.name);
     if (key.kind == value_kind::table_array) {
       // check_keys made sure it is an array of tables.
+      // Elements start from the element type's defaults.
       auto array = node->as_array();
+      key.resize(root, 0);
       key.resize(root, array->size());
       for (std::size_t i = 0; i < array->size(); ++i)
         read_table((*array)[i].as_table(), *key.element_table,

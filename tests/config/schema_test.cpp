@@ -277,3 +277,17 @@ TEST_CASE("the schema's ranges for rule settings are optim's") {
   CHECK(optim::momentum_range.contains(0));
   CHECK_FALSE(optim::learning_rate_range.contains(0));
 }
+
+TEST_CASE("an array of tables in the file replaces the default elements") {
+  using namespace test_topology;
+  topology t;
+  t.nodes.resize(2);
+  t.nodes[0].port = 9;
+  auto read
+    = read_document(schema(), "[[nodes]]\nhost = \"z\"\n", "topo.toml", {}, &t);
+  INFO(read.message());
+  REQUIRE(read.is_ok());
+  REQUIRE(t.nodes.size() == 1);
+  CHECK(t.nodes[0].host == "z");
+  CHECK(t.nodes[0].port == 4242);
+}

@@ -86,7 +86,7 @@ struct table_spec;
 struct key_spec {
   /// The key inside its table (no dots).
   std::string_view name;
-  value_kind kind;
+  value_kind kind = value_kind::string;
   /// One line for the docs' "meaning" column.
   std::string_view doc;
   /// integer, integer_or_word, integer_list (each element).
@@ -122,8 +122,6 @@ struct table_spec {
   /// array of tables: the array's path.
   std::string_view path;
   std::vector<key_spec> keys;
-  /// A line of docs heading the table ("How much slower ..."); optional.
-  std::string_view doc = {};
 };
 
 /// Every table of a document: the root (path "") first, then the others in
