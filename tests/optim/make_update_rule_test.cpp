@@ -39,13 +39,13 @@ TEST_CASE("make_update_rule names the bad value") {
   expect_error(0, 1, "no parameters");
   expect_error(3, 0, "iteration size 0");
   settings.learning_rate = -1;
-  expect_error(3, 1, "learning rate");
+  expect_error(3, 1, "learning rate -1.000000 must be positive");
   settings.learning_rate = 0.1;
   settings.momentum = 1.0;
-  expect_error(3, 1, "momentum");
+  expect_error(3, 1, "momentum 1.000000 must be in [0, 1)");
   settings.momentum = 0.9;
   settings.delay_threshold = 0;
-  expect_error(3, 1, "delay threshold");
+  expect_error(3, 1, "delay threshold 0.000000 must be positive");
 }
 
 TEST_CASE("make_update_rule checks the published ranges at their ends") {
