@@ -1,6 +1,7 @@
 #include "ormo/optim/make_update_rule.hpp"
 
 #include <cmath>
+#include <sstream>
 #include <string>
 
 #include "ormo/optim/asgd.hpp"
@@ -19,6 +20,22 @@ constexpr std::pair<algorithm, const char*> algorithm_names[] = {
 
 status invalid(const std::string& what) {
   return status::error(status_code::invalid_argument, what);
+}
+
+/// "must be positive", "must be in [0, 1)": the range in words.
+std::string must_be(const real_range& range) {
+  std::ostringstream out;
+  out << "must be ";
+  if (std::isinf(range.hi)) {
+    if (range.lo == 0 && range.lo_open)
+      out << "positive";
+    else
+      out << (range.lo_open ? "> " : ">= ") << range.lo;
+  } else {
+    out << "in " << (range.lo_open ? '(' : '[') << range.lo << ", " << range.hi
+        << (range.hi_open ? ')' : ']');
+  }
+  return out.str();
 }
 
 } // namespace
@@ -52,15 +69,15 @@ make_update_rule(const algorithm_settings& settings, std::size_t dimension,
   if (iteration_size < 1)
     return invalid("iteration size " + std::to_string(iteration_size)
                    + " must be at least 1");
-  if (!std::isfinite(settings.learning_rate) || settings.learning_rate <= 0)
+  if (!learning_rate_range.contains(settings.learning_rate))
     return invalid("learning rate " + std::to_string(settings.learning_rate)
-                   + " must be positive");
-  if (!(settings.momentum >= 0 && settings.momentum < 1))
-    return invalid("momentum " + std::to_string(settings.momentum)
-                   + " must be in [0, 1)");
-  if (!std::isfinite(settings.delay_threshold) || settings.delay_threshold <= 0)
+                   + " " + must_be(learning_rate_range));
+  if (!momentum_range.contains(settings.momentum))
+    return invalid("momentum " + std::to_string(settings.momentum) + " "
+                   + must_be(momentum_range));
+  if (!delay_threshold_range.contains(settings.delay_threshold))
     return invalid("delay threshold " + std::to_string(settings.delay_threshold)
-                   + " must be positive");
+                   + " " + must_be(delay_threshold_range));
   const double rate = settings.learning_rate;
   const double beta = settings.momentum;
   std::unique_ptr<update_rule> rule;

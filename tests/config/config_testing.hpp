@@ -1,5 +1,5 @@
 // Helpers shared by the config tests: parse-or-fail wrappers and a
-// field-by-field comparison of run_configs.
+// key-by-key comparison of run_configs through the schema.
 #pragma once
 
 #include <string>
@@ -9,6 +9,7 @@
 #include <doctest/doctest.h>
 
 #include "ormo/config/parse_run_config.hpp"
+#include "ormo/config/schema.hpp"
 
 namespace ormo::config::testing {
 
@@ -40,46 +41,12 @@ inline std::string error_of(std::string_view text,
 /// `[run]` with a stop rule and nothing else: the smallest valid file.
 inline constexpr std::string_view minimal = "[run]\nstop_epochs = 1\n";
 
-/// Checks every field but `source`.
+/// Checks every field but `source`: every key of the schema.
 inline void check_same(const run_config& a, const run_config& b) {
-  CHECK(a.run.seed == b.run.seed);
-  CHECK(a.run.deterministic == b.run.deterministic);
-  CHECK(a.run.stop.epochs == b.run.stop.epochs);
-  CHECK(a.run.stop.iterations == b.run.stop.iterations);
-  CHECK(a.run.stop.seconds == b.run.stop.seconds);
-  CHECK(a.run.stop.accuracy == b.run.stop.accuracy);
-  CHECK(a.algorithm.settings.name == b.algorithm.settings.name);
-  CHECK(a.algorithm.settings.learning_rate
-        == b.algorithm.settings.learning_rate);
-  CHECK(a.algorithm.settings.momentum == b.algorithm.settings.momentum);
-  CHECK(a.algorithm.settings.apply == b.algorithm.settings.apply);
-  CHECK(a.algorithm.settings.delay_threshold
-        == b.algorithm.settings.delay_threshold);
-  CHECK(a.algorithm.iteration_size == b.algorithm.iteration_size);
-  CHECK(a.algorithm.warmup_iterations == b.algorithm.warmup_iterations);
-  CHECK(a.model.kind == b.model.kind);
-  CHECK(a.model.hidden == b.model.hidden);
-  CHECK(a.model.batch_size == b.model.batch_size);
-  CHECK(a.data.source == b.data.source);
-  CHECK(a.data.path == b.data.path);
-  CHECK(a.data.inputs == b.data.inputs);
-  CHECK(a.data.classes == b.data.classes);
-  CHECK(a.data.train_samples == b.data.train_samples);
-  CHECK(a.data.test_samples == b.data.test_samples);
-  CHECK(a.data.noise == b.data.noise);
-  CHECK(a.workers.count == b.workers.count);
-  CHECK(a.workers.compute_ms == b.workers.compute_ms);
-  CHECK(a.workers.compute_jitter == b.workers.compute_jitter);
-  CHECK(a.workers.restart_limit == b.workers.restart_limit);
-  CHECK(a.workers.speed.profile == b.workers.speed.profile);
-  CHECK(a.workers.speed.factors == b.workers.speed.factors);
-  CHECK(a.workers.speed.fraction == b.workers.speed.fraction);
-  CHECK(a.workers.speed.factor == b.workers.speed.factor);
-  CHECK(a.workers.speed.sigma == b.workers.speed.sigma);
-  CHECK(a.server.shards == b.server.shards);
-  CHECK(a.output.dir == b.output.dir);
-  CHECK(a.output.progress_seconds == b.output.progress_seconds);
-  CHECK(a.output.evaluations_per_epoch == b.output.evaluations_per_epoch);
+  std::string differing;
+  for (const auto& path : differences(run_config_schema(), &a, &b))
+    differing += " " + path;
+  CHECK_MESSAGE(differing.empty(), "keys that differ:" << differing);
 }
 
 /// A file that sets every key to a value other than its default.

@@ -98,7 +98,7 @@ TEST_CASE("unknown names for enumerated keys list the choices") {
   check_all({
     {"algorithm", "name", "\"sgd\"",
      "\"sgd\" is not one of ssgdm, asgd, asgd-da, naive-asgdm, ormo, "
-     "ormo-da"},
+     "ormo-da; did you mean \"asgd\"?"},
     {"algorithm", "apply", "\"later\"",
      "\"later\" is not one of on_close, on_arrival"},
     {"algorithm", "iteration_size", "\"all\"",

@@ -254,7 +254,7 @@ TEST_CASE("bad override values are reported at --set") {
         == "--set: model.hidden[1]: 0 is not in [1, 65536]");
   CHECK(error_of(minimal, {{"algorithm.name", "sgd"}})
         == "--set: algorithm.name: \"sgd\" is not one of ssgdm, asgd, "
-           "asgd-da, naive-asgdm, ormo, ormo-da");
+           "asgd-da, naive-asgdm, ormo, ormo-da; did you mean \"asgd\"?");
   CHECK(error_of(minimal, {{"output.dir", ""}})
         == "--set: output.dir: must not be empty");
   // The file is fine; the override is at fault even inside a file table.

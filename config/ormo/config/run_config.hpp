@@ -2,7 +2,9 @@
 // file says after parsing and validation. No CAF, no toml++ in this header.
 //
 // Every field has the default a file that omits the key gets. Validation
-// (config/src/parse_run_config.cpp) guarantees the ranges documented here.
+// guarantees the ranges documented here: each key's range is in its row of
+// the schema (ormo/config/schema.hpp, rows in config/src/schema.cpp), the
+// rules that tie keys together in config/src/parse_run_config.cpp.
 #pragma once
 
 #include <cstdint>

@@ -2,6 +2,8 @@
 // configuration file says).
 #pragma once
 
+#include <cmath>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -23,6 +25,28 @@ std::optional<algorithm> parse_algorithm(std::string_view name);
 /// Inverse of to_string(apply_mode); none for an unknown name.
 std::optional<apply_mode> parse_apply_mode(std::string_view name);
 
+/// The values a real hyper-parameter may take: from lo to hi, each end open
+/// or closed; hi = infinity for no upper bound. NaN and infinities are never
+/// contained. The configuration schema checks the same ranges.
+struct real_range {
+  double lo;
+  bool lo_open;
+  double hi = std::numeric_limits<double>::infinity();
+  bool hi_open = false;
+
+  bool contains(double value) const {
+    return std::isfinite(value) && (lo_open ? value > lo : value >= lo)
+           && (hi_open ? value < hi : value <= hi);
+  }
+};
+
+/// eta: > 0.
+inline constexpr real_range learning_rate_range{0, true};
+/// beta: [0, 1).
+inline constexpr real_range momentum_range{0, false, 1, true};
+/// tau_c: > 0.
+inline constexpr real_range delay_threshold_range{0, true};
+
 /// Hyper-parameters of any rule; each rule reads the ones it uses.
 struct algorithm_settings {
   algorithm name = algorithm::ormo;
@@ -36,7 +60,8 @@ struct algorithm_settings {
   double delay_threshold = 2.0;
 };
 
-/// Validates the settings and builds the rule, or says which value is bad.
+/// Validates the settings (the ranges above, iteration_size >= 1,
+/// dimension > 0) and builds the rule, or says which value is bad.
 result<std::unique_ptr<update_rule>>
 make_update_rule(const algorithm_settings& settings, std::size_t dimension,
                  int iteration_size);
