@@ -75,8 +75,8 @@ if (($#)); then
     say "building $* ..."
   fi
 else
-  say "building everything: ormo, its libraries and the tests (about 7" \
-      "minutes on 2 cores; what is already built is kept)..."
+  say "building everything: ormo, its libraries and the tests (about 3" \
+      "minutes on 2 cores on top of ormo; what is built is kept)..."
 fi
 start=$SECONDS
 cmake --build "$build" -j"$jobs" "${targets[@]}" \
