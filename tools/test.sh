@@ -16,5 +16,9 @@ esac
 "$top/tools/setup.sh"
 cd "$top/build"
 jobs=$(nproc 2>/dev/null || echo 2)
-echo "ormo test: running the tests${labels:+ (not those labelled slow; --all runs them)}..."
+if ((${#labels[@]})); then
+  echo "ormo test: running the tests but those labelled slow (--all: all)..."
+else
+  echo "ormo test: running all the tests..."
+fi
 ctest --output-on-failure -j"$jobs" "${labels[@]}"
