@@ -70,7 +70,7 @@ if (($#)); then
     targets+=(--target "$target")
   done
   if [[ $* == ormo ]]; then
-    say "building ormo (about a minute on 2 cores)..."
+    say "building ormo (about a minute and a half on 2 idle cores)..."
   else
     say "building $* ..."
   fi
