@@ -1,6 +1,7 @@
 // ormo: train with asynchronous SGD and ordered momentum on CAF actors.
 //
 //   ormo run [FILE] [--out DIR] [--set key.path=value]... [--deterministic]
+//   ormo help [COMMAND] | ormo version   (and -h, --help, --version)
 //
 // Exit status: 0 success, 2 bad usage or configuration, 1 runtime failure,
 // 130 interrupted (Ctrl-C: the run ends with its outputs written); every
@@ -10,10 +11,8 @@
 #include <csignal>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +22,7 @@
 
 #include "ormo/actors/classification_problem.hpp"
 #include "ormo/actors/training.hpp"
+#include "command_line.hpp"
 #include "ormo/config/parse_run_config.hpp"
 #include "ormo/denormals.hpp"
 #include "progress_printer.hpp"
@@ -39,67 +39,6 @@ std::atomic<bool> interrupted{false};
 void on_interrupt(int) {
   interrupted = true;
   std::signal(SIGINT, SIG_DFL);
-}
-constexpr int exit_usage = 2;
-
-const char* usage_text
-  = "usage: ormo run [FILE] [--out DIR] [--set key.path=value]... "
-    "[--deterministic]\n"
-    "  FILE             topology (TOML); default: the built-in topology\n"
-    "  --out DIR        output directory (output.dir)\n"
-    "  --set K=V        override one key, e.g. --set algorithm.momentum=0.8\n"
-    "  --deterministic  virtual time: same file and seed, same metrics\n"
-    "See docs/configuration.md for every key.\n";
-
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "ormo: %s\n%s", message.c_str(), usage_text);
-  return exit_usage;
-}
-
-struct run_arguments {
-  std::optional<std::string> file;
-  std::vector<ormo::config::setting_override> overrides;
-};
-
-/// Parses the arguments after "run"; the error is a usage message.
-ormo::result<run_arguments> parse_arguments(int argc, char** argv) {
-  using ormo::status;
-  using ormo::status_code;
-  run_arguments result;
-  for (int k = 2; k < argc; ++k) {
-    std::string argument = argv[k];
-    auto value_of = [&](const char* option) -> ormo::result<std::string> {
-      if (k + 1 >= argc)
-        return status::error(status_code::invalid_argument,
-                             std::string(option) + " needs a value");
-      return std::string(argv[++k]);
-    };
-    if (argument == "--out") {
-      auto dir = value_of("--out");
-      if (!dir)
-        return dir.error();
-      result.overrides.push_back({"output.dir", '"' + *dir + '"'});
-    } else if (argument == "--set") {
-      auto text = value_of("--set");
-      if (!text)
-        return text.error();
-      auto parsed = ormo::config::parse_override(*text);
-      if (!parsed)
-        return parsed.error();
-      result.overrides.push_back(*parsed);
-    } else if (argument == "--deterministic") {
-      result.overrides.push_back({"run.deterministic", "true"});
-    } else if (!argument.empty() && argument[0] == '-') {
-      return status::error(status_code::invalid_argument,
-                           "unknown option " + argument);
-    } else if (result.file) {
-      return status::error(status_code::invalid_argument,
-                           "more than one topology file");
-    } else {
-      result.file = argument;
-    }
-  }
-  return result;
 }
 
 /// Samples per second of the gradient computation alone on `cores` threads
@@ -158,17 +97,14 @@ bool write_file(const std::filesystem::path& path, const std::string& text) {
   return !error;
 }
 
-int run(int argc, char** argv) {
-  auto arguments = parse_arguments(argc, argv);
-  if (!arguments)
-    return usage_error(arguments.error().message());
+int run(const ormo::tools::run_arguments& arguments) {
   auto loaded
-    = arguments->file
-        ? ormo::config::load_run_config(*arguments->file, arguments->overrides)
-        : ormo::config::default_run_config(arguments->overrides);
+    = arguments.file
+        ? ormo::config::load_run_config(*arguments.file, arguments.overrides)
+        : ormo::config::default_run_config(arguments.overrides);
   if (!loaded) {
     std::fprintf(stderr, "%s\n", loaded.error().message().c_str());
-    return exit_usage;
+    return ormo::tools::exit_usage;
   }
   const auto& config = *loaded;
   std::filesystem::path out_dir = config.output.dir;
@@ -275,14 +211,8 @@ int run(int argc, char** argv) {
 } // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2)
-    return usage_error("missing command");
-  if (std::strcmp(argv[1], "--help") == 0
-      || std::strcmp(argv[1], "help") == 0) {
-    std::printf("%s", usage_text);
-    return 0;
-  }
-  if (std::strcmp(argv[1], "run") != 0)
-    return usage_error(std::string("unknown command ") + argv[1]);
-  return run(argc, argv);
+  auto command_line = ormo::tools::parse_command_line(argc, argv);
+  if (command_line.exit_status)
+    return *command_line.exit_status;
+  return run(command_line.run);
 }

@@ -17,7 +17,7 @@ set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=$(realpath -m "${1:-$top/study}")
-"$top/tools/setup.sh"
+"$top/tools/setup.sh" ormo
 if ! command -v gnuplot >/dev/null; then
   if [[ $(id -u) -ne 0 ]]; then
     echo "study: gnuplot is missing; run as root or: apt-get install gnuplot-nox" >&2

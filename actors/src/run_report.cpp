@@ -2,7 +2,10 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 namespace ormo::actors {
 
@@ -24,30 +27,12 @@ std::string csv_number(double value) {
   return number(value, "");
 }
 
-std::string quoted(const std::string& text) {
-  std::string result = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        result += "\\\"";
-        break;
-      case '\\':
-        result += "\\\\";
-        break;
-      case '\n':
-        result += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-          result += escaped;
-        } else {
-          result += c;
-        }
-    }
-  }
-  return result + "\"";
+/// A JSON number with the precision of number() (so summary.json and
+/// metrics.csv agree), or null for NaN and infinities.
+nlohmann::ordered_json json_number(double value) {
+  if (!std::isfinite(value))
+    return nullptr;
+  return std::strtod(number(value).c_str(), nullptr);
 }
 
 } // namespace
@@ -75,48 +60,46 @@ std::string to_csv(const std::vector<metrics_row>& rows) {
 }
 
 std::string to_json(const run_report& r) {
-  std::ostringstream out;
-  out << "{\n";
-  auto field
-    = [&](const char* name, const std::string& value, bool last = false) {
-        out << "  \"" << name << "\": " << value << (last ? "\n" : ",\n");
-      };
-  field("algorithm", quoted(r.algorithm));
-  field("apply", quoted(r.apply));
-  field("workers", std::to_string(r.workers));
-  field("iteration_size", std::to_string(r.iteration_size));
-  field("iterations", std::to_string(r.iterations));
-  field("epochs", number(r.epochs));
-  field("gradients_received", std::to_string(r.gradients_received));
-  field("gradients_applied", std::to_string(r.gradients_applied));
-  std::string rejected = "{";
+  nlohmann::ordered_json json;
+  json["algorithm"] = r.algorithm;
+  json["apply"] = r.apply;
+  json["workers"] = r.workers;
+  json["iteration_size"] = r.iteration_size;
+  json["iterations"] = r.iterations;
+  json["epochs"] = json_number(r.epochs);
+  json["gradients_received"] = r.gradients_received;
+  json["gradients_applied"] = r.gradients_applied;
+  json["gradients_rejected"] = nlohmann::ordered_json::object();
   for (const auto& [reason, count] : r.gradients_rejected)
-    rejected += (rejected.size() > 1 ? ", " : "") + quoted(reason) + ": "
-                + std::to_string(count);
-  field("gradients_rejected", rejected + "}");
-  field("mean_delay", number(r.mean_delay));
-  field("max_delay", std::to_string(r.max_delay));
-  field("final_train_loss", number(r.final_train_loss));
-  field("final_test_loss", number(r.final_test_loss));
-  field("final_test_accuracy", number(r.final_test_accuracy));
-  field("time_seconds", number(r.time_seconds));
-  field("wall_seconds", number(r.wall_seconds));
-  field("samples_per_second", number(r.samples_per_second));
-  field("compute_bound_samples_per_second",
-        number(r.compute_bound_samples_per_second));
-  field("throughput_vs_compute_bound",
-        r.compute_bound_samples_per_second > 0
-          ? number(r.samples_per_second / r.compute_bound_samples_per_second)
-          : "null");
-  field("deterministic", r.deterministic ? "true" : "false");
-  field("seed", std::to_string(r.seed));
-  field("stop_reason", quoted(r.stop_reason));
-  out << "  \"membership\": {\"joined\": " << r.joined
-      << ", \"crashed\": " << r.crashed << ", \"restarted\": " << r.restarted
-      << ", \"evicted\": " << r.evicted << ", \"left\": " << r.left << "},\n";
-  field("failure", r.failure.empty() ? "null" : quoted(r.failure), true);
-  out << "}\n";
-  return out.str();
+    json["gradients_rejected"][reason] = count;
+  json["mean_delay"] = json_number(r.mean_delay);
+  json["max_delay"] = r.max_delay;
+  json["final_train_loss"] = json_number(r.final_train_loss);
+  json["final_test_loss"] = json_number(r.final_test_loss);
+  json["final_test_accuracy"] = json_number(r.final_test_accuracy);
+  json["time_seconds"] = json_number(r.time_seconds);
+  json["wall_seconds"] = json_number(r.wall_seconds);
+  json["samples_per_second"] = json_number(r.samples_per_second);
+  json["compute_bound_samples_per_second"]
+    = json_number(r.compute_bound_samples_per_second);
+  json["throughput_vs_compute_bound"] = nullptr;
+  if (r.compute_bound_samples_per_second > 0)
+    json["throughput_vs_compute_bound"]
+      = json_number(r.samples_per_second / r.compute_bound_samples_per_second);
+  json["deterministic"] = r.deterministic;
+  json["seed"] = r.seed;
+  json["stop_reason"] = r.stop_reason;
+  json["membership"] = {{"joined", r.joined},
+                        {"crashed", r.crashed},
+                        {"restarted", r.restarted},
+                        {"evicted", r.evicted},
+                        {"left", r.left}};
+  json["failure"] = nullptr;
+  if (!r.failure.empty())
+    json["failure"] = r.failure;
+  // Invalid UTF-8 (say in a failure message) is replaced, not thrown.
+  return json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+         + '\n';
 }
 
 } // namespace ormo::actors

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -29,6 +30,8 @@ public:
   }
 
   std::map<std::string, std::string> members;
+  /// The top-level keys in the order of the text.
+  std::vector<std::string> keys;
   /// Top-level string members, decoded.
   std::map<std::string, std::string> strings;
   std::string error;
@@ -192,6 +195,7 @@ private:
         if (members.count(key) != 0)
           return fail("duplicate key " + key);
         members[key] = text_.substr(start, position_ - start);
+        keys.push_back(key);
         if (is_string)
           strings[key] = decoded;
       }
@@ -235,6 +239,28 @@ private:
   std::string text_;
   std::size_t position_ = 0;
 };
+
+/// `json` without the whitespace outside strings (layout is not content).
+std::string compact(const std::string& json) {
+  std::string result;
+  bool in_string = false;
+  for (std::size_t k = 0; k < json.size(); ++k) {
+    char c = json[k];
+    if (in_string) {
+      result += c;
+      if (c == '\\' && k + 1 < json.size())
+        result += json[++k];
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+      result += c;
+    } else if (c != ' ' && c != '\n' && c != '\t' && c != '\r') {
+      result += c;
+    }
+  }
+  return result;
+}
 
 run_report sample_report() {
   run_report r;
@@ -328,8 +354,8 @@ TEST_CASE("run_report: summary JSON is valid and has the documented keys") {
   CHECK(m.at("iterations") == "1234");
   CHECK(m.at("gradients_received") == "5000");
   CHECK(m.at("gradients_applied") == "4990");
-  CHECK(m.at("gradients_rejected")
-        == "{\"duplicate_sequence\": 3, \"non_finite_value\": 7}");
+  CHECK(compact(m.at("gradients_rejected"))
+        == "{\"duplicate_sequence\":3,\"non_finite_value\":7}");
   CHECK(m.at("final_train_loss") == "0.5");
   CHECK(m.at("final_test_loss") == "null");
   CHECK(m.at("final_test_accuracy") == "0.875");
@@ -337,9 +363,9 @@ TEST_CASE("run_report: summary JSON is valid and has the documented keys") {
   CHECK(m.at("samples_per_second") == "12774.4");
   CHECK(m.at("deterministic") == "true");
   CHECK(m.at("throughput_vs_compute_bound") == "null");
-  CHECK(m.at("membership")
-        == "{\"joined\": 5, \"crashed\": 1, \"restarted\": 1, \"evicted\": 0, "
-           "\"left\": 0}");
+  CHECK(compact(m.at("membership"))
+        == "{\"joined\":5,\"crashed\":1,\"restarted\":1,\"evicted\":0,"
+           "\"left\":0}");
   // The failure string survives the escaping.
   CHECK(reader.strings.at("failure") == report.failure);
 }
@@ -356,4 +382,54 @@ TEST_CASE("run_report: summary JSON of a successful run") {
   CHECK(reader.members.at("throughput_vs_compute_bound") == "0.25");
   CHECK(reader.members.at("deterministic") == "false");
   CHECK(reader.strings.at("algorithm").empty());
+}
+
+TEST_CASE("run_report: summary JSON keeps its key order and number forms") {
+  auto report = sample_report();
+  report.mean_delay = 1.0 / 3.0;
+  report.compute_bound_samples_per_second = 12774.4 * 4;
+  const auto text = to_json(report);
+  json_reader reader(text);
+  REQUIRE_MESSAGE(reader.parse(), reader.error << "\n" << text);
+  CHECK(reader.keys
+        == std::vector<std::string>{"algorithm",
+                                    "apply",
+                                    "workers",
+                                    "iteration_size",
+                                    "iterations",
+                                    "epochs",
+                                    "gradients_received",
+                                    "gradients_applied",
+                                    "gradients_rejected",
+                                    "mean_delay",
+                                    "max_delay",
+                                    "final_train_loss",
+                                    "final_test_loss",
+                                    "final_test_accuracy",
+                                    "time_seconds",
+                                    "wall_seconds",
+                                    "samples_per_second",
+                                    "compute_bound_samples_per_second",
+                                    "throughput_vs_compute_bound",
+                                    "deterministic",
+                                    "seed",
+                                    "stop_reason",
+                                    "membership",
+                                    "failure"});
+  // Nine significant digits, as metrics.csv; integers stay integers.
+  CHECK(reader.members.at("mean_delay") == "0.333333333");
+  CHECK(reader.members.at("throughput_vs_compute_bound") == "0.25");
+  CHECK(reader.members.at("max_delay") == "6");
+  CHECK(reader.members.at("seed") == "42");
+  CHECK(reader.members.at("iteration_size") == "4");
+  CHECK(text.back() == '\n');
+}
+
+TEST_CASE("run_report: summary JSON of a failure message that is not UTF-8") {
+  run_report report;
+  report.failure = "bad byte \xff here";
+  const auto text = to_json(report);
+  json_reader reader(text);
+  REQUIRE_MESSAGE(reader.parse(), reader.error << "\n" << text);
+  CHECK(reader.strings.at("failure") == "bad byte \xef\xbf\xbd here");
 }

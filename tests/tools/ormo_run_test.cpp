@@ -1,0 +1,142 @@
+// `ormo run` end to end as a process: its outputs (metrics.csv,
+// summary.json, config.toml), reproducibility in deterministic mode, and
+// (slow, real time) a run of the built-in topology and Ctrl-C.
+#include <chrono>
+#include <csignal>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "tools/process.hpp"
+#include "tools/tools_testing.hpp"
+
+using namespace ormo::test;
+using nlohmann::json;
+
+namespace {
+
+/// metrics.csv without its wall_s column (the one real-time column).
+std::string without_wall_seconds(const std::string& csv) {
+  std::string result;
+  for (const auto& line : lines_of(csv)) {
+    auto fields = fields_of(line);
+    REQUIRE(fields.size() == 10);
+    fields.erase(fields.begin() + 1);
+    for (std::size_t k = 0; k < fields.size(); ++k)
+      result += (k > 0 ? "," : "") + fields[k];
+    result += '\n';
+  }
+  return result;
+}
+
+/// Checks a finished run's outputs in `dir` against each other: the last
+/// metrics row is the summary's end, one row per evaluation.
+json check_outputs(const std::filesystem::path& dir,
+                   int evaluations_per_epoch) {
+  auto summary = json::parse(read_text(dir / "summary.json"));
+  auto rows = lines_of(read_text(dir / "metrics.csv"));
+  REQUIRE(rows.size() >= 3);
+  CHECK(rows[0]
+        == "time_s,wall_s,epoch,iteration,gradients,train_loss,test_loss,"
+           "test_accuracy,rejected,samples_per_second");
+  CHECK(fields_of(rows[1])[3] == "0"); // the evaluation before training
+  auto last = fields_of(rows.back());
+  CHECK(std::stoll(last[3]) == summary["iterations"].get<long long>());
+  CHECK(std::stoull(last[4])
+        == summary["gradients_applied"].get<unsigned long long>());
+  auto epochs = summary["epochs"].get<double>();
+  CHECK(rows.size() - 1
+        >= 1 + static_cast<std::size_t>(epochs) * evaluations_per_epoch);
+  CHECK(summary["gradients_applied"].get<unsigned long long>()
+        <= summary["gradients_received"].get<unsigned long long>());
+  CHECK(summary["failure"].is_null());
+  CHECK(read_text(dir / "config.toml").find("[algorithm]")
+        != std::string::npos);
+  return summary;
+}
+
+} // namespace
+
+TEST_CASE("ormo run: a deterministic run gives the same outputs twice") {
+  auto dir = fresh_output_dir("deterministic_twice");
+  std::vector<json> summaries;
+  for (const char* name : {"first", "second"}) {
+    CAPTURE(name);
+    auto result
+      = run_process({ormo_binary, "run", example("deterministic.toml"), "--out",
+                     (dir / name).string()});
+    CHECK(result.exit_status == 0);
+    CHECK(result.err.empty());
+    CHECK(result.out.find("ormo: done (iterations): 2000 iterations")
+          != std::string::npos);
+    summaries.push_back(check_outputs(dir / name, 4));
+  }
+  CHECK(without_wall_seconds(read_text(dir / "first" / "metrics.csv"))
+        == without_wall_seconds(read_text(dir / "second" / "metrics.csv")));
+  for (auto& summary : summaries)
+    summary.erase("wall_seconds");
+  CHECK(summaries[0] == summaries[1]);
+  const auto& summary = summaries[0];
+  CHECK(summary["algorithm"] == "ormo");
+  CHECK(summary["apply"] == "on_close");
+  CHECK(summary["workers"] == 4);
+  CHECK(summary["iterations"] == 2000);
+  CHECK(summary["gradients_applied"] == 8000);
+  CHECK(summary["deterministic"] == true);
+  CHECK(summary["seed"] == 1234);
+  CHECK(summary["stop_reason"] == "iterations");
+  CHECK(summary["throughput_vs_compute_bound"].is_null());
+  CHECK(summary["membership"]["joined"] == 4);
+  CHECK(summary["final_test_accuracy"].get<double>() > 0.3); // chance: 0.1
+}
+
+TEST_CASE("ormo run: --set and --deterministic reach the resolved config") {
+  auto dir = fresh_output_dir("overrides");
+  auto result
+    = run_process({ormo_binary, "run", example("deterministic.toml"), "--out",
+                   dir.string(), "--set", "run.stop_iterations=40", "--set",
+                   "workers.count=2", "--deterministic"});
+  CHECK(result.exit_status == 0);
+  auto summary = check_outputs(dir, 4);
+  CHECK(summary["iterations"] == 40);
+  CHECK(summary["workers"] == 2);
+  CHECK(summary["deterministic"] == true);
+}
+
+TEST_SUITE("slow") {
+  TEST_CASE("ormo run: the built-in topology in real time") {
+    auto dir = fresh_output_dir("builtin_real_time");
+    auto result = run_process({ormo_binary, "run", "--out", dir.string()},
+                              std::chrono::seconds{300});
+    REQUIRE_MESSAGE(result.exit_status == 0, result.err);
+    CHECK(result.out.find("ormo: done (epochs)") != std::string::npos);
+    CHECK(result.out.find("of the compute bound") != std::string::npos);
+    auto summary = check_outputs(dir, 4);
+    CHECK(summary["stop_reason"] == "epochs");
+    CHECK(summary["deterministic"] == false);
+    CHECK(summary["epochs"].get<double>() >= 20);
+    CHECK(summary["compute_bound_samples_per_second"].get<double>() > 0);
+    auto ratio = summary["throughput_vs_compute_bound"].get<double>();
+    CHECK(ratio > 0);
+    CHECK(ratio < 2);
+  }
+
+  TEST_CASE("ormo run: Ctrl-C ends a run with its outputs and exit 130") {
+    using clock = child_process::clock;
+    auto dir = fresh_output_dir("interrupted");
+    child_process child({ormo_binary, "run", "--out", dir.string(), "--set",
+                         "run.stop_epochs=100000"});
+    // A progress line means training has started (and Ctrl-C is handled).
+    REQUIRE(child.wait_for_output("\nepoch ",
+                                  clock::now() + std::chrono::seconds{120}));
+    child.send_signal(SIGINT);
+    auto result = child.finish(clock::now() + std::chrono::seconds{120});
+    CHECK(result.exit_status == 130);
+    CHECK(result.err.find("ormo: interrupted at epoch") != std::string::npos);
+    auto summary = check_outputs(dir, 4);
+    CHECK(summary["stop_reason"] == "interrupted");
+    CHECK(summary["epochs"].get<double>() < 100000);
+  }
+}
