@@ -97,7 +97,8 @@ parameter_server(parameter_server_pointer self, Eigen::VectorXf initial) {
     [=](step_atom, const parameter_step& step) -> caf::result<push_outcome> {
       auto& state = self->state;
       if (auto problem = invalid_step(state, step); !problem.empty())
-        return push_outcome{"invalid_step", std::move(problem), {}};
+        return push_outcome{rejection_reason::invalid_step, std::move(problem),
+                              {}};
       apply(state, step);
       state.iteration = step.iteration;
       if (step.hold_until_close && !step.closed_iteration) {

@@ -259,7 +259,9 @@ void fill_report(monitor_pointer self) {
   report.epochs = epoch_of(state);
   report.gradients_received = counts.received;
   report.gradients_applied = counts.accepted;
-  report.gradients_rejected = counts.rejected;
+  report.gradients_rejected.clear();
+  for (const auto& [reason, count] : counts.rejected)
+    report.gradients_rejected[to_string(reason)] = count;
   report.mean_delay
     = counts.accepted > 0
         ? counts.delay_sum / static_cast<double>(counts.accepted)

@@ -211,14 +211,9 @@ inline double max_abs_difference(const Eigen::VectorXf& a,
   return static_cast<double>((a - b).cwiseAbs().maxCoeff());
 }
 
-inline std::uint64_t total(const std::map<std::string, std::uint64_t>& counts) {
-  std::uint64_t sum = 0;
-  for (const auto& [key, count] : counts)
-    sum += count;
-  return sum;
-}
-
-inline std::uint64_t total(const std::map<worker_id, std::uint64_t>& counts) {
+/// The sum of a map's counts (by reason, by reason name, by worker).
+template <class Key>
+std::uint64_t total(const std::map<Key, std::uint64_t>& counts) {
   std::uint64_t sum = 0;
   for (const auto& [key, count] : counts)
     sum += count;

@@ -144,12 +144,12 @@ TEST_CASE("parameter_server: a step of the wrong size is refused") {
   auto server = env.track(env.sys().spawn(parameter_server, initial));
   auto outcome = env.ask<push_outcome>(
     server, step_atom::value, gradient_step(1, Eigen::VectorXf::Ones(5), 7));
-  CHECK(outcome.rejection == "invalid_step");
+  CHECK(outcome.rejection == rejection_reason::invalid_step);
   CHECK_FALSE(outcome.detail.empty());
   auto not_finite = gradient_step(1, Eigen::VectorXf::Ones(4), 7);
   not_finite.update.momentum_offset = std::nanf("");
   outcome = env.ask<push_outcome>(server, step_atom::value, not_finite);
-  CHECK(outcome.rejection == "invalid_step");
+  CHECK(outcome.rejection == rejection_reason::invalid_step);
   CHECK(outcome.detail.find("not finite") != std::string::npos);
   // A missing gradient is fine when no coefficient uses it.
   parameter_step no_gradient;

@@ -162,7 +162,7 @@ TEST_CASE("supervisor: K follows the live workers") {
   auto push = env.ask<push_outcome>(
     t.shard.orderer, push_atom::value,
     make_push(2, 1000000, 0, Eigen::VectorXf::Zero(dimension)));
-  CHECK(push.rejection == "unknown_worker");
+  CHECK(push.rejection == rejection_reason::unknown_worker);
   // Removing an unknown or already removed id changes nothing.
   caf::anon_send(t.supervisor, remove_atom::value, worker_id{2});
   caf::anon_send(t.supervisor, remove_atom::value, worker_id{99});
@@ -237,7 +237,7 @@ TEST_CASE("supervisor: a crashed worker comes back as a new member") {
             t.shard.orderer, push_atom::value,
             make_push(1, 1000, 0, Eigen::VectorXf::Zero(dimension)))
           .rejection
-        == "unknown_worker");
+        == rejection_reason::unknown_worker);
 }
 
 TEST_CASE("supervisor: a worker that keeps crashing is evicted") {
@@ -278,7 +278,7 @@ TEST_CASE("supervisor: a worker that keeps crashing is evicted") {
               t.shard.orderer, push_atom::value,
               make_push(last, 1000, 0, Eigen::VectorXf::Zero(dimension)))
             .rejection
-          == "unknown_worker");
+          == rejection_reason::unknown_worker);
   }
 }
 

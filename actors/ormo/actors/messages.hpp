@@ -17,6 +17,7 @@
 #include <caf/sec.hpp>
 
 #include "ormo/optim/update_rule.hpp"
+#include "ormo/rejection_reason.hpp"
 
 namespace ormo::actors {
 
@@ -168,14 +169,14 @@ typename Inspector::result_type inspect(Inspector& f, parameter_step& x) {
 /// The answer to a push: accepted, with the shard's parameters after the
 /// step, or rejected with a reason (the worker then pulls).
 struct push_outcome {
-  /// Empty when accepted; otherwise a stable reason name such as
-  /// "non_finite_value", "duplicate_sequence" or "unknown_worker".
-  std::string rejection;
+  /// none when accepted.
+  rejection_reason rejection = rejection_reason::none;
+  /// Human-readable cause of a rejection (empty when accepted).
   std::string detail;
   /// Accepted only.
   parameter_snapshot snapshot;
 
-  bool accepted() const { return rejection.empty(); }
+  bool accepted() const { return rejection == rejection_reason::none; }
 };
 
 template <class Inspector>
@@ -190,8 +191,8 @@ struct orderer_stats {
   std::int32_t iteration_size = 0;
   std::uint64_t received = 0;
   std::uint64_t accepted = 0;
-  /// Reason -> count.
-  std::map<std::string, std::uint64_t> rejected;
+  /// Reason -> count (only reasons that occurred).
+  std::map<rejection_reason, std::uint64_t> rejected;
   /// Sum and count of the minibatch losses of accepted gradients.
   double loss_sum = 0;
   std::uint64_t loss_count = 0;
