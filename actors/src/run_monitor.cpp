@@ -80,10 +80,12 @@ std::string stop_reason(monitor_pointer self) {
     return "seconds";
   if (stop.accuracy > 0 && state.last_accuracy >= stop.accuracy)
     return "accuracy";
-  if (state.membership.joined > 0 && state.membership.live == 0)
-    return "failure: no live worker ("
-           + std::to_string(state.membership.evicted)
-           + " evicted after repeated crashes)";
+  const auto& m = state.membership;
+  if ((m.joined > 0 || m.crashed > 0) && m.live == 0)
+    return "failure: no live worker (" + std::to_string(m.evicted)
+           + " evicted after repeated crashes"
+           + (m.last_failure.empty() ? "" : "; the last: " + m.last_failure)
+           + ")";
   return {};
 }
 

@@ -1,7 +1,10 @@
 #include "ormo/actors/supervisor.hpp"
 
-#include <caf/system_messages.hpp>
+#include <string>
+#include <utility>
+
 #include <caf/exit_reason.hpp>
+#include <caf/system_messages.hpp>
 
 namespace ormo::actors {
 
@@ -17,15 +20,28 @@ void update_iteration_size(supervisor_pointer self) {
     self->send(route.orderer, resize_atom::value, size);
 }
 
+/// A member of `slot` failed (its worker crashed or its gradient source
+/// could not be made): a new one takes the slot unless the slot has used up
+/// its restarts, then the slot is evicted.
+void on_failure(supervisor_pointer self, std::size_t slot,
+                std::int32_t restarts, std::string why);
+
 void spawn_member(supervisor_pointer self, std::size_t slot,
                   std::int32_t restarts) {
   auto& state = self->state;
+  auto source = state.settings.make_source(slot);
+  if (!source) {
+    on_failure(self, slot, restarts,
+               "slot " + std::to_string(slot)
+                 + ": no gradient source: " + source.error().message());
+    return;
+  }
   auto id = state.next_id++;
   // Registered before the worker exists, so its first push finds it.
   for (auto& route : state.settings.shards)
     self->send(route.orderer, join_atom::value, id);
   auto handle = self->spawn(worker, id, state.settings.shards,
-                            state.settings.make_source(slot),
+                            std::move(source).value(),
                             state.settings.timing(slot));
   self->monitor(handle);
   auto address = handle.address();
@@ -33,6 +49,19 @@ void spawn_member(supervisor_pointer self, std::size_t slot,
   ++state.stats.joined;
   ++state.stats.live;
   self->send(handle, start_atom::value);
+}
+
+void on_failure(supervisor_pointer self, std::size_t slot,
+                std::int32_t restarts, std::string why) {
+  auto& state = self->state;
+  ++state.stats.crashed;
+  state.stats.last_failure = std::move(why);
+  if (restarts < state.settings.restart_limit) {
+    ++state.stats.restarted;
+    spawn_member(self, slot, restarts + 1);
+  } else {
+    ++state.stats.evicted;
+  }
 }
 
 void add_workers(supervisor_pointer self, std::int32_t count) {
@@ -55,17 +84,13 @@ void on_down(supervisor_pointer self, const caf::down_msg& down) {
     self->send(route.orderer, leave_atom::value, member.id);
   if (state.stopping)
     return;
-  if (member.removed) {
+  if (member.removed)
     ++state.stats.left;
-  } else {
-    ++state.stats.crashed;
-    if (member.restarts < state.settings.restart_limit) {
-      ++state.stats.restarted;
-      spawn_member(self, member.slot, member.restarts + 1);
-    } else {
-      ++state.stats.evicted;
-    }
-  }
+  else
+    on_failure(self, member.slot, member.restarts,
+               "worker " + std::to_string(member.id) + " (slot "
+                 + std::to_string(member.slot)
+                 + "): " + self->system().render(down.reason));
   update_iteration_size(self);
 }
 

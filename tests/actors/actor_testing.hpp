@@ -39,8 +39,19 @@
 #include "ormo/actors/worker.hpp"
 #include "ormo/model/gradient_source.hpp"
 #include "ormo/optim/update_rule.hpp"
+#include "ormo/status.hpp"
 
 namespace ormo::actors::testing {
+
+/// What make_source functions return.
+using source_result = result<std::shared_ptr<model::gradient_source>>;
+
+/// A new `Source` made from `xs...`, as a make_source function returns it.
+template <class Source, class... Ts>
+source_result source_of(Ts&&... xs) {
+  return std::shared_ptr<model::gradient_source>(
+    std::make_shared<Source>(std::forward<Ts>(xs)...));
+}
 
 /// What a client actor received for one request.
 template <class T>

@@ -255,8 +255,8 @@ TEST_CASE("training: a run whose workers are all evicted ends with a failure") {
   run.workers.restart_limit = 1;
   training_problem problem;
   problem.initial_parameters = Eigen::VectorXf::Zero(4);
-  problem.make_source = [](std::size_t, std::size_t) {
-    return std::make_shared<throwing_source>(Eigen::VectorXf::Ones(4), 1);
+  problem.make_source = [](std::size_t, std::size_t) -> source_result {
+    return source_of<throwing_source>(Eigen::VectorXf::Ones(4), 1);
   };
   problem.samples_per_epoch = 100;
   problem.batch_size = 1;
@@ -274,6 +274,29 @@ TEST_CASE("training: a run whose workers are all evicted ends with a failure") {
   CHECK_FALSE(handles->report->stop_reason.empty());
   CHECK(handles->report->evicted == 2);
   CHECK_FALSE(handles->report->failure.empty());
+}
+
+TEST_CASE("training: a run whose gradient sources cannot be made ends with "
+          "a failure that says why") {
+  auto run = small_run(1);
+  run.workers.count = 2;
+  run.workers.restart_limit = 1;
+  training_problem problem;
+  problem.initial_parameters = Eigen::VectorXf::Zero(4);
+  problem.make_source = [](std::size_t, std::size_t) -> source_result {
+    return status::error(status_code::not_found, "no such data file");
+  };
+  problem.samples_per_epoch = 100;
+  problem.batch_size = 1;
+  deterministic_system env;
+  auto report = run_training(env.sys(), run, problem, {});
+  CHECK(report.stop_reason == "failure");
+  CHECK(report.evicted == 2);
+  CHECK(report.crashed == 4);
+  CHECK(report.joined == 0);
+  CHECK(report.failure.find("no live worker") != std::string::npos);
+  CHECK(report.failure.find("no such data file") != std::string::npos);
+  CHECK(env.running() == 0);
 }
 
 namespace {
@@ -334,8 +357,9 @@ TEST_CASE("training: with two shards a NaN gradient is rejected once") {
   training_problem problem;
   const Eigen::VectorXf target = Eigen::VectorXf::LinSpaced(8, -1, 1);
   problem.initial_parameters = Eigen::VectorXf::Zero(8);
-  problem.make_source = [target](std::size_t, std::size_t) {
-    return std::make_shared<sometimes_nan_source>(target);
+  problem.make_source
+    = [target](std::size_t, std::size_t) -> source_result {
+    return source_of<sometimes_nan_source>(target);
   };
   problem.samples_per_epoch = 300;
   problem.batch_size = 1;

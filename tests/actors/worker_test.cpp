@@ -49,7 +49,9 @@ accepted_after(caf::timespan duration, std::vector<double> slowdowns,
   settings.shards = {shard};
   settings.initial_workers = static_cast<std::int32_t>(slowdowns.size());
   settings.make_source
-    = [](std::size_t) { return std::make_shared<quadratic_source>(target()); };
+    = [](std::size_t) -> source_result {
+    return source_of<quadratic_source>(target());
+  };
   settings.timing = [slowdowns](std::size_t slot) {
     return virtual_timing(slowdowns.at(slot));
   };
@@ -147,7 +149,9 @@ TEST_CASE("worker: speeds are measured per worker") {
   settings.initial_workers = 3;
   settings.speed_interval = milliseconds(200);
   settings.make_source
-    = [](std::size_t) { return std::make_shared<quadratic_source>(target()); };
+    = [](std::size_t) -> source_result {
+    return source_of<quadratic_source>(target());
+  };
   settings.timing
     = [](std::size_t slot) { return virtual_timing(slot == 2 ? 10 : 1); };
   auto supervisor_handle

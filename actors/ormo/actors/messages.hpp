@@ -220,12 +220,16 @@ struct membership_stats {
   /// Accepted gradients per second of each live worker, measured by the
   /// supervisor over its last interval.
   std::map<worker_id, double> gradients_per_second;
+  /// Why the last crash happened (a worker's exit reason, or a gradient
+  /// source that could not be made); empty before the first.
+  std::string last_failure;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, membership_stats& x) {
   return f(caf::meta::type_name("membership_stats"), x.live, x.joined, x.left,
-           x.crashed, x.restarted, x.evicted, x.gradients_per_second);
+           x.crashed, x.restarted, x.evicted, x.gradients_per_second,
+           x.last_failure);
 }
 
 } // namespace ormo::actors

@@ -18,6 +18,7 @@
 #include "ormo/actors/interfaces.hpp"
 #include "ormo/actors/shard_route.hpp"
 #include "ormo/actors/worker.hpp"
+#include "ormo/status.hpp"
 
 namespace ormo::actors {
 
@@ -25,7 +26,10 @@ struct supervisor_settings {
   std::vector<shard_route> shards;
   /// The gradient source of a worker in `slot` (its data shard, its own
   /// scratch). Called again for a restarted worker.
-  std::function<std::shared_ptr<model::gradient_source>(std::size_t slot)>
+  /// A failure counts as a crash of that slot's worker (restart limit,
+  /// eviction); see training_problem::make_source.
+  std::function<ormo::result<std::shared_ptr<model::gradient_source>>(
+    std::size_t slot)>
     make_source;
   /// The timing (speed) of a worker in `slot`.
   std::function<worker_timing(std::size_t slot)> timing;
