@@ -89,6 +89,7 @@ std::string to_json(const run_report& r) {
   field("epochs", number(r.epochs));
   field("gradients_received", std::to_string(r.gradients_received));
   field("gradients_applied", std::to_string(r.gradients_applied));
+  field("gradients_partial", std::to_string(r.gradients_partial));
   std::string rejected = "{";
   for (const auto& [reason, count] : r.gradients_rejected)
     rejected += (rejected.size() > 1 ? ", " : "") + quoted(reason) + ": "

@@ -223,13 +223,21 @@ struct membership_stats {
   /// Why the last crash happened (a worker's exit reason, or a gradient
   /// source that could not be made); empty before the first.
   std::string last_failure;
+  /// Gradients whose shards disagreed (some applied their slice, some
+  /// rejected it), as the workers reported them; never with one shard.
+  std::uint64_t gradients_partial = 0;
+  /// Per shard (index of the shard route): how many of those gradients it
+  /// applied, and how many it rejected by reason. Empty until the first.
+  std::vector<std::uint64_t> partial_applied;
+  std::vector<std::map<rejection_reason, std::uint64_t>> partial_rejected;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, membership_stats& x) {
   return f(caf::meta::type_name("membership_stats"), x.live, x.joined, x.left,
            x.crashed, x.restarted, x.evicted, x.gradients_per_second,
-           x.last_failure);
+           x.last_failure, x.gradients_partial, x.partial_applied,
+           x.partial_rejected);
 }
 
 } // namespace ormo::actors
