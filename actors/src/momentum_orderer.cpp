@@ -1,8 +1,12 @@
 #include "ormo/actors/momentum_orderer.hpp"
 
+#include "momentum_orderer_state.hpp"
+
 #include <algorithm>
 #include <string>
 #include <utility>
+
+#include <caf/actor_system.hpp>
 
 
 namespace ormo::actors {
@@ -143,6 +147,13 @@ momentum_orderer(momentum_orderer_pointer self,
     },
     [=](stats_atom) { return current_stats(self); },
   };
+}
+
+momentum_orderer_actor
+spawn_momentum_orderer(caf::actor_system& system,
+                       std::shared_ptr<optim::update_rule> rule,
+                       parameter_server_actor server) {
+  return system.spawn(momentum_orderer, std::move(rule), std::move(server));
 }
 
 } // namespace ormo::actors

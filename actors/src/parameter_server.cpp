@@ -1,9 +1,13 @@
 #include "ormo/actors/parameter_server.hpp"
 
+#include "parameter_server_state.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <utility>
+
+#include <caf/actor_system.hpp>
 
 #include "ormo/sole_owner.hpp"
 
@@ -112,6 +116,11 @@ parameter_server(parameter_server_pointer self, Eigen::VectorXf initial) {
       return outcome;
     },
   };
+}
+
+parameter_server_actor spawn_parameter_server(caf::actor_system& system,
+                                              Eigen::VectorXf initial) {
+  return system.spawn(parameter_server, std::move(initial));
 }
 
 } // namespace ormo::actors

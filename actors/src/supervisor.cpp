@@ -1,8 +1,16 @@
 #include "ormo/actors/supervisor.hpp"
 
+#include "supervisor_state.hpp"
+#include "worker_state.hpp"
+
+#include <algorithm>
+#include <map>
+#include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/system_messages.hpp>
 
@@ -42,7 +50,8 @@ void spawn_member(supervisor_pointer self, std::size_t slot,
     self->send(route.orderer, join_atom::value, id);
   auto handle = self->spawn(worker, id, state.settings.shards,
                             std::move(source).value(),
-                            state.settings.timing(slot));
+                            state.settings.timing(slot),
+                            caf::actor_cast<supervisor_actor>(self));
   self->monitor(handle);
   auto address = handle.address();
   state.members[address] = {id, slot, restarts, false, handle};
@@ -94,30 +103,49 @@ void on_down(supervisor_pointer self, const caf::down_msg& down) {
   update_iteration_size(self);
 }
 
+/// Each live worker's gradients per second since the last measurement,
+/// counting a gradient once every shard has accepted its slice (the
+/// minimum over the shards).
 void measure_speed(supervisor_pointer self) {
   auto& state = self->state;
-  if (state.settings.shards.empty())
+  const auto shard_count = state.settings.shards.size();
+  if (shard_count == 0)
     return;
-  self
-    ->request(state.settings.shards.front().orderer,
-              state.settings.speed_interval, stats_atom::value)
-    .then([=](const orderer_stats& counts) {
-      auto& state = self->state;
-      auto now = self->clock().now();
-      double seconds
-        = std::chrono::duration<double>(now - state.last_tick).count();
-      state.last_tick = now;
-      for (auto& [address, member] : state.members) {
-        auto found = counts.accepted_by_worker.find(member.id);
-        std::uint64_t accepted
-          = found == counts.accepted_by_worker.end() ? 0 : found->second;
-        auto& last = state.last_accepted[member.id];
-        if (seconds > 0)
-          state.stats.gradients_per_second[member.id]
-            = static_cast<double>(accepted - last) / seconds;
-        last = accepted;
-      }
-    });
+  auto accepted = std::make_shared<std::map<worker_id, std::uint64_t>>();
+  auto awaiting = std::make_shared<std::size_t>(shard_count);
+  auto first = std::make_shared<bool>(true);
+  for (auto& route : state.settings.shards)
+    self
+      ->request(route.orderer, state.settings.speed_interval,
+                stats_atom::value)
+      .then([=](const orderer_stats& counts) {
+        auto& state = self->state;
+        for (auto& [address, member] : state.members) {
+          auto found = counts.accepted_by_worker.find(member.id);
+          std::uint64_t count
+            = found == counts.accepted_by_worker.end() ? 0 : found->second;
+          auto known = accepted->find(member.id);
+          if (*first || known == accepted->end())
+            (*accepted)[member.id] = count;
+          else
+            known->second = std::min(known->second, count);
+        }
+        *first = false;
+        if (--*awaiting != 0)
+          return;
+        auto now = self->clock().now();
+        double seconds
+          = std::chrono::duration<double>(now - state.last_tick).count();
+        state.last_tick = now;
+        for (auto& [address, member] : state.members) {
+          auto count = (*accepted)[member.id];
+          auto& last = state.last_accepted[member.id];
+          if (seconds > 0)
+            state.stats.gradients_per_second[member.id]
+              = static_cast<double>(count - last) / seconds;
+          last = count;
+        }
+      });
 }
 
 } // namespace
@@ -143,6 +171,19 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self,
         }
     },
     [=](stats_atom) { return self->state.stats; },
+    [=](partial_atom, const std::vector<rejection_reason>& outcomes) {
+      auto& stats = self->state.stats;
+      ++stats.gradients_partial;
+      stats.partial_applied.resize(
+        std::max(stats.partial_applied.size(), outcomes.size()));
+      stats.partial_rejected.resize(
+        std::max(stats.partial_rejected.size(), outcomes.size()));
+      for (std::size_t s = 0; s < outcomes.size(); ++s)
+        if (outcomes[s] == rejection_reason::none)
+          ++stats.partial_applied[s];
+        else
+          ++stats.partial_rejected[s][outcomes[s]];
+    },
     [=](tick_atom) {
       if (self->state.stopping)
         return;
@@ -158,6 +199,14 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self,
       self->quit();
     },
   };
+}
+
+supervisor_actor spawn_supervisor(caf::actor_system& system,
+                                  supervisor_settings settings,
+                                  bool own_thread) {
+  if (own_thread)
+    return system.spawn<caf::detached>(supervisor, std::move(settings));
+  return system.spawn(supervisor, std::move(settings));
 }
 
 } // namespace ormo::actors

@@ -100,11 +100,10 @@ spawn_training(caf::actor_system& system, const config::run_config& run,
   }
   for (std::size_t s = 0; s < handles.shards.size(); ++s) {
     auto& route = handles.shards[s];
-    route.server = system.spawn(
-      parameter_server, Eigen::VectorXf{problem.initial_parameters.segment(
-                          route.offset, route.size)});
+    route.server = spawn_parameter_server(
+      system, problem.initial_parameters.segment(route.offset, route.size));
     route.orderer
-      = system.spawn(momentum_orderer, std::move(rules[s]), route.server);
+      = spawn_momentum_orderer(system, std::move(rules[s]), route.server);
   }
   supervisor_settings settings;
   settings.shards = handles.shards;
@@ -140,11 +139,8 @@ spawn_training(caf::actor_system& system, const config::run_config& run,
   // In real time on a thread of its own, as the monitor (run_monitor.hpp):
   // crashes, joins and leaves are handled at once, however busy the
   // workers keep the scheduler.
-  if (run.run.deterministic)
-    handles.supervisor = system.spawn(supervisor, std::move(settings));
-  else
-    handles.supervisor
-      = system.spawn<caf::detached>(supervisor, std::move(settings));
+  handles.supervisor = spawn_supervisor(system, std::move(settings),
+                                        !run.run.deterministic);
 
   handles.report = std::make_shared<run_report>();
   auto& report = *handles.report;

@@ -190,9 +190,9 @@ inline shard_route spawn_shard(deterministic_system& env,
   shard_route route;
   route.offset = offset;
   route.size = initial.size();
-  route.server = env.track(env.sys().spawn(parameter_server, initial));
-  route.orderer = env.track(env.sys().spawn(
-    momentum_orderer, std::shared_ptr<optim::update_rule>(std::move(rule)),
+  route.server = env.track(spawn_parameter_server(env.sys(), initial));
+  route.orderer = env.track(spawn_momentum_orderer(
+    env.sys(), std::shared_ptr<optim::update_rule>(std::move(rule)),
     route.server));
   return route;
 }

@@ -58,7 +58,7 @@ topology spawn_topology(deterministic_system& env, supervisor_settings settings,
   if (!settings.timing)
     settings.timing = [](std::size_t) { return virtual_timing(); };
   result.supervisor
-    = env.track_supervisor(env.sys().spawn(supervisor, std::move(settings)));
+    = env.track_supervisor(spawn_supervisor(env.sys(), std::move(settings)));
   env.run();
   return result;
 }

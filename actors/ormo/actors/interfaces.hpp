@@ -1,7 +1,8 @@
-// The typed interfaces of ormo's actors (DESIGN.md §2).
+// The typed interfaces of ormo's actors: what each one answers to.
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include <caf/replies_to.hpp>
 #include <caf/stateful_actor.hpp>
@@ -69,6 +70,9 @@ using supervisor_actor = caf::typed_actor<
   /// Removes a worker: it pushes the gradient in progress, then quits.
   caf::reacts_to<remove_atom, worker_id>,
   caf::replies_to<stats_atom>::with<membership_stats>,
+  /// A worker's shards disagreed on one gradient: each shard's outcome (by
+  /// shard route index; none: applied). Counted in membership_stats.
+  caf::reacts_to<partial_atom, std::vector<rejection_reason>>,
   /// Periodic speed measurement.
   caf::reacts_to<tick_atom>,
   /// Stops every worker and then itself.
