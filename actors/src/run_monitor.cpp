@@ -119,6 +119,55 @@ void pull_parameters(monitor_pointer self, F done) {
   }
 }
 
+/// The whole gradient's counters. With one shard, that shard's. With
+/// several: a gradient is received once every shard has its slice (minimum
+/// over the shards); the partial gradients (shards disagreed, as their
+/// workers reported) come out of each shard's applied and rejected counts,
+/// so applied and rejected count the gradients all shards agree on; the
+/// losses and delays are the first shard's.
+run_counts whole_counts(const std::vector<orderer_stats>& shards,
+                        const membership_stats& membership) {
+  run_counts whole;
+  const auto& first = shards.front();
+  whole.iteration = first.iteration;
+  whole.iteration_size = first.iteration_size;
+  whole.received = first.received;
+  whole.applied = first.accepted;
+  whole.rejected = first.rejected;
+  whole.loss_sum = first.loss_sum;
+  whole.loss_count = first.loss_count;
+  whole.delay_sum = first.delay_sum;
+  whole.max_delay = first.max_delay;
+  if (shards.size() == 1)
+    return whole;
+  whole.partial = membership.gradients_partial;
+  whole.rejected.clear();
+  for (std::size_t s = 0; s < shards.size(); ++s) {
+    const auto& shard = shards[s];
+    whole.iteration = std::min(whole.iteration, shard.iteration);
+    whole.received = std::min(whole.received, shard.received);
+    auto applied = shard.accepted;
+    if (s < membership.partial_applied.size())
+      applied -= std::min(applied, membership.partial_applied[s]);
+    whole.applied = std::min(whole.applied, applied);
+    for (auto [reason, count] : shard.rejected) {
+      if (s < membership.partial_rejected.size()) {
+        auto found = membership.partial_rejected[s].find(reason);
+        if (found != membership.partial_rejected[s].end())
+          count -= std::min(count, found->second);
+      }
+      if (count > 0)
+        whole.rejected[reason] = std::max(whole.rejected[reason], count);
+    }
+  }
+  return whole;
+}
+
+run_membership membership_of(const membership_stats& m) {
+  return {m.live,    m.joined,  m.crashed, m.restarted,
+          m.evicted, m.left,    m.last_failure};
+}
+
 /// Pulls the parameters and records a row for them; the final row (a stop
 /// rule was met) then finishes the run.
 void evaluate_then(monitor_pointer self, bool final_row) {
@@ -147,6 +196,26 @@ void stop(monitor_pointer self, run_end end) {
   auto& state = self->state;
   state.stopping = true;
   state.end = std::move(end);
+  // With several shards the final counts take in the partial gradients the
+  // workers reported up to the stop (the supervisor answers before it
+  // handles the stop); those still on their way stay in flight.
+  if (state.settings.shards.size() > 1)
+    self
+      ->request(state.settings.supervisor, state.settings.request_timeout,
+                stats_atom::value)
+      .then(
+        [=](membership_stats& membership) {
+          auto& state = self->state;
+          if (state.finishing)
+            return;
+          state.membership = std::move(membership);
+          policy(self).set_counts(
+            whole_counts(state.shard_counts, state.membership));
+          policy(self).set_membership(membership_of(state.membership));
+        },
+        [](caf::error&) {
+          // The supervisor is gone: the counts stay as they are.
+        });
   self->send(state.settings.supervisor, stop_atom::value);
   if (!state.evaluating)
     evaluate_then(self, true);
@@ -197,55 +266,6 @@ void arm_stop_watch(monitor_pointer self) {
   for (auto& route : state.settings.shards)
     self->send(route.orderer, watch_atom::value, true, received, iteration,
                caf::actor_cast<run_monitor_actor>(self));
-}
-
-/// The whole gradient's counters. With one shard, that shard's. With
-/// several: a gradient is received once every shard has its slice (minimum
-/// over the shards); the partial gradients (shards disagreed, as their
-/// workers reported) come out of each shard's applied and rejected counts,
-/// so applied and rejected count the gradients all shards agree on; the
-/// losses and delays are the first shard's.
-run_counts whole_counts(const std::vector<orderer_stats>& shards,
-                        const membership_stats& membership) {
-  run_counts whole;
-  const auto& first = shards.front();
-  whole.iteration = first.iteration;
-  whole.iteration_size = first.iteration_size;
-  whole.received = first.received;
-  whole.applied = first.accepted;
-  whole.rejected = first.rejected;
-  whole.loss_sum = first.loss_sum;
-  whole.loss_count = first.loss_count;
-  whole.delay_sum = first.delay_sum;
-  whole.max_delay = first.max_delay;
-  if (shards.size() == 1)
-    return whole;
-  whole.partial = membership.gradients_partial;
-  whole.rejected.clear();
-  for (std::size_t s = 0; s < shards.size(); ++s) {
-    const auto& shard = shards[s];
-    whole.iteration = std::min(whole.iteration, shard.iteration);
-    whole.received = std::min(whole.received, shard.received);
-    auto applied = shard.accepted;
-    if (s < membership.partial_applied.size())
-      applied -= std::min(applied, membership.partial_applied[s]);
-    whole.applied = std::min(whole.applied, applied);
-    for (auto [reason, count] : shard.rejected) {
-      if (s < membership.partial_rejected.size()) {
-        auto found = membership.partial_rejected[s].find(reason);
-        if (found != membership.partial_rejected[s].end())
-          count -= std::min(count, found->second);
-      }
-      if (count > 0)
-        whole.rejected[reason] = std::max(whole.rejected[reason], count);
-    }
-  }
-  return whole;
-}
-
-run_membership membership_of(const membership_stats& m) {
-  return {m.live,    m.joined,  m.crashed, m.restarted,
-          m.evicted, m.left,    m.last_failure};
 }
 
 /// New counters are in: evaluate, report, stop as due.

@@ -8,6 +8,10 @@
 #include <string>
 #include <vector>
 
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+#include <caf/deep_to_string.hpp>
+
 #include "actors/actor_testing.hpp"
 #include "helpers.hpp"
 #include "ormo/optim/ordered_momentum.hpp"
@@ -493,4 +497,45 @@ TEST_CASE(
   push(); // the fourth: the stop watch
   CHECK(*x.milestones == 3);
   CHECK(x.last->received == 4);
+}
+
+TEST_CASE("momentum_orderer: rejection reasons have stable names that parse "
+          "back") {
+  CHECK(std::string(to_string(rejection_reason::unknown_worker))
+        == "unknown_worker");
+  CHECK(std::string(to_string(rejection_reason::duplicate_sequence))
+        == "duplicate_sequence");
+  CHECK(std::string(to_string(rejection_reason::invalid_step))
+        == "invalid_step");
+  for (auto reason : all_rejection_reasons) {
+    CAPTURE(to_string(reason));
+    CHECK(parse_rejection_reason(to_string(reason)) == reason);
+  }
+  CHECK(parse_rejection_reason("none") == rejection_reason::none);
+  CHECK_FALSE(parse_rejection_reason("no_such_reason").has_value());
+  CHECK_FALSE(parse_rejection_reason("").has_value());
+}
+
+TEST_CASE("momentum_orderer: counts by reason survive serialization") {
+  orderer_stats stats;
+  stats.received = 9;
+  stats.rejected[rejection_reason::duplicate_sequence] = 2;
+  stats.rejected[rejection_reason::invalid_step] = 1;
+  push_outcome outcome;
+  outcome.rejection = rejection_reason::not_synchronous;
+  outcome.detail = "old";
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  std::vector<char> buffer;
+  caf::binary_serializer sink{sys, buffer};
+  REQUIRE_FALSE(sink(stats, outcome));
+  orderer_stats stats_copy;
+  push_outcome outcome_copy;
+  caf::binary_deserializer source{sys, buffer};
+  REQUIRE_FALSE(source(stats_copy, outcome_copy));
+  CHECK(stats_copy.received == 9);
+  CHECK(stats_copy.rejected == stats.rejected);
+  CHECK(outcome_copy.rejection == rejection_reason::not_synchronous);
+  CHECK(outcome_copy.detail == "old");
+  CHECK(caf::deep_to_string(outcome.rejection) == "not_synchronous");
 }
