@@ -27,7 +27,8 @@ struct momentum_orderer_state {
   /// (0: none yet; workers number their pushes from 1).
   std::map<worker_id, std::uint64_t> last_sequence;
   orderer_stats stats;
-  /// SSGDm: workers wait for the close of their iteration.
+  /// The rule holds pushes until the close (the synchronous reference):
+  /// workers wait for the close of their iteration.
   bool synchronous = false;
   /// The pending watches (see watch_atom): [0] the next evaluation
   /// point's, [1] the stop rule's.

@@ -23,8 +23,7 @@ parameter_snapshot snapshot_of(const parameter_server_state& state) {
 
 /// A buffer of `size` floats that no reader holds: the most recently
 /// retired first. With workers taking turns that is the snapshot the pushing
-/// worker has just released, still in its core's cache (measured: 64 % of
-/// the compute bound instead of 59 % when taking the oldest).
+/// worker has just released, still in its core's cache.
 std::shared_ptr<Eigen::VectorXf> free_buffer(parameter_server_state& state,
                                              Eigen::Index size) {
   auto& retired = state.retired;

@@ -220,18 +220,22 @@ TEST_CASE("momentum_orderer: rejections are answered and counted") {
     gradient_push push;
     rejection_reason reason;
   };
+  using reason = rejection_reason;
   std::vector<bad_push> bad{
-    {"unknown worker", make_push(9, 1, 1, g3), rejection_reason::unknown_worker},
-    {"duplicate sequence", make_push(1, 5, 1, g3), rejection_reason::duplicate_sequence},
-    {"older sequence", make_push(1, 3, 1, g3), rejection_reason::duplicate_sequence},
-    {"NaN", make_push(1, 6, 1, with_nan), rejection_reason::non_finite_value},
-    {"infinity", make_push(2, 2, 1, with_infinity), rejection_reason::non_finite_value},
-    {"wrong dimension", make_push(2, 3, 1, too_long), rejection_reason::dimension_mismatch},
-    {"empty gradient", gradient_push{2, 4, 1, {}, -1, 0}, rejection_reason::dimension_mismatch},
+    {"unknown worker", make_push(9, 1, 1, g3), reason::unknown_worker},
+    {"duplicate sequence", make_push(1, 5, 1, g3), reason::duplicate_sequence},
+    {"older sequence", make_push(1, 3, 1, g3), reason::duplicate_sequence},
+    {"NaN", make_push(1, 6, 1, with_nan), reason::non_finite_value},
+    {"infinity", make_push(2, 2, 1, with_infinity), reason::non_finite_value},
+    {"wrong dimension", make_push(2, 3, 1, too_long),
+     reason::dimension_mismatch},
+    {"empty gradient", gradient_push{2, 4, 1, {}, -1, 0},
+     reason::dimension_mismatch},
     {"NaN in another shard's slice",
-     elsewhere_non_finite(make_push(2, 5, 1, g3)), rejection_reason::non_finite_value},
-    {"future iteration", make_push(1, 7, 2, g3), rejection_reason::future_iteration},
-    {"negative iteration", make_push(1, 8, -1, g3), rejection_reason::negative_iteration},
+     elsewhere_non_finite(make_push(2, 5, 1, g3)), reason::non_finite_value},
+    {"future iteration", make_push(1, 7, 2, g3), reason::future_iteration},
+    {"negative iteration", make_push(1, 8, -1, g3),
+     reason::negative_iteration},
   };
   std::map<rejection_reason, std::uint64_t> expected_rejections;
   for (const auto& b : bad) {

@@ -167,7 +167,8 @@ TEST_CASE("run_policy: evaluation points are exactly at k/E epochs") {
     if (policy.pass_evaluation_points())
       evaluated_at.push_back(count);
   }
-  CHECK(evaluated_at == std::vector<std::uint64_t>{3, 5, 8, 10, 13, 15, 18, 20});
+  CHECK(evaluated_at
+        == std::vector<std::uint64_t>{3, 5, 8, 10, 13, 15, 18, 20});
   CHECK(policy.next_evaluation_epoch() == 2.25);
   // Asked again at the same counts: nothing doubled.
   CHECK_FALSE(policy.pass_evaluation_points());

@@ -290,7 +290,8 @@ TEST_CASE("training: with two shards, a gradient one shard rejects counts "
   CHECK(after_second.accepted_by_worker.at(1)
         == before_second.accepted_by_worker.at(1));
   // Worker 2 is untouched.
-  CHECK(after_first.accepted_by_worker.at(2) - before_first.accepted_by_worker.at(2)
+  CHECK(after_first.accepted_by_worker.at(2)
+          - before_first.accepted_by_worker.at(2)
         == after_second.accepted_by_worker.at(2)
              - before_second.accepted_by_worker.at(2));
   // The run ends at its epoch and its report counts whole gradients: the

@@ -175,7 +175,8 @@ TEST_CASE("worker: rejected gradients are answered and the worker goes on") {
   // Every NaN push was refused and answered (the worker pulled and computed
   // again each time); the other worker did not notice.
   CHECK(stats.rejected
-        == std::map<rejection_reason, std::uint64_t>{{rejection_reason::non_finite_value, 20}});
+        == std::map<rejection_reason, std::uint64_t>{
+          {rejection_reason::non_finite_value, 20}});
   CHECK(stats.accepted_by_worker
         == std::map<worker_id, std::uint64_t>{{2, 20}});
   CHECK(stats.received == 40);
@@ -313,7 +314,8 @@ TEST_CASE("worker: a NaN in one shard's slice is rejected by every shard") {
     auto stats = env.ask<orderer_stats>(route.orderer, stats_atom::value);
     CHECK(stats.accepted == 0);
     CHECK(stats.rejected
-          == std::map<rejection_reason, std::uint64_t>{{rejection_reason::non_finite_value, 10}});
+          == std::map<rejection_reason, std::uint64_t>{
+            {rejection_reason::non_finite_value, 10}});
     auto w = env.ask<parameter_snapshot>(route.server, pull_atom::value);
     CHECK(w.version == 0);
     CHECK(*w.parameters == Eigen::VectorXf::Zero(half));

@@ -28,7 +28,8 @@ using parameter_server_actor = caf::typed_actor<
 using run_monitor_actor = caf::typed_actor<
   /// Periodic: read the counters, report progress, check the stop rules.
   caf::reacts_to<tick_atom>,
-  /// A watched count was reached; the watched orderer's counters then.
+  /// A watched count was reached at one orderer (the sender); its
+  /// counters then.
   caf::reacts_to<milestone_atom, orderer_stats>>;
 
 /// Owns the update rule of one shard (t, n): validates gradients, places

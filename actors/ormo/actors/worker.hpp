@@ -19,10 +19,10 @@
 //
 // Failure: a throwing gradient_source or a failed request ends the worker
 // with an error; its supervisor sees the down message. Requests carry no
-// timeout of their own (in CAF 0.17 each one wakes the clock thread twice,
-// which cost 10 % of the throughput): a watchdog ticking every
-// request_timeout ends the worker when a round of requests stays unanswered
-// from one tick to the next, so after between one and two timeouts.
+// timeout of their own (in CAF 0.17 each timeout wakes the clock thread
+// twice, on the hot path): a watchdog ticking every request_timeout ends
+// the worker when a round of requests stays unanswered from one tick to the
+// next, so after between one and two timeouts.
 #pragma once
 
 #include <chrono>
