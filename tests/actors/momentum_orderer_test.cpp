@@ -543,3 +543,14 @@ TEST_CASE("momentum_orderer: counts by reason survive serialization") {
   CHECK(outcome_copy.detail == "old");
   CHECK(caf::deep_to_string(outcome.rejection) == "not_synchronous");
 }
+
+TEST_CASE("momentum_orderer: only the synchronous reference holds pushes "
+          "until the close") {
+  optim::synchronous_momentum synchronous(dimension, 2, {});
+  CHECK(synchronous.holds_pushes_until_close());
+  for (auto apply :
+       {optim::apply_mode::on_close, optim::apply_mode::on_arrival}) {
+    optim::ordered_momentum ordered(dimension, 2, ormo_settings(apply));
+    CHECK_FALSE(ordered.holds_pushes_until_close());
+  }
+}
