@@ -50,8 +50,12 @@ double compute_samples_per_second(const ormo::actors::training_problem& problem,
   using clock = std::chrono::steady_clock;
   std::vector<double> rates(cores, 0);
   std::vector<std::shared_ptr<ormo::model::gradient_source>> sources;
-  for (unsigned core = 0; core < cores; ++core)
-    sources.push_back(problem.make_source(core, cores));
+  for (unsigned core = 0; core < cores; ++core) {
+    auto source = problem.make_source(core, cores);
+    if (!source)
+      return 0; // not measured
+    sources.push_back(std::move(source).value());
+  }
   auto measure = [&](unsigned core) {
     ormo::denormals_flushed flushed; // as on the actor system's threads
     auto& source = sources[core];

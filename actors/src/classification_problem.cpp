@@ -1,7 +1,6 @@
 #include "ormo/actors/classification_problem.hpp"
 
 #include <algorithm>
-#include <stdexcept>
 
 #include "ormo/data/idx_reader.hpp"
 #include "ormo/data/shard.hpp"
@@ -51,21 +50,20 @@ make_classification_problem(const config::run_config& run) {
   const auto batch_size = static_cast<std::size_t>(run.model.batch_size);
   problem.batch_size = batch_size;
   problem.make_source
-    = [prototype, train, seed, batch_size](
-        std::size_t slot,
-        std::size_t slots) -> std::shared_ptr<model::gradient_source> {
+    = [prototype, train, seed, batch_size](std::size_t slot, std::size_t slots)
+    -> result<std::shared_ptr<model::gradient_source>> {
     // Workers added later share the initial workers' shards.
     auto shards = std::max<std::size_t>(slots, 1);
     auto indices
       = data::shard_indices(train->size(), slot % shards, shards, seed);
     if (!indices)
-      throw std::runtime_error(indices.error().message());
+      return indices.error();
     auto source = model::classifier_source::make(
       prototype->clone(), train, std::move(indices).value(), batch_size,
       random_source::derive_seed(seed, slot));
     if (!source)
-      throw std::runtime_error(source.error().message());
-    return std::move(source).value();
+      return source.error();
+    return std::shared_ptr<model::gradient_source>(std::move(source).value());
   };
   auto evaluator
     = std::shared_ptr<model::gradient_function>(prototype->clone());

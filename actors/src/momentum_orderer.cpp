@@ -1,10 +1,13 @@
 #include "ormo/actors/momentum_orderer.hpp"
 
+#include "momentum_orderer_state.hpp"
+
 #include <algorithm>
 #include <string>
 #include <utility>
 
-#include "ormo/optim/synchronous_momentum.hpp"
+#include <caf/actor_system.hpp>
+
 
 namespace ormo::actors {
 
@@ -12,11 +15,11 @@ namespace {
 
 void check_watch(momentum_orderer_pointer self);
 
-push_outcome reject(momentum_orderer_pointer self, std::string reason,
+push_outcome reject(momentum_orderer_pointer self, rejection_reason reason,
                     std::string detail) {
   ++self->state.stats.rejected[reason];
   check_watch(self);
-  return {std::move(reason), std::move(detail), {}};
+  return {reason, std::move(detail), {}};
 }
 
 /// The counters as of now.
@@ -79,8 +82,7 @@ momentum_orderer(momentum_orderer_pointer self,
                  std::shared_ptr<optim::update_rule> rule,
                  parameter_server_actor server) {
   auto& state = self->state;
-  state.synchronous
-    = dynamic_cast<optim::synchronous_momentum*>(rule.get()) != nullptr;
+  state.synchronous = rule->holds_pushes_until_close();
   state.rule = std::move(rule);
   // u lives beside w in the server: the rule only validates and plans.
   state.rule->keep_momentum_elsewhere();
@@ -91,22 +93,22 @@ momentum_orderer(momentum_orderer_pointer self,
       ++state.stats.received;
       auto member = state.last_sequence.find(push.worker);
       if (member == state.last_sequence.end())
-        return reject(self, "unknown_worker",
+        return reject(self, rejection_reason::unknown_worker,
                       "worker " + std::to_string(push.worker)
                         + " is not a member");
       if (push.sequence <= member->second)
-        return reject(self, "duplicate_sequence",
+        return reject(self, rejection_reason::duplicate_sequence,
                       "sequence " + std::to_string(push.sequence)
                         + " of worker " + std::to_string(push.worker)
                         + " was already received");
       if (push.first_non_finite >= 0 && push.gradient.finite())
         return reject(
-          self, optim::to_string(optim::rejection_reason::non_finite_value),
+          self, rejection_reason::non_finite_value,
           "gradient value " + std::to_string(push.first_non_finite)
             + " (in another shard's slice) is not finite");
       auto placed = state.rule->place(push.gradient, push.computed_at);
       if (!placed.accepted())
-        return reject(self, optim::to_string(placed.rejection),
+        return reject(self, placed.rejection,
                       std::move(placed.detail));
       member->second = push.sequence;
       auto& stats = state.stats;
@@ -145,6 +147,13 @@ momentum_orderer(momentum_orderer_pointer self,
     },
     [=](stats_atom) { return current_stats(self); },
   };
+}
+
+momentum_orderer_actor
+spawn_momentum_orderer(caf::actor_system& system,
+                       std::shared_ptr<optim::update_rule> rule,
+                       parameter_server_actor server) {
+  return system.spawn(momentum_orderer, std::move(rule), std::move(server));
 }
 
 } // namespace ormo::actors

@@ -1,9 +1,13 @@
 #include "ormo/actors/parameter_server.hpp"
 
+#include "parameter_server_state.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <utility>
+
+#include <caf/actor_system.hpp>
 
 #include "ormo/sole_owner.hpp"
 
@@ -19,8 +23,7 @@ parameter_snapshot snapshot_of(const parameter_server_state& state) {
 
 /// A buffer of `size` floats that no reader holds: the most recently
 /// retired first. With workers taking turns that is the snapshot the pushing
-/// worker has just released, still in its core's cache (measured: 64 % of
-/// the compute bound instead of 59 % when taking the oldest).
+/// worker has just released, still in its core's cache.
 std::shared_ptr<Eigen::VectorXf> free_buffer(parameter_server_state& state,
                                              Eigen::Index size) {
   auto& retired = state.retired;
@@ -97,7 +100,8 @@ parameter_server(parameter_server_pointer self, Eigen::VectorXf initial) {
     [=](step_atom, const parameter_step& step) -> caf::result<push_outcome> {
       auto& state = self->state;
       if (auto problem = invalid_step(state, step); !problem.empty())
-        return push_outcome{"invalid_step", std::move(problem), {}};
+        return push_outcome{rejection_reason::invalid_step, std::move(problem),
+                              {}};
       apply(state, step);
       state.iteration = step.iteration;
       if (step.hold_until_close && !step.closed_iteration) {
@@ -111,6 +115,11 @@ parameter_server(parameter_server_pointer self, Eigen::VectorXf initial) {
       return outcome;
     },
   };
+}
+
+parameter_server_actor spawn_parameter_server(caf::actor_system& system,
+                                              Eigen::VectorXf initial) {
+  return system.spawn(parameter_server, std::move(initial));
 }
 
 } // namespace ormo::actors

@@ -1,9 +1,11 @@
 #include "ormo/actors/run_monitor.hpp"
 
 #include <algorithm>
-#include <cmath>
-#include <limits>
+#include <memory>
 #include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
@@ -14,32 +16,24 @@ namespace {
 
 struct monitor_state {
   run_monitor_settings settings;
+  std::optional<run_policy> policy;
   caf::actor_clock::time_point start;
   /// When the workers were started (after the initial evaluation), and when
-  /// `counts` were taken: the window the throughput is measured over.
+  /// the counts were taken: the window the throughput is measured over.
   caf::actor_clock::time_point training_start;
   caf::actor_clock::time_point counts_time;
   std::chrono::steady_clock::time_point wall_start;
   std::chrono::steady_clock::time_point last_progress;
-  /// Counters summed over the shards' orderers at the last tick.
-  orderer_stats counts;
+  /// Each shard's latest counters (index of its route), and the latest
+  /// membership: what the whole counts are folded from.
+  std::vector<orderer_stats> shard_counts;
   membership_stats membership;
-  /// Counters at the previous metrics row.
-  double row_loss_sum = 0;
-  std::uint64_t row_loss_count = 0;
-  std::uint64_t row_gradients = 0;
-  double row_time = 0;
-  double last_train_loss = std::numeric_limits<double>::quiet_NaN();
-  double last_accuracy = -1;
-  double next_evaluation_epoch = 0;
   bool evaluating = false;
-  /// A stop rule was met (`stopped_by`): `counts` stay as they were then,
-  /// while the final evaluation runs.
+  /// A stop rule was met (`end`): the counts stay as they were then, while
+  /// the final evaluation runs.
   bool stopping = false;
-  std::string stopped_by;
+  run_end end;
   bool finishing = false;
-  /// The host asked to stop (training_callbacks::stop_requested).
-  bool interrupted = false;
 
   static inline const char* name = "ormo.run_monitor";
 };
@@ -57,128 +51,32 @@ double wall_seconds(monitor_pointer self) {
     .count();
 }
 
-/// Passes over the training set, counted in gradients received: a rejected
-/// gradient used its samples too, and a run whose gradients are all rejected
-/// (diverged parameters) must still reach its end.
-double epoch_of(const monitor_state& state) {
-  return static_cast<double>(state.counts.received)
-         * static_cast<double>(state.settings.batch_size)
-         / static_cast<double>(state.settings.samples_per_epoch);
-}
-
-/// The first stop rule reached, or empty.
-std::string stop_reason(monitor_pointer self) {
-  const auto& state = self->state;
-  const auto& stop = state.settings.stop;
-  if (state.interrupted)
-    return "interrupted";
-  if (stop.epochs > 0 && epoch_of(state) >= stop.epochs)
-    return "epochs";
-  if (stop.iterations > 0 && state.counts.iteration >= stop.iterations)
-    return "iterations";
-  if (stop.seconds > 0 && seconds_since_start(self) >= stop.seconds)
-    return "seconds";
-  if (stop.accuracy > 0 && state.last_accuracy >= stop.accuracy)
-    return "accuracy";
-  if (state.membership.joined > 0 && state.membership.live == 0)
-    return "failure: no live worker ("
-           + std::to_string(state.membership.evicted)
-           + " evicted after repeated crashes)";
-  return {};
-}
-
-/// Fraction done by the nearest stop rule.
-double fraction_done(monitor_pointer self) {
-  const auto& state = self->state;
-  const auto& stop = state.settings.stop;
-  double done = 0;
-  if (stop.epochs > 0)
-    done = std::max(done, epoch_of(state) / stop.epochs);
-  if (stop.iterations > 0)
-    done = std::max(done, static_cast<double>(state.counts.iteration)
-                            / static_cast<double>(stop.iterations));
-  if (stop.seconds > 0)
-    done = std::max(done, seconds_since_start(self) / stop.seconds);
-  return std::min(done, 1.0);
-}
-
-std::uint64_t total_rejected(const orderer_stats& counts) {
-  std::uint64_t total = 0;
-  for (const auto& [reason, count] : counts.rejected)
-    total += count;
-  return total;
-}
-
-/// Mean minibatch loss of the gradients applied since the last row; none
-/// when there are none.
-std::optional<double> loss_since_row(const monitor_state& state) {
-  auto count = state.counts.loss_count - state.row_loss_count;
-  if (count == 0)
-    return std::nullopt;
-  return (state.counts.loss_sum - state.row_loss_sum)
-         / static_cast<double>(count);
+run_policy& policy(monitor_pointer self) {
+  return *self->state.policy;
 }
 
 void report_progress(monitor_pointer self) {
   auto& state = self->state;
   if (!state.settings.on_progress)
     return;
-  progress p;
-  p.time_s = seconds_since_start(self);
-  p.epoch = epoch_of(state);
-  p.iteration = state.counts.iteration;
-  p.gradients_per_second
-    = p.time_s > 0 ? static_cast<double>(state.counts.accepted) / p.time_s : 0;
-  // Since the last row; right after a row, since the start.
-  p.train_loss = loss_since_row(state).value_or(
-    state.counts.loss_count > 0
-      ? state.counts.loss_sum / static_cast<double>(state.counts.loss_count)
-      : std::numeric_limits<double>::quiet_NaN());
-  p.test_accuracy = state.last_accuracy;
-  p.done = fraction_done(self);
-  double wall = wall_seconds(self);
-  p.eta_seconds = p.done > 0 ? wall * (1 - p.done) / p.done : -1;
-  p.live_workers = state.membership.live;
-  p.rejected = total_rejected(state.counts);
-  state.settings.on_progress(p);
+  state.settings.on_progress(
+    policy(self).make_progress(seconds_since_start(self), wall_seconds(self)));
 }
 
-void finish(monitor_pointer self, std::string reason);
+void finish(monitor_pointer self, run_end end);
 
 /// Appends a metrics row of the current counts for parameters `w`,
 /// evaluated when there is an evaluation function. In real time the
 /// monitor has a thread of its own, so the evaluation runs at once however
-/// busy the workers keep the scheduler (a scheduled evaluator actor was
-/// starved by their push chains: a stop on accuracy came 30x too late).
+/// busy the workers keep the scheduler.
 void record_row(monitor_pointer self, const Eigen::VectorXf& w) {
   auto& state = self->state;
-  metrics_row row;
-  row.time_s = seconds_since_start(self);
-  row.wall_s = wall_seconds(self);
-  row.epoch = epoch_of(state);
-  row.iteration = state.counts.iteration;
-  row.gradients = state.counts.accepted;
-  if (auto loss = loss_since_row(state))
-    state.last_train_loss = *loss;
-  row.train_loss = state.last_train_loss;
-  row.test_loss = std::numeric_limits<double>::quiet_NaN();
-  row.test_accuracy = std::numeric_limits<double>::quiet_NaN();
-  if (state.settings.evaluate) {
-    auto evaluation = state.settings.evaluate(w);
-    row.test_loss = evaluation.loss;
-    row.test_accuracy = evaluation.accuracy;
-    state.last_accuracy = evaluation.accuracy;
-  }
-  row.rejected = total_rejected(state.counts);
-  double elapsed = row.time_s - state.row_time;
-  if (elapsed > 0)
-    row.samples_per_second
-      = static_cast<double>(row.gradients - state.row_gradients)
-        * static_cast<double>(state.settings.batch_size) / elapsed;
-  state.row_loss_sum = state.counts.loss_sum;
-  state.row_loss_count = state.counts.loss_count;
-  state.row_gradients = row.gradients;
-  state.row_time = row.time_s;
+  auto time_s = seconds_since_start(self);
+  auto wall_s = wall_seconds(self);
+  std::optional<model::evaluation> evaluation;
+  if (state.settings.evaluate)
+    evaluation = state.settings.evaluate(w);
+  auto row = policy(self).make_row(time_s, wall_s, evaluation);
   state.settings.report->rows.push_back(row);
   state.settings.report->final_parameters = w;
   if (state.settings.on_row)
@@ -202,10 +100,12 @@ void pull_parameters(monitor_pointer self, F done) {
         [=](const parameter_snapshot& snapshot) {
           if (static_cast<Eigen::Index>(snapshot.parameters.size())
               != route.size) {
-            finish(self, "failure: a server sent "
-                           + std::to_string(snapshot.parameters.size())
-                           + " parameters for a shard of "
-                           + std::to_string(route.size));
+            finish(self, run_end::failed(
+                           run_failure::invalid_reply,
+                           "a server sent "
+                             + std::to_string(snapshot.parameters.size())
+                             + " parameters for a shard of "
+                             + std::to_string(route.size)));
             return;
           }
           assembled->segment(route.offset, route.size) = *snapshot.parameters;
@@ -213,9 +113,59 @@ void pull_parameters(monitor_pointer self, F done) {
             done(*assembled);
         },
         [=](caf::error& error) {
-          finish(self, "failure: " + self->system().render(error));
+          finish(self, run_end::failed(run_failure::request_failed,
+                                       self->system().render(error)));
         });
   }
+}
+
+/// The whole gradient's counters. With one shard, that shard's. With
+/// several: a gradient is received once every shard has its slice (minimum
+/// over the shards); the partial gradients (shards disagreed, as their
+/// workers reported) come out of each shard's applied and rejected counts,
+/// so applied and rejected count the gradients all shards agree on; the
+/// losses and delays are the first shard's.
+run_counts whole_counts(const std::vector<orderer_stats>& shards,
+                        const membership_stats& membership) {
+  run_counts whole;
+  const auto& first = shards.front();
+  whole.iteration = first.iteration;
+  whole.iteration_size = first.iteration_size;
+  whole.received = first.received;
+  whole.applied = first.accepted;
+  whole.rejected = first.rejected;
+  whole.loss_sum = first.loss_sum;
+  whole.loss_count = first.loss_count;
+  whole.delay_sum = first.delay_sum;
+  whole.max_delay = first.max_delay;
+  if (shards.size() == 1)
+    return whole;
+  whole.partial = membership.gradients_partial;
+  whole.rejected.clear();
+  for (std::size_t s = 0; s < shards.size(); ++s) {
+    const auto& shard = shards[s];
+    whole.iteration = std::min(whole.iteration, shard.iteration);
+    whole.received = std::min(whole.received, shard.received);
+    auto applied = shard.accepted;
+    if (s < membership.partial_applied.size())
+      applied -= std::min(applied, membership.partial_applied[s]);
+    whole.applied = std::min(whole.applied, applied);
+    for (auto [reason, count] : shard.rejected) {
+      if (s < membership.partial_rejected.size()) {
+        auto found = membership.partial_rejected[s].find(reason);
+        if (found != membership.partial_rejected[s].end())
+          count -= std::min(count, found->second);
+      }
+      if (count > 0)
+        whole.rejected[reason] = std::max(whole.rejected[reason], count);
+    }
+  }
+  return whole;
+}
+
+run_membership membership_of(const membership_stats& m) {
+  return {m.live,    m.joined,  m.crashed, m.restarted,
+          m.evicted, m.left,    m.last_failure};
 }
 
 /// Pulls the parameters and records a row for them; the final row (a stop
@@ -229,11 +179,12 @@ void evaluate_then(monitor_pointer self, bool final_row) {
       return;
     record_row(self, w);
     if (final_row)
-      finish(self, state.stopped_by);
+      finish(self, state.end);
     else if (state.stopping) // a count was reached while this row was made
       evaluate_then(self, true);
-    else if (auto why = stop_reason(self); !why.empty())
-      finish(self, why); // the accuracy of this row
+    else if (auto end = policy(self).check_stop(seconds_since_start(self));
+             end.ended())
+      finish(self, std::move(end)); // the accuracy of this row
   });
 }
 
@@ -241,66 +192,46 @@ void evaluate_then(monitor_pointer self, bool final_row) {
 /// that the final parameters are those of the counts, give or take the
 /// pushes already on their way, and the final evaluation has the cores to
 /// itself), and the final row follows the evaluation in progress, if any.
-void stop(monitor_pointer self, std::string reason) {
+void stop(monitor_pointer self, run_end end) {
   auto& state = self->state;
   state.stopping = true;
-  state.stopped_by = std::move(reason);
+  state.end = std::move(end);
+  // With several shards the final counts take in the partial gradients the
+  // workers reported up to the stop (the supervisor answers before it
+  // handles the stop); those still on their way stay in flight.
+  if (state.settings.shards.size() > 1)
+    self
+      ->request(state.settings.supervisor, state.settings.request_timeout,
+                stats_atom::value)
+      .then(
+        [=](membership_stats& membership) {
+          auto& state = self->state;
+          if (state.finishing)
+            return;
+          state.membership = std::move(membership);
+          policy(self).set_counts(
+            whole_counts(state.shard_counts, state.membership));
+          policy(self).set_membership(membership_of(state.membership));
+        },
+        [](caf::error&) {
+          // The supervisor is gone: the counts stay as they are.
+        });
   self->send(state.settings.supervisor, stop_atom::value);
   if (!state.evaluating)
     evaluate_then(self, true);
 }
 
-void fill_report(monitor_pointer self) {
-  auto& state = self->state;
-  auto& report = *state.settings.report;
-  const auto& counts = state.counts;
-  report.iteration_size = counts.iteration_size;
-  report.iterations = counts.iteration;
-  report.epochs = epoch_of(state);
-  report.gradients_received = counts.received;
-  report.gradients_applied = counts.accepted;
-  report.gradients_rejected = counts.rejected;
-  report.mean_delay
-    = counts.accepted > 0
-        ? counts.delay_sum / static_cast<double>(counts.accepted)
-        : 0;
-  report.max_delay = counts.max_delay;
-  report.time_seconds = seconds_since_start(self);
-  report.wall_seconds = wall_seconds(self);
-  auto training_seconds
-    = std::chrono::duration<double>(state.counts_time - state.training_start)
-        .count();
-  report.samples_per_second
-    = training_seconds > 0
-        ? static_cast<double>(counts.accepted)
-            * static_cast<double>(state.settings.batch_size) / training_seconds
-        : 0;
-  if (!report.rows.empty()) {
-    const auto& last = report.rows.back();
-    report.final_train_loss = last.train_loss;
-    report.final_test_loss = last.test_loss;
-    report.final_test_accuracy = last.test_accuracy;
-  }
-  const auto& m = state.membership;
-  report.joined = m.joined;
-  report.crashed = m.crashed;
-  report.restarted = m.restarted;
-  report.evicted = m.evicted;
-  report.left = m.left;
-}
-
-void finish(monitor_pointer self, std::string reason) {
+void finish(monitor_pointer self, run_end end) {
   auto& state = self->state;
   if (state.finishing)
     return;
   state.finishing = true;
-  auto& report = *state.settings.report;
-  if (reason.rfind("failure: ", 0) == 0) {
-    report.failure = reason.substr(9);
-    reason = "failure";
-  }
-  report.stop_reason = reason;
-  fill_report(self);
+  auto training_seconds
+    = std::chrono::duration<double>(state.counts_time - state.training_start)
+        .count();
+  policy(self).fill_report(*state.settings.report, end,
+                           seconds_since_start(self), wall_seconds(self),
+                           training_seconds);
   report_progress(self);
   self->send(state.settings.supervisor, stop_atom::value);
   for (auto& route : state.settings.shards) {
@@ -310,54 +241,49 @@ void finish(monitor_pointer self, std::string reason) {
   self->quit();
 }
 
-/// Gradients received when `epoch` is reached.
-std::uint64_t gradients_at(const monitor_state& state, double epoch) {
-  return static_cast<std::uint64_t>(
-    std::ceil(epoch * static_cast<double>(state.settings.samples_per_epoch)
-              / static_cast<double>(state.settings.batch_size)));
-}
-
-/// Asks the first orderer to call back at the next evaluation point.
+/// Asks every orderer that has not yet reached it to call back at the
+/// next evaluation point. The monitor acts once the last shard reports (the
+/// whole counts take the minimum over the shards); a shard known to be
+/// past the point is not asked again, since its answer would come at once.
 void arm_watch(monitor_pointer self) {
   auto& state = self->state;
-  auto received = gradients_at(state, state.next_evaluation_epoch);
-  self->send(state.settings.shards.front().orderer, watch_atom::value, false,
-             std::max<std::uint64_t>(received, 1), iteration_index{0},
-             caf::actor_cast<run_monitor_actor>(self));
+  auto received = policy(self).next_evaluation_received();
+  const auto& shards = state.settings.shards;
+  for (std::size_t s = 0; s < shards.size(); ++s)
+    if (state.shard_counts[s].received < received)
+      self->send(shards[s].orderer, watch_atom::value, false, received,
+                 iteration_index{0}, caf::actor_cast<run_monitor_actor>(self));
 }
 
-/// Asks the first orderer to call back when the epoch or iteration stop
-/// rule is reached.
+/// Asks every orderer to call back when the epoch or iteration stop rule
+/// is reached.
 void arm_stop_watch(monitor_pointer self) {
   auto& state = self->state;
-  const auto& stop = state.settings.stop;
-  if (stop.epochs <= 0 && stop.iterations <= 0)
+  auto received = policy(self).stop_watch_received();
+  auto iteration = policy(self).stop_watch_iteration();
+  if (received == 0 && iteration == 0)
     return;
-  auto received
-    = stop.epochs > 0
-        ? std::max<std::uint64_t>(gradients_at(state, stop.epochs), 1)
-        : 0;
-  self->send(state.settings.shards.front().orderer, watch_atom::value, true,
-             received, stop.iterations,
-             caf::actor_cast<run_monitor_actor>(self));
+  for (auto& route : state.settings.shards)
+    self->send(route.orderer, watch_atom::value, true, received, iteration,
+               caf::actor_cast<run_monitor_actor>(self));
 }
 
-/// Counters of all shards are in: evaluate, report, stop as due.
+/// New counters are in: evaluate, report, stop as due.
 void on_counts(monitor_pointer self) {
   auto& state = self->state;
   if (state.finishing || state.stopping)
     return;
-  if (auto reason = stop_reason(self); !reason.empty()) {
-    stop(self, std::move(reason));
+  auto& p = policy(self);
+  p.set_counts(whole_counts(state.shard_counts, state.membership));
+  p.set_membership(membership_of(state.membership));
+  state.counts_time = self->clock().now();
+  if (auto end = p.check_stop(seconds_since_start(self)); end.ended()) {
+    stop(self, std::move(end));
     return;
   }
-  if (epoch_of(state) >= state.next_evaluation_epoch) {
-    while (state.next_evaluation_epoch <= epoch_of(state))
-      state.next_evaluation_epoch += 1.0 / state.settings.evaluations_per_epoch;
-    // An evaluation still in progress stands for this point.
-    if (!state.evaluating)
-      evaluate_then(self, false);
-  }
+  // An evaluation still in progress stands for a point passed now.
+  if (p.pass_evaluation_points() && !state.evaluating)
+    evaluate_then(self, false);
   arm_watch(self);
   auto now = std::chrono::steady_clock::now();
   if (std::chrono::duration<double>(now - state.last_progress).count()
@@ -367,50 +293,38 @@ void on_counts(monitor_pointer self) {
   }
 }
 
-/// Folds one shard's counters into `sum`. Every shard sees every push and
-/// gives it the same outcome (a gradient not finite in one slice is
-/// rejected by all): the counts are the first shard's; per rejection reason
-/// the most any shard rejected, so that a shard disagreeing (a slice
-/// corrupted on its way) still shows.
-void fold_shard_counts(orderer_stats& sum, orderer_stats shard,
-                       bool first_shard) {
-  auto rejected = std::move(sum.rejected);
-  for (const auto& [reason, count] : shard.rejected)
-    rejected[reason] = std::max(rejected[reason], count);
-  if (first_shard)
-    sum = std::move(shard);
-  sum.rejected = std::move(rejected);
-}
-
 void collect_counts(monitor_pointer self) {
   auto& state = self->state;
   if (state.stopping)
     return;
-  auto sum = std::make_shared<orderer_stats>();
+  auto shards = std::make_shared<std::vector<orderer_stats>>(
+    state.settings.shards.size());
   auto awaiting
     = std::make_shared<std::size_t>(state.settings.shards.size() + 1);
   auto arrived = [=] {
     if (--*awaiting != 0 || self->state.stopping)
       return;
-    self->state.counts = std::move(*sum);
-    self->state.counts_time = self->clock().now();
+    // Counts only grow: keep a milestone's newer counts of a shard.
+    auto& latest = self->state.shard_counts;
+    for (std::size_t s = 0; s < latest.size(); ++s)
+      if ((*shards)[s].received >= latest[s].received)
+        latest[s] = std::move((*shards)[s]);
     on_counts(self);
   };
   auto failed = [=](caf::error& error) {
-    finish(self, "failure: " + self->system().render(error));
+    finish(self, run_end::failed(run_failure::request_failed,
+                                 self->system().render(error)));
   };
-  bool first = true;
-  for (auto& route : state.settings.shards) {
+  for (std::size_t s = 0; s < state.settings.shards.size(); ++s) {
     self
-      ->request(route.orderer, state.settings.request_timeout,
-                stats_atom::value)
+      ->request(state.settings.shards[s].orderer,
+                state.settings.request_timeout, stats_atom::value)
       .then(
         [=](orderer_stats& shard) {
-          fold_shard_counts(*sum, std::move(shard), first);
+          (*shards)[s] = std::move(shard);
           arrived();
         },
         failed);
-    first = false;
   }
   self
     ->request(state.settings.supervisor, state.settings.request_timeout,
@@ -427,6 +341,13 @@ run_monitor_actor::behavior_type run_monitor(monitor_pointer self,
                                              run_monitor_settings settings) {
   auto& state = self->state;
   state.settings = std::move(settings);
+  run_policy_settings policy_settings;
+  policy_settings.stop = state.settings.stop;
+  policy_settings.batch_size = state.settings.batch_size;
+  policy_settings.samples_per_epoch = state.settings.samples_per_epoch;
+  policy_settings.evaluations_per_epoch = state.settings.evaluations_per_epoch;
+  state.policy.emplace(policy_settings);
+  state.shard_counts.resize(state.settings.shards.size());
   state.start = self->clock().now();
   state.wall_start = std::chrono::steady_clock::now();
   state.last_progress = state.wall_start;
@@ -436,7 +357,6 @@ run_monitor_actor::behavior_type run_monitor(monitor_pointer self,
     auto& state = self->state;
     state.evaluating = false;
     record_row(self, w);
-    state.next_evaluation_epoch = 1.0 / state.settings.evaluations_per_epoch;
     arm_watch(self);
     arm_stop_watch(self);
     state.training_start = state.counts_time = self->clock().now();
@@ -451,19 +371,25 @@ run_monitor_actor::behavior_type run_monitor(monitor_pointer self,
       if (state.finishing)
         return;
       if (state.settings.stop_requested && state.settings.stop_requested())
-        state.interrupted = true;
+        policy(self).interrupt();
       collect_counts(self);
       self->delayed_send(self, self->state.settings.tick, tick_atom::value);
     },
-    [=](milestone_atom, orderer_stats& first_shard) {
-      // The watched first shard's counters at the count itself (no request
-      // that could wait behind the workers); the other shards' rejections
-      // and the membership as of the last tick.
+    [=](milestone_atom, orderer_stats& counts) {
+      // The watched shard's counters at the count itself (no request that
+      // could wait behind the workers); the other shards' and the
+      // membership as of their last report.
       auto& state = self->state;
       if (state.finishing || state.stopping)
         return;
-      fold_shard_counts(state.counts, std::move(first_shard), true);
-      state.counts_time = self->clock().now();
+      const auto& shards = state.settings.shards;
+      auto sender = self->current_sender();
+      for (std::size_t s = 0; s < shards.size(); ++s)
+        if (shards[s].orderer.address() == sender) {
+          if (counts.received >= state.shard_counts[s].received)
+            state.shard_counts[s] = std::move(counts);
+          break;
+        }
       on_counts(self);
     },
   };

@@ -69,6 +69,7 @@ std::string to_json(const run_report& r) {
   json["epochs"] = json_number(r.epochs);
   json["gradients_received"] = r.gradients_received;
   json["gradients_applied"] = r.gradients_applied;
+  json["gradients_partial"] = r.gradients_partial;
   json["gradients_rejected"] = nlohmann::ordered_json::object();
   for (const auto& [reason, count] : r.gradients_rejected)
     json["gradients_rejected"][reason] = count;

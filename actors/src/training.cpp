@@ -54,6 +54,8 @@ void configure(caf::actor_system_config& cfg, bool deterministic) {
   cfg.add_message_type<push_outcome>("ormo.push_outcome");
   cfg.add_message_type<orderer_stats>("ormo.orderer_stats");
   cfg.add_message_type<membership_stats>("ormo.membership_stats");
+  cfg.add_message_type<std::vector<rejection_reason>>(
+    "ormo.rejection_reasons");
   cfg.add_message_type<run_monitor_actor>("ormo.run_monitor_actor");
   cfg.add_error_category(
     caf::atom("ormo"),
@@ -113,11 +115,10 @@ spawn_training(caf::actor_system& system, const training_plan& plan,
     shard_route route;
     route.offset = static_cast<Eigen::Index>(plan.shards[s].offset);
     route.size = static_cast<Eigen::Index>(plan.shards[s].size);
-    route.server = system.spawn(
-      parameter_server, Eigen::VectorXf{problem.initial_parameters.segment(
-                          route.offset, route.size)});
+    route.server = spawn_parameter_server(
+      system, problem.initial_parameters.segment(route.offset, route.size));
     route.orderer
-      = system.spawn(momentum_orderer, std::move(rules[s]), route.server);
+      = spawn_momentum_orderer(system, std::move(rules[s]), route.server);
     handles.shards.push_back(std::move(route));
   }
 
@@ -132,11 +133,8 @@ spawn_training(caf::actor_system& system, const training_plan& plan,
   supervision.initial_workers = plan.supervisor.initial_workers;
   supervision.fixed_iteration_size = plan.supervisor.fixed_iteration_size;
   supervision.restart_limit = plan.supervisor.restart_limit;
-  if (plan.supervisor.own_thread)
-    handles.supervisor
-      = system.spawn<caf::detached>(supervisor, std::move(supervision));
-  else
-    handles.supervisor = system.spawn(supervisor, std::move(supervision));
+  handles.supervisor = spawn_supervisor(system, std::move(supervision),
+                                        plan.supervisor.own_thread);
 
   handles.report = std::make_shared<run_report>();
   auto& report = *handles.report;

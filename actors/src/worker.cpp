@@ -1,8 +1,13 @@
 #include "ormo/actors/worker.hpp"
 
+#include "worker_state.hpp"
+
+#include <algorithm>
 #include <cmath>
 #include <exception>
 #include <string>
+
+#include <caf/actor_system.hpp>
 
 #include "ormo/actors/error_code.hpp"
 #include "ormo/sole_owner.hpp"
@@ -39,6 +44,18 @@ void reply_arrived(worker_pointer self) {
     return;
   }
   compute(self);
+}
+
+/// All shards answered the push: tell the supervisor when they disagreed.
+void report_disagreement(worker_pointer self) {
+  auto& state = self->state;
+  const auto& outcomes = state.outcomes;
+  auto applied = std::count(outcomes.begin(), outcomes.end(),
+                            rejection_reason::none);
+  if (applied == 0 || static_cast<std::size_t>(applied) == outcomes.size()
+      || !state.supervisor)
+    return;
+  self->send(state.supervisor, partial_atom::value, outcomes);
 }
 
 void pull(worker_pointer self, std::size_t shard) {
@@ -107,6 +124,8 @@ void push(worker_pointer self) {
   const auto shard_count = state.shards.size();
   ++state.sequence;
   state.awaiting = shard_count;
+  state.outcomes.assign(shard_count, rejection_reason::none);
+  state.outcomes_awaited = shard_count;
   ++state.rounds;
   // Checked here, on the worker's thread, once per slice: the servers trust
   // the proof and read the gradient only in their update passes.
@@ -146,6 +165,9 @@ void push(worker_pointer self) {
             state.snapshots[s] = std::move(outcome.snapshot);
           else
             state.stale_shards.push_back(s);
+          state.outcomes[s] = outcome.rejection;
+          if (--state.outcomes_awaited == 0)
+            report_disagreement(self);
           reply_arrived(self);
         },
         [=](caf::error& error) { fail(self, error); });
@@ -156,9 +178,11 @@ void push(worker_pointer self) {
 
 worker_actor::behavior_type
 worker(worker_pointer self, worker_id id, std::vector<shard_route> shards,
-       std::shared_ptr<model::gradient_source> source, worker_timing timing) {
+       std::shared_ptr<model::gradient_source> source, worker_timing timing,
+       supervisor_actor supervisor) {
   auto& state = self->state;
   state.id = id;
+  state.supervisor = std::move(supervisor);
   state.shards = std::move(shards);
   state.source = std::move(source);
   state.timing = timing;
@@ -193,6 +217,16 @@ worker(worker_pointer self, worker_id id, std::vector<shard_route> shards,
       self->delayed_send(self, state.timing.request_timeout, tick_atom::value);
     },
   };
+}
+
+worker_actor spawn_worker(caf::actor_system& system, worker_id id,
+                          std::vector<shard_route> shards,
+                          std::shared_ptr<model::gradient_source> source,
+                          worker_timing timing, supervisor_actor supervisor) {
+  auto handle = system.spawn(worker, id, std::move(shards), std::move(source),
+                             timing, std::move(supervisor));
+  caf::anon_send(handle, start_atom::value);
+  return handle;
 }
 
 } // namespace ormo::actors

@@ -83,10 +83,12 @@ int main() {
   problem.initial_parameters = Eigen::VectorXf::Zero(features);
   problem.samples_per_epoch = samples;
   problem.batch_size = batch_size;
-  problem.make_source = [data](std::size_t slot, std::size_t slots) {
+  problem.make_source = [data](std::size_t slot, std::size_t slots)
+    -> ormo::result<std::shared_ptr<ormo::model::gradient_source>> {
     int share = samples / static_cast<int>(slots);
     int first = share * static_cast<int>(slot % slots);
-    return std::make_shared<least_squares>(data, first, share, 100 + slot);
+    return std::shared_ptr<ormo::model::gradient_source>(
+      std::make_shared<least_squares>(data, first, share, 100 + slot));
   };
   problem.evaluate = [data](const Eigen::VectorXf& w) {
     ormo::model::evaluation result;

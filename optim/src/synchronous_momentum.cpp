@@ -12,6 +12,10 @@ const char* synchronous_momentum::name() const {
   return "ssgdm";
 }
 
+bool synchronous_momentum::holds_pushes_until_close() const {
+  return true;
+}
+
 rejection_reason synchronous_momentum::admit(iteration_index delay,
                                              std::string& detail) const {
   if (delay == 0)

@@ -7,24 +7,6 @@
 
 namespace ormo::optim {
 
-const char* to_string(rejection_reason reason) {
-  switch (reason) {
-    case rejection_reason::none:
-      return "none";
-    case rejection_reason::dimension_mismatch:
-      return "dimension_mismatch";
-    case rejection_reason::non_finite_value:
-      return "non_finite_value";
-    case rejection_reason::future_iteration:
-      return "future_iteration";
-    case rejection_reason::negative_iteration:
-      return "negative_iteration";
-    case rejection_reason::not_synchronous:
-      return "not_synchronous";
-  }
-  return "unknown";
-}
-
 update_rule::update_rule(std::size_t dimension, int iteration_size,
                          closing closing, bool uses_momentum)
   : dimension_(dimension), iteration_size_(iteration_size), closing_(closing) {
@@ -50,6 +32,10 @@ const Eigen::VectorXf& update_rule::momentum_storage() const {
 
 Eigen::VectorXf update_rule::momentum() const {
   return deferred_decay_ * momentum_;
+}
+
+bool update_rule::holds_pushes_until_close() const {
+  return false;
 }
 
 rejection_reason update_rule::admit(iteration_index, std::string&) const {

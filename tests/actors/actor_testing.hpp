@@ -39,8 +39,19 @@
 #include "ormo/actors/worker.hpp"
 #include "ormo/model/gradient_source.hpp"
 #include "ormo/optim/update_rule.hpp"
+#include "ormo/status.hpp"
 
 namespace ormo::actors::testing {
+
+/// What make_source functions return.
+using source_result = result<std::shared_ptr<model::gradient_source>>;
+
+/// A new `Source` made from `xs...`, as a make_source function returns it.
+template <class Source, class... Ts>
+source_result source_of(Ts&&... xs) {
+  return std::shared_ptr<model::gradient_source>(
+    std::make_shared<Source>(std::forward<Ts>(xs)...));
+}
 
 /// What a client actor received for one request.
 template <class T>
@@ -179,9 +190,9 @@ inline shard_route spawn_shard(deterministic_system& env,
   shard_route route;
   route.offset = offset;
   route.size = initial.size();
-  route.server = env.track(env.sys().spawn(parameter_server, initial));
-  route.orderer = env.track(env.sys().spawn(
-    momentum_orderer, std::shared_ptr<optim::update_rule>(std::move(rule)),
+  route.server = env.track(spawn_parameter_server(env.sys(), initial));
+  route.orderer = env.track(spawn_momentum_orderer(
+    env.sys(), std::shared_ptr<optim::update_rule>(std::move(rule)),
     route.server));
   return route;
 }
@@ -211,14 +222,9 @@ inline double max_abs_difference(const Eigen::VectorXf& a,
   return static_cast<double>((a - b).cwiseAbs().maxCoeff());
 }
 
-inline std::uint64_t total(const std::map<std::string, std::uint64_t>& counts) {
-  std::uint64_t sum = 0;
-  for (const auto& [key, count] : counts)
-    sum += count;
-  return sum;
-}
-
-inline std::uint64_t total(const std::map<worker_id, std::uint64_t>& counts) {
+/// The sum of a map's counts (by reason, by reason name, by worker).
+template <class Key>
+std::uint64_t total(const std::map<Key, std::uint64_t>& counts) {
   std::uint64_t sum = 0;
   for (const auto& [key, count] : counts)
     sum += count;

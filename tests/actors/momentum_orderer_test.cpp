@@ -8,6 +8,10 @@
 #include <string>
 #include <vector>
 
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+#include <caf/deep_to_string.hpp>
+
 #include "actors/actor_testing.hpp"
 #include "helpers.hpp"
 #include "ormo/optim/ordered_momentum.hpp"
@@ -214,22 +218,26 @@ TEST_CASE("momentum_orderer: rejections are answered and counted") {
   struct bad_push {
     const char* what;
     gradient_push push;
-    const char* reason;
+    rejection_reason reason;
   };
+  using reason = rejection_reason;
   std::vector<bad_push> bad{
-    {"unknown worker", make_push(9, 1, 1, g3), "unknown_worker"},
-    {"duplicate sequence", make_push(1, 5, 1, g3), "duplicate_sequence"},
-    {"older sequence", make_push(1, 3, 1, g3), "duplicate_sequence"},
-    {"NaN", make_push(1, 6, 1, with_nan), "non_finite_value"},
-    {"infinity", make_push(2, 2, 1, with_infinity), "non_finite_value"},
-    {"wrong dimension", make_push(2, 3, 1, too_long), "dimension_mismatch"},
-    {"empty gradient", gradient_push{2, 4, 1, {}, -1, 0}, "dimension_mismatch"},
+    {"unknown worker", make_push(9, 1, 1, g3), reason::unknown_worker},
+    {"duplicate sequence", make_push(1, 5, 1, g3), reason::duplicate_sequence},
+    {"older sequence", make_push(1, 3, 1, g3), reason::duplicate_sequence},
+    {"NaN", make_push(1, 6, 1, with_nan), reason::non_finite_value},
+    {"infinity", make_push(2, 2, 1, with_infinity), reason::non_finite_value},
+    {"wrong dimension", make_push(2, 3, 1, too_long),
+     reason::dimension_mismatch},
+    {"empty gradient", gradient_push{2, 4, 1, {}, -1, 0},
+     reason::dimension_mismatch},
     {"NaN in another shard's slice",
-     elsewhere_non_finite(make_push(2, 5, 1, g3)), "non_finite_value"},
-    {"future iteration", make_push(1, 7, 2, g3), "future_iteration"},
-    {"negative iteration", make_push(1, 8, -1, g3), "negative_iteration"},
+     elsewhere_non_finite(make_push(2, 5, 1, g3)), reason::non_finite_value},
+    {"future iteration", make_push(1, 7, 2, g3), reason::future_iteration},
+    {"negative iteration", make_push(1, 8, -1, g3),
+     reason::negative_iteration},
   };
-  std::map<std::string, std::uint64_t> expected_rejections;
+  std::map<rejection_reason, std::uint64_t> expected_rejections;
   for (const auto& b : bad) {
     CAPTURE(b.what);
     auto outcome
@@ -270,9 +278,9 @@ TEST_CASE("momentum_orderer: rejections are answered and counted") {
   env.run();
   auto gone = env.ask<push_outcome>(shard.orderer, push_atom::value,
                                     make_push(1, 10, 1, g3));
-  CHECK(gone.rejection == "unknown_worker");
+  CHECK(gone.rejection == rejection_reason::unknown_worker);
   stats = env.ask<orderer_stats>(shard.orderer, stats_atom::value);
-  CHECK(stats.rejected.at("unknown_worker") == 2);
+  CHECK(stats.rejected.at(rejection_reason::unknown_worker) == 2);
   CHECK(stats.accepted == 3);
   CHECK(stats.received == stats.accepted + total(stats.rejected));
   auto after = env.ask<parameter_snapshot>(shard.server, pull_atom::value);
@@ -299,7 +307,7 @@ TEST_CASE("momentum_orderer: a join after a leave starts a new sequence") {
     env
       .ask<push_outcome>(shard.orderer, push_atom::value, make_push(4, 1, 1, g))
       .rejection
-    == "duplicate_sequence");
+    == rejection_reason::duplicate_sequence);
   CHECK(
     env
       .ask<push_outcome>(shard.orderer, push_atom::value, make_push(4, 2, 1, g))
@@ -372,13 +380,13 @@ TEST_CASE("momentum_orderer: SSGDm holds answers until the iteration closes") {
     bad[0] = NAN;
     auto rejected = env.ask<push_outcome>(shard.orderer, push_atom::value,
                                           make_push(2, 100 * seq, t, bad));
-    CHECK(rejected.rejection == "non_finite_value");
+    CHECK(rejected.rejection == rejection_reason::non_finite_value);
     CHECK_FALSE(first->arrived());
     // A stale gradient is refused by the reference, also at once.
     if (t > 0) {
       auto old = env.ask<push_outcome>(shard.orderer, push_atom::value,
                                        make_push(2, 100 * seq + 1, t - 1, g2));
-      CHECK(old.rejection == "not_synchronous");
+      CHECK(old.rejection == rejection_reason::not_synchronous);
       CHECK_FALSE(first->arrived());
     }
 
@@ -403,8 +411,8 @@ TEST_CASE("momentum_orderer: SSGDm holds answers until the iteration closes") {
   auto stats = env.ask<orderer_stats>(shard.orderer, stats_atom::value);
   CHECK(stats.accepted == 6);
   CHECK(stats.iteration == 3);
-  CHECK(stats.rejected.at("non_finite_value") == 3);
-  CHECK(stats.rejected.at("not_synchronous") == 2);
+  CHECK(stats.rejected.at(rejection_reason::non_finite_value) == 3);
+  CHECK(stats.rejected.at(rejection_reason::not_synchronous) == 2);
 }
 
 namespace {
@@ -462,14 +470,14 @@ TEST_CASE("momentum_orderer: a watch fires once at its count") {
   // An iteration watch; a rejected push counts for nothing.
   x.watch(false, 0, 4);
   CHECK(*x.milestones == 1);
-  CHECK(x.push(9).rejection == "future_iteration");
+  CHECK(x.push(9).rejection == rejection_reason::future_iteration);
   push(2); // closes iteration 2
   push(3);
   CHECK(*x.milestones == 1);
   push(3); // closes iteration 3: t = 4
   CHECK(*x.milestones == 2);
   CHECK(x.last->iteration == 4);
-  CHECK(x.last->rejected.at("future_iteration") == 1);
+  CHECK(x.last->rejected.at(rejection_reason::future_iteration) == 1);
   // A watch already reached fires at once.
   x.watch(false, 2, 0);
   CHECK(*x.milestones == 3);
@@ -493,4 +501,56 @@ TEST_CASE(
   push(); // the fourth: the stop watch
   CHECK(*x.milestones == 3);
   CHECK(x.last->received == 4);
+}
+
+TEST_CASE("momentum_orderer: rejection reasons have stable names that parse "
+          "back") {
+  CHECK(std::string(to_string(rejection_reason::unknown_worker))
+        == "unknown_worker");
+  CHECK(std::string(to_string(rejection_reason::duplicate_sequence))
+        == "duplicate_sequence");
+  CHECK(std::string(to_string(rejection_reason::invalid_step))
+        == "invalid_step");
+  for (auto reason : all_rejection_reasons) {
+    CAPTURE(to_string(reason));
+    CHECK(parse_rejection_reason(to_string(reason)) == reason);
+  }
+  CHECK(parse_rejection_reason("none") == rejection_reason::none);
+  CHECK_FALSE(parse_rejection_reason("no_such_reason").has_value());
+  CHECK_FALSE(parse_rejection_reason("").has_value());
+}
+
+TEST_CASE("momentum_orderer: counts by reason survive serialization") {
+  orderer_stats stats;
+  stats.received = 9;
+  stats.rejected[rejection_reason::duplicate_sequence] = 2;
+  stats.rejected[rejection_reason::invalid_step] = 1;
+  push_outcome outcome;
+  outcome.rejection = rejection_reason::not_synchronous;
+  outcome.detail = "old";
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  std::vector<char> buffer;
+  caf::binary_serializer sink{sys, buffer};
+  REQUIRE_FALSE(sink(stats, outcome));
+  orderer_stats stats_copy;
+  push_outcome outcome_copy;
+  caf::binary_deserializer source{sys, buffer};
+  REQUIRE_FALSE(source(stats_copy, outcome_copy));
+  CHECK(stats_copy.received == 9);
+  CHECK(stats_copy.rejected == stats.rejected);
+  CHECK(outcome_copy.rejection == rejection_reason::not_synchronous);
+  CHECK(outcome_copy.detail == "old");
+  CHECK(caf::deep_to_string(outcome.rejection) == "not_synchronous");
+}
+
+TEST_CASE("momentum_orderer: only the synchronous reference holds pushes "
+          "until the close") {
+  optim::synchronous_momentum synchronous(dimension, 2, {});
+  CHECK(synchronous.holds_pushes_until_close());
+  for (auto apply :
+       {optim::apply_mode::on_close, optim::apply_mode::on_arrival}) {
+    optim::ordered_momentum ordered(dimension, 2, ormo_settings(apply));
+    CHECK_FALSE(ordered.holds_pushes_until_close());
+  }
 }

@@ -37,7 +37,7 @@ parameter_step gradient_step(float weight, const Eigen::VectorXf& gradient,
 TEST_CASE("parameter_server: a snapshot never changes after later steps") {
   deterministic_system env;
   const Eigen::VectorXf initial = vector_of({1, 2, 3, 4});
-  auto server = env.track(env.sys().spawn(parameter_server, initial));
+  auto server = env.track(spawn_parameter_server(env.sys(), initial));
 
   auto first = env.ask<parameter_snapshot>(server, pull_atom::value);
   CHECK(first.iteration == 0);
@@ -111,7 +111,7 @@ TEST_CASE("parameter_server: a snapshot never changes after later steps") {
 TEST_CASE("parameter_server: steps go in place when no reader holds w") {
   deterministic_system env;
   auto server = env.track(
-    env.sys().spawn(parameter_server, Eigen::VectorXf::Zero(3).eval()));
+    spawn_parameter_server(env.sys(), Eigen::VectorXf::Zero(3).eval()));
   const Eigen::VectorXf g = Eigen::VectorXf::Ones(3);
   const Eigen::VectorXf* buffer = nullptr;
   {
@@ -141,15 +141,15 @@ TEST_CASE("parameter_server: steps go in place when no reader holds w") {
 TEST_CASE("parameter_server: a step of the wrong size is refused") {
   deterministic_system env;
   const Eigen::VectorXf initial = Eigen::VectorXf::LinSpaced(4, 1, 4);
-  auto server = env.track(env.sys().spawn(parameter_server, initial));
+  auto server = env.track(spawn_parameter_server(env.sys(), initial));
   auto outcome = env.ask<push_outcome>(
     server, step_atom::value, gradient_step(1, Eigen::VectorXf::Ones(5), 7));
-  CHECK(outcome.rejection == "invalid_step");
+  CHECK(outcome.rejection == rejection_reason::invalid_step);
   CHECK_FALSE(outcome.detail.empty());
   auto not_finite = gradient_step(1, Eigen::VectorXf::Ones(4), 7);
   not_finite.update.momentum_offset = std::nanf("");
   outcome = env.ask<push_outcome>(server, step_atom::value, not_finite);
-  CHECK(outcome.rejection == "invalid_step");
+  CHECK(outcome.rejection == rejection_reason::invalid_step);
   CHECK(outcome.detail.find("not finite") != std::string::npos);
   // A missing gradient is fine when no coefficient uses it.
   parameter_step no_gradient;
@@ -168,7 +168,7 @@ TEST_CASE("parameter_server: a step of the wrong size is refused") {
 TEST_CASE("parameter_server: held answers are all delivered at the close") {
   deterministic_system env;
   const Eigen::VectorXf initial = Eigen::VectorXf::Zero(2);
-  auto server = env.track(env.sys().spawn(parameter_server, initial));
+  auto server = env.track(spawn_parameter_server(env.sys(), initial));
   // Each held step adds 0.25 g to u; the close applies u = 0.5.
   parameter_step hold;
   hold.hold_until_close = true;
@@ -204,7 +204,7 @@ TEST_CASE("parameter_server: held answers are all delivered at the close") {
 TEST_CASE("parameter_server: with a momentum offset w is base - offset * u") {
   deterministic_system env;
   const Eigen::VectorXf initial = vector_of({1, 2, 3});
-  auto server = env.track(env.sys().spawn(parameter_server, initial));
+  auto server = env.track(spawn_parameter_server(env.sys(), initial));
   const Eigen::VectorXf g = vector_of({1, -2, 4});
   auto held = env.ask<parameter_snapshot>(server, pull_atom::value);
   // An arrival: u = 0.5 g, base unmoved, w = base - u.
@@ -243,7 +243,7 @@ TEST_CASE(
   "parameter_server: any sequence of offsets keeps w = base - offset * u") {
   deterministic_system env;
   const Eigen::VectorXf initial = vector_of({1, 2});
-  auto server = env.track(env.sys().spawn(parameter_server, initial));
+  auto server = env.track(spawn_parameter_server(env.sys(), initial));
   const Eigen::VectorXf g = vector_of({2, -4});
   // No offset: u = g, w unmoved (w is the base).
   parameter_step plain = gradient_step(0, g, 0);

@@ -328,6 +328,7 @@ TEST_CASE("run_report: summary JSON is valid and has the documented keys") {
                           "iterations",
                           "gradients_received",
                           "gradients_applied",
+                          "gradients_partial",
                           "gradients_rejected",
                           "final_train_loss",
                           "final_test_accuracy",
@@ -354,6 +355,7 @@ TEST_CASE("run_report: summary JSON is valid and has the documented keys") {
   CHECK(m.at("iterations") == "1234");
   CHECK(m.at("gradients_received") == "5000");
   CHECK(m.at("gradients_applied") == "4990");
+  CHECK(m.at("gradients_partial") == "0");
   CHECK(compact(m.at("gradients_rejected"))
         == "{\"duplicate_sequence\":3,\"non_finite_value\":7}");
   CHECK(m.at("final_train_loss") == "0.5");
@@ -400,6 +402,7 @@ TEST_CASE("run_report: summary JSON keeps its key order and number forms") {
                                     "epochs",
                                     "gradients_received",
                                     "gradients_applied",
+                                    "gradients_partial",
                                     "gradients_rejected",
                                     "mean_delay",
                                     "max_delay",

@@ -52,13 +52,13 @@ topology spawn_topology(deterministic_system& env, supervisor_settings settings,
     = spawn_shard(env, Eigen::VectorXf::Zero(dimension), std::move(rule));
   settings.shards = {result.shard};
   if (!settings.make_source)
-    settings.make_source = [](std::size_t) {
-      return std::make_shared<quadratic_source>(target());
+    settings.make_source = [](std::size_t) -> source_result {
+      return source_of<quadratic_source>(target());
     };
   if (!settings.timing)
     settings.timing = [](std::size_t) { return virtual_timing(); };
   result.supervisor
-    = env.track_supervisor(env.sys().spawn(supervisor, std::move(settings)));
+    = env.track_supervisor(spawn_supervisor(env.sys(), std::move(settings)));
   env.run();
   return result;
 }
@@ -162,7 +162,7 @@ TEST_CASE("supervisor: K follows the live workers") {
   auto push = env.ask<push_outcome>(
     t.shard.orderer, push_atom::value,
     make_push(2, 1000000, 0, Eigen::VectorXf::Zero(dimension)));
-  CHECK(push.rejection == "unknown_worker");
+  CHECK(push.rejection == rejection_reason::unknown_worker);
   // Removing an unknown or already removed id changes nothing.
   caf::anon_send(t.supervisor, remove_atom::value, worker_id{2});
   caf::anon_send(t.supervisor, remove_atom::value, worker_id{99});
@@ -208,10 +208,10 @@ TEST_CASE("supervisor: a crashed worker comes back as a new member") {
   // Slot 0's first source throws at its third gradient; later ones do not.
   auto made = std::make_shared<std::map<std::size_t, int>>();
   settings.make_source
-    = [made](std::size_t slot) -> std::shared_ptr<model::gradient_source> {
+    = [made](std::size_t slot) -> source_result {
     if (slot == 0 && (*made)[slot]++ == 0)
-      return std::make_shared<throwing_source>(target(), 3);
-    return std::make_shared<quadratic_source>(target());
+      return source_of<throwing_source>(target(), 3);
+    return source_of<quadratic_source>(target());
   };
   auto t = spawn_topology(env, std::move(settings));
   env.run_for(milliseconds(20));
@@ -237,7 +237,7 @@ TEST_CASE("supervisor: a crashed worker comes back as a new member") {
             t.shard.orderer, push_atom::value,
             make_push(1, 1000, 0, Eigen::VectorXf::Zero(dimension)))
           .rejection
-        == "unknown_worker");
+        == rejection_reason::unknown_worker);
 }
 
 TEST_CASE("supervisor: a worker that keeps crashing is evicted") {
@@ -247,10 +247,10 @@ TEST_CASE("supervisor: a worker that keeps crashing is evicted") {
     auto settings = workers(3);
     settings.restart_limit = limit;
     settings.make_source
-      = [](std::size_t slot) -> std::shared_ptr<model::gradient_source> {
+      = [](std::size_t slot) -> source_result {
       if (slot == 1)
-        return std::make_shared<throwing_source>(target(), 3);
-      return std::make_shared<quadratic_source>(target());
+        return source_of<throwing_source>(target(), 3);
+      return source_of<quadratic_source>(target());
     };
     auto t = spawn_topology(env, std::move(settings));
     env.run_for(milliseconds(30));
@@ -278,8 +278,66 @@ TEST_CASE("supervisor: a worker that keeps crashing is evicted") {
               t.shard.orderer, push_atom::value,
               make_push(last, 1000, 0, Eigen::VectorXf::Zero(dimension)))
             .rejection
-          == "unknown_worker");
+          == rejection_reason::unknown_worker);
   }
+}
+
+TEST_CASE("supervisor: a gradient source that cannot be made counts as a "
+          "crash of its slot") {
+  for (std::int32_t limit : {0, 2}) {
+    CAPTURE(limit);
+    deterministic_system env;
+    auto settings = workers(3);
+    settings.restart_limit = limit;
+    auto made = std::make_shared<std::map<std::size_t, int>>();
+    settings.make_source = [made](std::size_t slot) -> source_result {
+      ++(*made)[slot];
+      if (slot == 1)
+        return status::error(status_code::invalid_argument,
+                             "slot 1 has no data on purpose");
+      return source_of<quadratic_source>(target());
+    };
+    auto t = spawn_topology(env, std::move(settings));
+    env.run_for(milliseconds(10));
+    auto m = membership_of(env, t);
+    const auto limit_count = static_cast<std::uint32_t>(limit);
+    // Tried once, then once per restart; never a member.
+    CHECK((*made)[1] == limit + 1);
+    CHECK(m.crashed == limit_count + 1);
+    CHECK(m.restarted == limit_count);
+    CHECK(m.evicted == 1);
+    CHECK(m.joined == 2);
+    CHECK(m.live == 2);
+    CHECK(m.last_failure.find("slot 1") != std::string::npos);
+    CHECK(m.last_failure.find("no data on purpose") != std::string::npos);
+    // The other slots train undisturbed, and K counts only live workers.
+    auto stats = stats_of(env, t);
+    CHECK(stats.iteration_size == 2);
+    CHECK(stats.accepted_by_worker
+          == std::map<worker_id, std::uint64_t>{{1, 10}, {2, 10}});
+    check_counts_add_up(stats);
+  }
+}
+
+TEST_CASE("supervisor: a source that fails once is retried at once") {
+  deterministic_system env;
+  auto settings = workers(1);
+  auto made = std::make_shared<int>(0);
+  settings.make_source = [made](std::size_t) -> source_result {
+    if ((*made)++ == 0)
+      return status::error(status_code::io_error, "first try fails");
+    return source_of<quadratic_source>(target());
+  };
+  auto t = spawn_topology(env, std::move(settings));
+  env.run_for(milliseconds(5));
+  auto m = membership_of(env, t);
+  CHECK(*made == 2);
+  CHECK(m.crashed == 1);
+  CHECK(m.restarted == 1);
+  CHECK(m.evicted == 0);
+  CHECK(m.joined == 1);
+  CHECK(m.live == 1);
+  CHECK(accepted_of(stats_of(env, t), 1) == 5);
 }
 
 TEST_CASE("supervisor: stop ends every worker and the supervisor") {

@@ -84,6 +84,7 @@ void check_report(const run_report& report, const config::run_config& run) {
   CHECK(report.iteration_size == 3);
   CHECK(report.joined == 3);
   CHECK(report.crashed + report.evicted + report.left == 0);
+  CHECK(report.gradients_partial == 0);
   CHECK(report.gradients_received
         == report.gradients_applied + total(report.gradients_rejected));
   CHECK(report.gradients_rejected.empty());
@@ -236,6 +237,76 @@ TEST_CASE("training: two shards give a complete run") {
   check_report(report, run);
 }
 
+TEST_CASE("training: with two shards, a gradient one shard rejects counts "
+          "as partial, not as applied") {
+  auto run = small_run(3);
+  run.server.shards = 2;
+  run.workers.count = 2;
+  run.workers.speed.profile = config::speed_profile::uniform;
+  run.workers.compute_jitter = 0;
+  run.run.stop.epochs = 1;
+  auto problem = make_classification_problem(run);
+  REQUIRE(problem);
+  deterministic_system env;
+  auto handles = spawn_training(env.sys(), run, problem.value(), {});
+  REQUIRE(handles);
+  for (auto& route : handles->shards) {
+    env.track(route.server);
+    env.track(route.orderer);
+  }
+  env.track_supervisor(handles->supervisor);
+  env.track(handles->monitor);
+  env.run_for(std::chrono::milliseconds(3));
+  // Shard 1 takes a forged slice of worker 1 with a sequence number far
+  // ahead: it rejects worker 1's later slices as duplicates, shard 0
+  // applies them.
+  const auto& first = handles->shards[0];
+  const auto& second = handles->shards[1];
+  auto forged = make_push(1, 1000000000, 0, Eigen::VectorXf::Zero(second.size));
+  REQUIRE(env.ask<push_outcome>(second.orderer, push_atom::value, forged)
+            .accepted());
+  auto before_first = env.ask<orderer_stats>(first.orderer, stats_atom::value);
+  auto before_second
+    = env.ask<orderer_stats>(second.orderer, stats_atom::value);
+  env.run_for(std::chrono::milliseconds(10));
+  auto m = env.ask<membership_stats>(handles->supervisor, stats_atom::value);
+  auto after_first = env.ask<orderer_stats>(first.orderer, stats_atom::value);
+  auto after_second = env.ask<orderer_stats>(second.orderer, stats_atom::value);
+  // Every push worker 1 made since is partial: applied by shard 0 only.
+  const auto pushes = after_first.accepted_by_worker.at(1)
+                      - before_first.accepted_by_worker.at(1);
+  REQUIRE(pushes >= 5);
+  CHECK(m.gradients_partial == pushes);
+  REQUIRE(m.partial_applied.size() == 2);
+  CHECK(m.partial_applied[0] == pushes);
+  CHECK(m.partial_applied[1] == 0);
+  REQUIRE(m.partial_rejected.size() == 2);
+  CHECK(m.partial_rejected[0].empty());
+  CHECK(m.partial_rejected[1]
+        == std::map<rejection_reason, std::uint64_t>{
+          {rejection_reason::duplicate_sequence, pushes}});
+  CHECK(after_second.rejected.at(rejection_reason::duplicate_sequence)
+        == pushes);
+  CHECK(after_second.accepted_by_worker.at(1)
+        == before_second.accepted_by_worker.at(1));
+  // Worker 2 is untouched.
+  CHECK(after_first.accepted_by_worker.at(2)
+          - before_first.accepted_by_worker.at(2)
+        == after_second.accepted_by_worker.at(2)
+             - before_second.accepted_by_worker.at(2));
+  // The run ends at its epoch and its report counts whole gradients: the
+  // partial ones are neither applied nor rejected.
+  env.run_for(std::chrono::seconds(10));
+  const auto& report = *handles->report;
+  CHECK(report.stop_reason == "epochs");
+  CHECK(report.gradients_partial >= pushes);
+  CHECK(report.gradients_rejected.count("duplicate_sequence") == 0);
+  const auto counted = report.gradients_applied + report.gradients_partial
+                       + total(report.gradients_rejected);
+  CHECK(counted <= report.gradients_received);
+  CHECK(report.gradients_received - counted <= 2); // in flight at the stop
+}
+
 TEST_CASE("training: a deterministic run on a threaded system spawns nothing") {
   const auto run = small_run(1);
   auto problem = make_classification_problem(run);
@@ -255,8 +326,8 @@ TEST_CASE("training: a run whose workers are all evicted ends with a failure") {
   run.workers.restart_limit = 1;
   training_problem problem;
   problem.initial_parameters = Eigen::VectorXf::Zero(4);
-  problem.make_source = [](std::size_t, std::size_t) {
-    return std::make_shared<throwing_source>(Eigen::VectorXf::Ones(4), 1);
+  problem.make_source = [](std::size_t, std::size_t) -> source_result {
+    return source_of<throwing_source>(Eigen::VectorXf::Ones(4), 1);
   };
   problem.samples_per_epoch = 100;
   problem.batch_size = 1;
@@ -274,6 +345,29 @@ TEST_CASE("training: a run whose workers are all evicted ends with a failure") {
   CHECK_FALSE(handles->report->stop_reason.empty());
   CHECK(handles->report->evicted == 2);
   CHECK_FALSE(handles->report->failure.empty());
+}
+
+TEST_CASE("training: a run whose gradient sources cannot be made ends with "
+          "a failure that says why") {
+  auto run = small_run(1);
+  run.workers.count = 2;
+  run.workers.restart_limit = 1;
+  training_problem problem;
+  problem.initial_parameters = Eigen::VectorXf::Zero(4);
+  problem.make_source = [](std::size_t, std::size_t) -> source_result {
+    return status::error(status_code::not_found, "no such data file");
+  };
+  problem.samples_per_epoch = 100;
+  problem.batch_size = 1;
+  deterministic_system env;
+  auto report = run_training(env.sys(), run, problem, {});
+  CHECK(report.stop_reason == "failure");
+  CHECK(report.evicted == 2);
+  CHECK(report.crashed == 4);
+  CHECK(report.joined == 0);
+  CHECK(report.failure.find("no live worker") != std::string::npos);
+  CHECK(report.failure.find("no such data file") != std::string::npos);
+  CHECK(env.running() == 0);
 }
 
 namespace {
@@ -334,8 +428,9 @@ TEST_CASE("training: with two shards a NaN gradient is rejected once") {
   training_problem problem;
   const Eigen::VectorXf target = Eigen::VectorXf::LinSpaced(8, -1, 1);
   problem.initial_parameters = Eigen::VectorXf::Zero(8);
-  problem.make_source = [target](std::size_t, std::size_t) {
-    return std::make_shared<sometimes_nan_source>(target);
+  problem.make_source
+    = [target](std::size_t, std::size_t) -> source_result {
+    return source_of<sometimes_nan_source>(target);
   };
   problem.samples_per_epoch = 300;
   problem.batch_size = 1;

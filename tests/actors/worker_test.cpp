@@ -49,11 +49,13 @@ accepted_after(caf::timespan duration, std::vector<double> slowdowns,
   settings.shards = {shard};
   settings.initial_workers = static_cast<std::int32_t>(slowdowns.size());
   settings.make_source
-    = [](std::size_t) { return std::make_shared<quadratic_source>(target()); };
+    = [](std::size_t) -> source_result {
+    return source_of<quadratic_source>(target());
+  };
   settings.timing = [slowdowns](std::size_t slot) {
     return virtual_timing(slowdowns.at(slot));
   };
-  env.track_supervisor(env.sys().spawn(supervisor, std::move(settings)));
+  env.track_supervisor(spawn_supervisor(env.sys(), std::move(settings)));
   env.run_for(duration);
   auto stats = env.ask<orderer_stats>(shard.orderer, stats_atom::value);
   CHECK(stats.rejected.empty());
@@ -61,17 +63,16 @@ accepted_after(caf::timespan duration, std::vector<double> slowdowns,
   return stats.accepted_by_worker;
 }
 
-/// Spawns one worker of `source` on `shards` and starts it.
+/// Registers `id` at every orderer, then spawns one worker of `source` on
+/// `shards` and starts it.
 worker_actor spawn_worker(deterministic_system& env, worker_id id,
                           std::vector<shard_route> shards,
                           std::shared_ptr<model::gradient_source> source,
                           worker_timing timing) {
   for (auto& route : shards)
     caf::anon_send(route.orderer, join_atom::value, id);
-  auto handle = env.track(
-    env.sys().spawn(worker, id, std::move(shards), std::move(source), timing));
-  caf::anon_send(handle, start_atom::value);
-  return handle;
+  return env.track(ormo::actors::spawn_worker(env.sys(), id, std::move(shards),
+                                              std::move(source), timing));
 }
 
 /// Filled with the worker's exit reason once it ends.
@@ -147,11 +148,13 @@ TEST_CASE("worker: speeds are measured per worker") {
   settings.initial_workers = 3;
   settings.speed_interval = milliseconds(200);
   settings.make_source
-    = [](std::size_t) { return std::make_shared<quadratic_source>(target()); };
+    = [](std::size_t) -> source_result {
+    return source_of<quadratic_source>(target());
+  };
   settings.timing
     = [](std::size_t slot) { return virtual_timing(slot == 2 ? 10 : 1); };
   auto supervisor_handle
-    = env.track_supervisor(env.sys().spawn(supervisor, std::move(settings)));
+    = env.track_supervisor(spawn_supervisor(env.sys(), std::move(settings)));
   env.run_for(milliseconds(401));
   auto m = env.ask<membership_stats>(supervisor_handle, stats_atom::value);
   REQUIRE(m.gradients_per_second.size() == 3);
@@ -172,7 +175,8 @@ TEST_CASE("worker: rejected gradients are answered and the worker goes on") {
   // Every NaN push was refused and answered (the worker pulled and computed
   // again each time); the other worker did not notice.
   CHECK(stats.rejected
-        == std::map<std::string, std::uint64_t>{{"non_finite_value", 20}});
+        == std::map<rejection_reason, std::uint64_t>{
+          {rejection_reason::non_finite_value, 20}});
   CHECK(stats.accepted_by_worker
         == std::map<worker_id, std::uint64_t>{{2, 20}});
   CHECK(stats.received == 40);
@@ -224,8 +228,8 @@ TEST_CASE("worker: a round unanswered for a request timeout ends the worker") {
   shard_route shard;
   shard.size = dimension;
   shard.server = env.track(env.sys().spawn(silent_server));
-  shard.orderer = env.track(env.sys().spawn(
-    momentum_orderer, std::shared_ptr<optim::update_rule>(ormo_rule()),
+  shard.orderer = env.track(spawn_momentum_orderer(
+    env.sys(), std::shared_ptr<optim::update_rule>(ormo_rule()),
     shard.server));
   auto timing = virtual_timing();
   timing.request_timeout = std::chrono::seconds(10);
@@ -310,7 +314,8 @@ TEST_CASE("worker: a NaN in one shard's slice is rejected by every shard") {
     auto stats = env.ask<orderer_stats>(route.orderer, stats_atom::value);
     CHECK(stats.accepted == 0);
     CHECK(stats.rejected
-          == std::map<std::string, std::uint64_t>{{"non_finite_value", 10}});
+          == std::map<rejection_reason, std::uint64_t>{
+            {rejection_reason::non_finite_value, 10}});
     auto w = env.ask<parameter_snapshot>(route.server, pull_atom::value);
     CHECK(w.version == 0);
     CHECK(*w.parameters == Eigen::VectorXf::Zero(half));

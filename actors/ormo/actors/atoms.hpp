@@ -21,5 +21,6 @@ using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using milestone_atom = caf::atom_constant<caf::atom("milestone")>;
+using partial_atom = caf::atom_constant<caf::atom("partial")>;
 
 } // namespace ormo::actors

@@ -1,7 +1,8 @@
-// The typed interfaces of ormo's actors (DESIGN.md §2).
+// The typed interfaces of ormo's actors: what each one answers to.
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include <caf/replies_to.hpp>
 #include <caf/stateful_actor.hpp>
@@ -27,7 +28,8 @@ using parameter_server_actor = caf::typed_actor<
 using run_monitor_actor = caf::typed_actor<
   /// Periodic: read the counters, report progress, check the stop rules.
   caf::reacts_to<tick_atom>,
-  /// A watched count was reached; the watched orderer's counters then.
+  /// A watched count was reached at one orderer (the sender); its
+  /// counters then.
   caf::reacts_to<milestone_atom, orderer_stats>>;
 
 /// Owns the update rule of one shard (t, n): validates gradients, places
@@ -69,6 +71,9 @@ using supervisor_actor = caf::typed_actor<
   /// Removes a worker: it pushes the gradient in progress, then quits.
   caf::reacts_to<remove_atom, worker_id>,
   caf::replies_to<stats_atom>::with<membership_stats>,
+  /// A worker's shards disagreed on one gradient: each shard's outcome (by
+  /// shard route index; none: applied). Counted in membership_stats.
+  caf::reacts_to<partial_atom, std::vector<rejection_reason>>,
   /// Periodic speed measurement.
   caf::reacts_to<tick_atom>,
   /// Stops every worker and then itself.

@@ -17,6 +17,7 @@
 #include <caf/sec.hpp>
 
 #include "ormo/optim/update_rule.hpp"
+#include "ormo/rejection_reason.hpp"
 
 namespace ormo::actors {
 
@@ -27,7 +28,7 @@ using worker_id = std::uint32_t;
 
 /// An immutable float vector shared between actors without copying. Crosses
 /// a node boundary as one contiguous byte blob (CAF 0.17 serializes a
-/// std::vector<float> element by element, ten times slower).
+/// std::vector<float> element by element, a byte buffer in one copy).
 struct shared_vector {
   std::shared_ptr<const Eigen::VectorXf> values;
 
@@ -168,14 +169,14 @@ typename Inspector::result_type inspect(Inspector& f, parameter_step& x) {
 /// The answer to a push: accepted, with the shard's parameters after the
 /// step, or rejected with a reason (the worker then pulls).
 struct push_outcome {
-  /// Empty when accepted; otherwise a stable reason name such as
-  /// "non_finite_value", "duplicate_sequence" or "unknown_worker".
-  std::string rejection;
+  /// none when accepted.
+  rejection_reason rejection = rejection_reason::none;
+  /// Human-readable cause of a rejection (empty when accepted).
   std::string detail;
   /// Accepted only.
   parameter_snapshot snapshot;
 
-  bool accepted() const { return rejection.empty(); }
+  bool accepted() const { return rejection == rejection_reason::none; }
 };
 
 template <class Inspector>
@@ -190,8 +191,8 @@ struct orderer_stats {
   std::int32_t iteration_size = 0;
   std::uint64_t received = 0;
   std::uint64_t accepted = 0;
-  /// Reason -> count.
-  std::map<std::string, std::uint64_t> rejected;
+  /// Reason -> count (only reasons that occurred).
+  std::map<rejection_reason, std::uint64_t> rejected;
   /// Sum and count of the minibatch losses of accepted gradients.
   double loss_sum = 0;
   std::uint64_t loss_count = 0;
@@ -219,12 +220,24 @@ struct membership_stats {
   /// Accepted gradients per second of each live worker, measured by the
   /// supervisor over its last interval.
   std::map<worker_id, double> gradients_per_second;
+  /// Why the last crash happened (a worker's exit reason, or a gradient
+  /// source that could not be made); empty before the first.
+  std::string last_failure;
+  /// Gradients whose shards disagreed (some applied their slice, some
+  /// rejected it), as the workers reported them; never with one shard.
+  std::uint64_t gradients_partial = 0;
+  /// Per shard (index of the shard route): how many of those gradients it
+  /// applied, and how many it rejected by reason. Empty until the first.
+  std::vector<std::uint64_t> partial_applied;
+  std::vector<std::map<rejection_reason, std::uint64_t>> partial_rejected;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, membership_stats& x) {
   return f(caf::meta::type_name("membership_stats"), x.live, x.joined, x.left,
-           x.crashed, x.restarted, x.evicted, x.gradients_per_second);
+           x.crashed, x.restarted, x.evicted, x.gradients_per_second,
+           x.last_failure, x.gradients_partial, x.partial_applied,
+           x.partial_rejected);
 }
 
 } // namespace ormo::actors

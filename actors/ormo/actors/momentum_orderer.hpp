@@ -10,48 +10,21 @@
 // answered to the worker, never dropped.
 #pragma once
 
-#include <array>
-#include <map>
 #include <memory>
+
+#include <caf/fwd.hpp>
 
 #include "ormo/actors/interfaces.hpp"
 #include "ormo/optim/update_rule.hpp"
 
 namespace ormo::actors {
 
-/// Sends a milestone to `watcher` once `received` gradients are received or
-/// the iteration index reaches `iteration` (0: that part off); no watcher:
-/// none pending.
-struct orderer_watch {
-  std::uint64_t received = 0;
-  iteration_index iteration = 0;
-  run_monitor_actor watcher;
-};
-
-struct momentum_orderer_state {
-  /// Shared only to pass it through spawn; the spawner must drop its copy.
-  std::shared_ptr<optim::update_rule> rule;
-  parameter_server_actor server;
-  /// Registered workers and the last sequence number accepted from each
-  /// (0: none yet; workers number their pushes from 1).
-  std::map<worker_id, std::uint64_t> last_sequence;
-  orderer_stats stats;
-  /// SSGDm: workers wait for the close of their iteration.
-  bool synchronous = false;
-  /// The pending watches (see watch_atom): [0] the next evaluation
-  /// point's, [1] the stop rule's.
-  std::array<orderer_watch, 2> watches;
-
-  static inline const char* name = "ormo.momentum_orderer";
-};
-
-using momentum_orderer_pointer
-  = momentum_orderer_actor::stateful_pointer<momentum_orderer_state>;
-
-/// `rule` must fit the shard `server` owns (same dimension).
-momentum_orderer_actor::behavior_type
-momentum_orderer(momentum_orderer_pointer self,
-                 std::shared_ptr<optim::update_rule> rule,
-                 parameter_server_actor server);
+/// Spawns the orderer of the shard `server` owns. `rule` must fit it
+/// (same dimension); the orderer takes it over (the caller must not use it
+/// any more): u then lives in the server.
+momentum_orderer_actor
+spawn_momentum_orderer(caf::actor_system& system,
+                       std::shared_ptr<optim::update_rule> rule,
+                       parameter_server_actor server);
 
 } // namespace ormo::actors

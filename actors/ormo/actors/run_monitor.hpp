@@ -1,10 +1,13 @@
 // run_monitor: watches a run from outside the training path.
 //
-// Every tick it reads the orderers' and the supervisor's counters; at each
-// evaluation point (evaluations_per_epoch per epoch) it pulls the parameters
-// and measures the held-out loss and accuracy (its own thread of work, never
-// a worker's or a server's); it reports progress, and it ends the run at the
-// first stop rule reached: final evaluation, report, stop of every actor.
+// Every tick it reads the orderers' and the supervisor's counters, and
+// every orderer calls it back at the counts the stop rules and the next
+// evaluation point wait for; it folds them into the whole gradient's counts
+// and feeds them to a run_policy, which decides. At each evaluation point it
+// pulls the parameters and measures the held-out loss and accuracy (its own
+// thread of work, never a worker's or a server's); it reports progress, and
+// it ends the run at the first stop rule reached: final evaluation, report,
+// stop of every actor.
 #pragma once
 
 #include <chrono>
@@ -14,29 +17,13 @@
 #include <vector>
 
 #include "ormo/actors/interfaces.hpp"
+#include "ormo/actors/run_policy.hpp"
 #include "ormo/actors/run_report.hpp"
 #include "ormo/actors/shard_route.hpp"
 #include "ormo/config/run_config.hpp"
 #include "ormo/model/gradient_function.hpp"
 
 namespace ormo::actors {
-
-/// A progress report (at most every progress_seconds of real time).
-struct progress {
-  double time_s = 0;
-  double epoch = 0;
-  std::int64_t iteration = 0;
-  double gradients_per_second = 0;
-  double train_loss = 0;
-  /// Latest evaluation; negative before the first.
-  double test_accuracy = -1;
-  /// Fraction of the run done in [0, 1] by the nearest stop rule, and the
-  /// estimated seconds left (negative: unknown).
-  double done = 0;
-  double eta_seconds = -1;
-  std::uint32_t live_workers = 0;
-  std::uint64_t rejected = 0;
-};
 
 struct run_monitor_settings {
   std::vector<shard_route> shards;
@@ -63,11 +50,11 @@ struct run_monitor_settings {
   caf::timespan tick = std::chrono::milliseconds(100);
   /// Limit of every request.
   caf::timespan request_timeout = std::chrono::seconds(60);
-  /// Run on a thread of its own (real-time runs). CAF's work-stealing
-  /// scheduler runs the jobs a thread creates last-in first-out, so the
-  /// workers' push -> step -> reply chains keep a busy thread to themselves
-  /// and starve an actor queued behind them: measured, milestones 0.4 s late
-  /// and a 10-epoch run stopped after 13. Not under the test coordinator.
+  /// Run on a thread of its own (real-time runs), so that busy workers
+  /// never delay the monitor: CAF's work-stealing scheduler runs the jobs a
+  /// thread creates last-in first-out, and the workers' push -> step ->
+  /// reply chains would starve an actor queued behind them. Not under the
+  /// test coordinator.
   bool own_thread = false;
 };
 

@@ -42,7 +42,12 @@ struct run_report {
   std::int64_t iterations = 0;
   double epochs = 0;
   std::uint64_t gradients_received = 0;
+  /// Applied by every shard.
   std::uint64_t gradients_applied = 0;
+  /// Applied by some shards and rejected by others (never with one shard):
+  /// received = applied + rejected + partial + in flight.
+  std::uint64_t gradients_partial = 0;
+  /// Rejected by every shard, by reason name.
   std::map<std::string, std::uint64_t> gradients_rejected;
   double mean_delay = 0;
   std::int64_t max_delay = 0;

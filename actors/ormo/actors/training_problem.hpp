@@ -9,16 +9,20 @@
 
 #include "ormo/model/gradient_function.hpp"
 #include "ormo/model/gradient_source.hpp"
+#include "ormo/status.hpp"
 
 namespace ormo::actors {
 
 struct training_problem {
   Eigen::VectorXf initial_parameters;
   /// The gradient source of worker slot `slot` of `slots` initial workers
-  /// (slots >= `slots` are workers added later). Called from actors: must be
-  /// safe to call from any thread, one call at a time.
-  std::function<std::shared_ptr<model::gradient_source>(std::size_t slot,
-                                                        std::size_t slots)>
+  /// (slots >= `slots` are workers added later), or why there is none: the
+  /// supervisor counts a failure like a crash of that slot's worker (it
+  /// retries up to the restart limit, then evicts the slot). Must not
+  /// throw. Called from actors: must be safe to call from any thread, one
+  /// call at a time.
+  std::function<ormo::result<std::shared_ptr<model::gradient_source>>(
+    std::size_t slot, std::size_t slots)>
     make_source;
   /// Held-out loss and accuracy of full parameters; may be empty. Called
   /// from one actor only.

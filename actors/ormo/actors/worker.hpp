@@ -12,12 +12,17 @@
 // compute time before pushing, without blocking a thread. In deterministic
 // mode the compute time is virtual: f * virtual_compute.
 //
+// Partial gradients: only the worker sees every shard's answer to one
+// gradient. When they disagree (some shards applied their slice, others
+// rejected it; never with one shard), it tells its supervisor each shard's
+// outcome, so that the run's counts hold for the whole gradient.
+//
 // Failure: a throwing gradient_source or a failed request ends the worker
 // with an error; its supervisor sees the down message. Requests carry no
-// timeout of their own (in CAF 0.17 each one wakes the clock thread twice,
-// which cost 10 % of the throughput): a watchdog ticking every
-// request_timeout ends the worker when a round of requests stays unanswered
-// from one tick to the next, so after between one and two timeouts.
+// timeout of their own (in CAF 0.17 each timeout wakes the clock thread
+// twice, on the hot path): a watchdog ticking every request_timeout ends
+// the worker when a round of requests stays unanswered from one tick to the
+// next, so after between one and two timeouts.
 #pragma once
 
 #include <chrono>
@@ -26,10 +31,11 @@
 #include <optional>
 #include <vector>
 
+#include <caf/fwd.hpp>
+
 #include "ormo/actors/interfaces.hpp"
 #include "ormo/actors/shard_route.hpp"
 #include "ormo/model/gradient_source.hpp"
-#include "ormo/random.hpp"
 
 namespace ormo::actors {
 
@@ -48,42 +54,15 @@ struct worker_timing {
   caf::timespan request_timeout = std::chrono::seconds(60);
 };
 
-struct worker_state {
-  worker_id id = 0;
-  std::vector<shard_route> shards;
-  std::shared_ptr<model::gradient_source> source;
-  worker_timing timing;
-  /// Latest parameters of each shard; released once the gradient is
-  /// computed, so that servers can update in place.
-  std::vector<parameter_snapshot> snapshots;
-  /// Replies still awaited in the current pull or push round.
-  std::size_t awaiting = 0;
-  /// Rounds of requests begun so far, and that count at the last watchdog
-  /// tick.
-  std::uint64_t rounds = 0;
-  std::uint64_t rounds_at_tick = 0;
-  /// Shards that rejected the last push and must be pulled again.
-  std::vector<std::size_t> stale_shards;
-  /// The full parameter vector when there are several shards.
-  Eigen::VectorXf assembled;
-  /// The last gradient; reused once no shard holds it any more.
-  std::shared_ptr<Eigen::VectorXf> gradient;
-  std::vector<iteration_index> computed_at;
-  float loss = 0;
-  std::uint64_t sequence = 0;
-  /// Asked to leave: quit once the current round is answered.
-  bool leaving = false;
-  /// Draws the virtual compute jitter.
-  random_source random{0};
-
-  static inline const char* name = "ormo.worker";
-};
-
-using worker_pointer = worker_actor::stateful_pointer<worker_state>;
-
-/// REQUIRES: shards non-empty, their sizes add up to source->dimension().
-worker_actor::behavior_type
-worker(worker_pointer self, worker_id id, std::vector<shard_route> shards,
-       std::shared_ptr<model::gradient_source> source, worker_timing timing);
+/// Spawns a worker and starts it (it pulls every shard, then loops).
+/// REQUIRES: shards non-empty, their sizes add up to source->dimension(),
+/// and every orderer knows `id` (join_atom) before its first push.
+/// `supervisor` (may be null) hears of every gradient whose shards
+/// disagreed (partial_atom).
+worker_actor spawn_worker(caf::actor_system& system, worker_id id,
+                          std::vector<shard_route> shards,
+                          std::shared_ptr<model::gradient_source> source,
+                          worker_timing timing,
+                          supervisor_actor supervisor = {});
 
 } // namespace ormo::actors

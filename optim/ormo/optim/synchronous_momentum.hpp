@@ -19,6 +19,8 @@ public:
                        const synchronous_momentum_settings& settings);
 
   const char* name() const override;
+  /// True: the barrier (see update_rule).
+  bool holds_pushes_until_close() const override;
 
 protected:
   rejection_reason admit(iteration_index delay,

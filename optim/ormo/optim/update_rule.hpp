@@ -23,6 +23,7 @@
 #include <Eigen/Core>
 
 #include "ormo/optim/gradient_check.hpp"
+#include "ormo/rejection_reason.hpp"
 
 namespace ormo::optim {
 
@@ -35,18 +36,10 @@ using gradient_view = Eigen::Ref<const Eigen::VectorXf>;
 /// Writable view of the parameters.
 using parameter_view = Eigen::Ref<Eigen::VectorXf>;
 
-/// Why a gradient was not applied. Servers count rejections by reason.
-enum class rejection_reason {
-  none,
-  dimension_mismatch, ///< g has the wrong number of values.
-  non_finite_value,   ///< g holds a NaN or an infinity.
-  future_iteration,   ///< i > t: computed at an iteration that is not open.
-  negative_iteration, ///< i < 0.
-  not_synchronous,    ///< i != t under the synchronous reference (SSGDm).
-};
-
-/// Stable lower_snake_case name of a reason, e.g. "non_finite_value".
-const char* to_string(rejection_reason reason);
+/// Why a gradient was not applied (the vocabulary all of ormo shares).
+/// Servers count rejections by reason.
+using ormo::rejection_reason;
+using ormo::to_string;
 
 /// What one accepted gradient g does, in this order:
 ///   u <- momentum_decay * u + momentum_gradient_weight * g
@@ -121,6 +114,12 @@ public:
 
   /// Algorithm name as used in configuration files, e.g. "ormo-da".
   virtual const char* name() const = 0;
+
+  /// True when a worker's push must be answered only once the iteration it
+  /// joined closes (the barrier of the synchronous reference), so that no
+  /// worker computes at an iteration before it is complete. False for the
+  /// asynchronous rules, whose pushes are answered at once.
+  virtual bool holds_pushes_until_close() const;
 
   /// Validates g (dimension, finite values) and i, then updates the momentum
   /// (unless kept elsewhere) and the iteration state. The caller must then

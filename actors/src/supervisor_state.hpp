@@ -1,0 +1,40 @@
+// The state and behaviour of the supervisor (see
+// ormo/actors/supervisor.hpp); private to the actors library.
+#pragma once
+
+#include <cstdint>
+#include <map>
+
+#include "ormo/actors/supervisor.hpp"
+
+namespace ormo::actors {
+
+struct supervisor_state {
+  struct member {
+    worker_id id = 0;
+    std::size_t slot = 0;
+    /// Restarts of this slot's worker so far.
+    std::int32_t restarts = 0;
+    bool removed = false;
+    worker_actor handle;
+  };
+
+  supervisor_settings settings;
+  std::map<caf::actor_addr, member> members;
+  worker_id next_id = 1;
+  std::size_t next_slot = 0;
+  membership_stats stats;
+  bool stopping = false;
+  /// Speed measurement: accepted counts and time at the last tick.
+  std::map<worker_id, std::uint64_t> last_accepted;
+  caf::actor_clock::time_point last_tick;
+
+  static inline const char* name = "ormo.supervisor";
+};
+
+using supervisor_pointer = supervisor_actor::stateful_pointer<supervisor_state>;
+
+supervisor_actor::behavior_type supervisor(supervisor_pointer self,
+                                           supervisor_settings settings);
+
+} // namespace ormo::actors
