@@ -11,6 +11,7 @@
 #include "ormo/actors/error_code.hpp"
 #include "ormo/actors/momentum_orderer.hpp"
 #include "ormo/actors/parameter_server.hpp"
+#include "ormo/actors/run_monitor.hpp"
 #include "ormo/actors/supervisor.hpp"
 #include "ormo/actors/worker.hpp"
 #include "ormo/denormals.hpp"

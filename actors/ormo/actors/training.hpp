@@ -20,7 +20,7 @@
 #include <caf/expected.hpp>
 
 #include "ormo/actors/interfaces.hpp"
-#include "ormo/actors/run_monitor.hpp"
+#include "ormo/actors/run_policy.hpp"
 #include "ormo/actors/run_report.hpp"
 #include "ormo/actors/shard_route.hpp"
 #include "ormo/actors/training_plan.hpp"
