@@ -125,6 +125,16 @@ void check_report(const run_report& report, const config::run_config& run) {
   CHECK(last.test_accuracy > 0.3);
 }
 
+/// Hands every actor of a spawned topology to `env`, which ends them all.
+void track_all(deterministic_system& env, const training_handles& handles) {
+  for (const auto& route : handles.shards) {
+    env.track(route.server);
+    env.track(route.orderer);
+  }
+  env.track_supervisor(handles.supervisor);
+  env.track(handles.monitor);
+}
+
 } // namespace
 
 TEST_CASE("training: a deterministic run replays exactly") {
@@ -250,12 +260,7 @@ TEST_CASE("training: with two shards, a gradient one shard rejects counts "
   deterministic_system env;
   auto handles = spawn_training(env.sys(), run, problem.value(), {});
   REQUIRE(handles);
-  for (auto& route : handles->shards) {
-    env.track(route.server);
-    env.track(route.orderer);
-  }
-  env.track_supervisor(handles->supervisor);
-  env.track(handles->monitor);
+  track_all(env, *handles);
   env.run_for(std::chrono::milliseconds(3));
   // Shard 1 takes a forged slice of worker 1 with a sequence number far
   // ahead: it rejects worker 1's later slices as duplicates, shard 0
@@ -334,12 +339,7 @@ TEST_CASE("training: a run whose workers are all evicted ends with a failure") {
   deterministic_system env;
   auto handles = spawn_training(env.sys(), run, problem, {});
   REQUIRE(handles);
-  for (auto& route : handles->shards) {
-    env.track(route.server);
-    env.track(route.orderer);
-  }
-  env.track_supervisor(handles->supervisor);
-  env.track(handles->monitor);
+  track_all(env, *handles);
   env.run_for(std::chrono::seconds(10));
   // The run is over, as a failure, and says why.
   CHECK_FALSE(handles->report->stop_reason.empty());
