@@ -7,6 +7,7 @@
 // rules that tie keys together in config/src/parse_run_config.cpp.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -126,6 +127,36 @@ struct output_config {
   double evaluations_per_epoch = 4;
 };
 
+/// One process of a multi-process topology (a `[[nodes]]` block). A topology
+/// without nodes runs in one process.
+struct node_config {
+  /// Unique among the nodes; letters, digits, '_', '-' and '.'.
+  std::string name;
+  /// The address the node listens on and the others reach it at.
+  std::string host = "127.0.0.1";
+  /// The port it listens on; 0 = none (a node hosting only workers needs
+  /// none, a node hosting shards or the supervisor must have one).
+  int port = 0;
+  /// Indices of the shards it hosts (a parameter server and its orderer
+  /// each); every shard of the topology is on exactly one node.
+  std::vector<std::int64_t> shards;
+  /// Hosts the supervisor and the run monitor and writes the run's outputs;
+  /// exactly one node does.
+  bool supervisor = false;
+  /// Workers it runs; the nodes' workers add up to workers.count.
+  int workers = 0;
+};
+
+/// How nodes find each other and notice a lost peer (multi-process only).
+struct network_config {
+  /// Every node sends a heartbeat to each peer this often.
+  std::chrono::nanoseconds heartbeat_interval = std::chrono::milliseconds(500);
+  /// A peer silent this long is lost (> heartbeat_interval).
+  std::chrono::nanoseconds connection_timeout = std::chrono::seconds(5);
+  /// How long a node keeps trying to reach a peer it needs when it starts.
+  std::chrono::nanoseconds connect_timeout = std::chrono::seconds(30);
+};
+
 struct run_config {
   /// The file it came from ("<built-in>" for the default topology).
   std::string source;
@@ -136,6 +167,9 @@ struct run_config {
   workers_config workers;
   server_config server;
   output_config output;
+  network_config network;
+  /// Empty: one process.
+  std::vector<node_config> nodes;
 };
 
 /// "synthetic" or "fashion-mnist".
