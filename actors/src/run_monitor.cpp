@@ -164,8 +164,17 @@ run_counts whole_counts(const std::vector<orderer_stats>& shards,
 }
 
 run_membership membership_of(const membership_stats& m) {
-  return {m.live,    m.joined,  m.crashed, m.restarted,
-          m.evicted, m.left,    m.last_failure};
+  run_membership membership;
+  membership.live = m.live;
+  membership.joined = m.joined;
+  membership.crashed = m.crashed;
+  membership.restarted = m.restarted;
+  membership.evicted = m.evicted;
+  membership.left = m.left;
+  membership.lost = m.lost;
+  membership.nodes_lost = m.nodes_lost;
+  membership.last_failure = m.last_failure;
+  return membership;
 }
 
 /// Pulls the parameters and records a row for them; the final row (a stop

@@ -82,6 +82,9 @@ run_end run_policy::check_stop(double time_s) const {
       run_failure::no_live_worker,
       "no live worker (" + std::to_string(m.evicted)
         + " evicted after repeated crashes"
+        + (m.lost == 0 ? ""
+                       : ", " + std::to_string(m.lost)
+                           + " lost with their nodes")
         + (m.last_failure.empty() ? "" : "; the last: " + m.last_failure)
         + ")");
   return {};
@@ -228,6 +231,9 @@ void run_policy::fill_report(run_report& report, const run_end& end,
   report.restarted = m.restarted;
   report.evicted = m.evicted;
   report.left = m.left;
+  report.lost = m.lost;
+  report.nodes_lost = m.nodes_lost;
+  report.last_failure = m.last_failure;
 }
 
 } // namespace ormo::actors

@@ -94,7 +94,12 @@ std::string to_json(const run_report& r) {
                         {"crashed", r.crashed},
                         {"restarted", r.restarted},
                         {"evicted", r.evicted},
-                        {"left", r.left}};
+                        {"left", r.left},
+                        {"lost", r.lost},
+                        {"nodes_lost", r.nodes_lost}};
+  json["last_failure"] = nullptr;
+  if (!r.last_failure.empty())
+    json["last_failure"] = r.last_failure;
   json["failure"] = nullptr;
   if (!r.failure.empty())
     json["failure"] = r.failure;

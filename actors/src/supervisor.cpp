@@ -14,6 +14,8 @@
 #include <caf/exit_reason.hpp>
 #include <caf/system_messages.hpp>
 
+#include "ormo/actors/error_code.hpp"
+
 namespace ormo::actors {
 
 namespace {
@@ -32,7 +34,8 @@ void update_iteration_size(supervisor_pointer self) {
 /// could not be made): a new one takes the slot unless the slot has used up
 /// its restarts, then the slot is evicted.
 void on_failure(supervisor_pointer self, std::size_t slot,
-                std::int32_t restarts, std::string why);
+                std::int32_t restarts, std::string why,
+                const worker_host_actor& host = {});
 
 void spawn_member(supervisor_pointer self, std::size_t slot,
                   std::int32_t restarts) {
@@ -54,23 +57,175 @@ void spawn_member(supervisor_pointer self, std::size_t slot,
                             caf::actor_cast<supervisor_actor>(self));
   self->monitor(handle);
   auto address = handle.address();
-  state.members[address] = {id, slot, restarts, false, handle};
+  state.members[address] = {id, slot, restarts, false, handle, {}, {}};
   ++state.stats.joined;
   ++state.stats.live;
   self->send(handle, start_atom::value);
 }
 
+void spawn_remote_member(supervisor_pointer self, worker_host_actor host,
+                         std::size_t slot, std::int32_t restarts);
+
+/// The enlisted node of `host`, or null when it is gone (or never was).
+supervisor_state::node_member* node_of(supervisor_pointer self,
+                                       const worker_host_actor& host) {
+  auto found = self->state.nodes.find(host.address());
+  return found == self->state.nodes.end() ? nullptr : &found->second;
+}
+
 void on_failure(supervisor_pointer self, std::size_t slot,
-                std::int32_t restarts, std::string why) {
+                std::int32_t restarts, std::string why,
+                const worker_host_actor& host) {
   auto& state = self->state;
   ++state.stats.crashed;
   state.stats.last_failure = std::move(why);
   if (restarts < state.settings.restart_limit) {
     ++state.stats.restarted;
-    spawn_member(self, slot, restarts + 1);
+    if (!host)
+      spawn_member(self, slot, restarts + 1);
+    else if (node_of(self, host) != nullptr)
+      spawn_remote_member(self, host, slot, restarts + 1);
   } else {
     ++state.stats.evicted;
   }
+}
+
+/// Registers `id` at every orderer and calls `then` once all of them have
+/// answered, or `failed` with the first error.
+template <class Then, class Failed>
+void join_everywhere(supervisor_pointer self, worker_id id, Then then,
+                     Failed failed) {
+  auto& state = self->state;
+  auto awaiting = std::make_shared<std::size_t>(state.settings.shards.size());
+  auto failure = std::make_shared<bool>(false);
+  for (auto& route : state.settings.shards)
+    self
+      ->request(route.orderer, state.settings.remote_timeout, join_atom::value,
+                id)
+      .then(
+        [=]() {
+          if (--*awaiting == 0 && !*failure)
+            then();
+        },
+        [=](caf::error& error) {
+          if (*failure)
+            return;
+          *failure = true;
+          failed(error);
+        });
+}
+
+/// A worker of an enlisted node: registered at every orderer first (the
+/// orderers are on other nodes, so a plain send could arrive after the
+/// worker's first push), then spawned by the node's host.
+void spawn_remote_member(supervisor_pointer self, worker_host_actor host,
+                         std::size_t slot, std::int32_t restarts) {
+  auto& state = self->state;
+  auto* node = node_of(self, host);
+  if (node == nullptr || state.stopping)
+    return;
+  auto id = state.next_id++;
+  auto name = node->name;
+  auto give_up = [=](const caf::error& error) {
+    auto& state = self->state;
+    for (auto& route : state.settings.shards)
+      self->send(route.orderer, leave_atom::value, id);
+    if (state.stopping)
+      return;
+    if (node_of(self, host) == nullptr) {
+      ++state.stats.lost; // its node went while the worker was being made
+      return;
+    }
+    on_failure(self, slot, restarts,
+               "node " + name + ", slot " + std::to_string(slot)
+                 + ": no worker: " + self->system().render(error),
+               host);
+    update_iteration_size(self);
+  };
+  join_everywhere(
+    self, id,
+    [=] {
+      self
+        ->request(host, self->state.settings.remote_timeout, spawn_atom::value,
+                  id, static_cast<std::uint64_t>(slot))
+        .then(
+          [=](worker_actor& handle) {
+            auto& state = self->state;
+            if (state.stopping || node_of(self, host) == nullptr) {
+              self->send_exit(handle, caf::exit_reason::user_shutdown);
+              give_up(caf::sec::request_receiver_down);
+              return;
+            }
+            self->monitor(handle);
+            state.members[handle.address()]
+              = {id, slot, restarts, false, handle, name, host};
+            ++state.stats.joined;
+            ++state.stats.live;
+            update_iteration_size(self);
+          },
+          give_up);
+    },
+    give_up);
+}
+
+/// Ends the membership of node `found` (its host is down or it was
+/// stopped): its workers are lost, never restarted elsewhere.
+void lose_node(supervisor_pointer self,
+               std::map<caf::actor_addr, supervisor_state::node_member>::
+                 iterator found,
+               const std::string& why) {
+  auto& state = self->state;
+  auto name = found->second.name;
+  state.nodes.erase(found);
+  ++state.stats.nodes_lost;
+  state.stats.last_failure = "node " + name + " lost: " + why;
+  for (auto member = state.members.begin(); member != state.members.end();) {
+    if (member->second.node != name) {
+      ++member;
+      continue;
+    }
+    auto id = member->second.id;
+    self->demonitor(member->second.handle.address());
+    member = state.members.erase(member);
+    state.last_accepted.erase(id);
+    state.stats.gradients_per_second.erase(id);
+    --state.stats.live;
+    ++state.stats.lost;
+    for (auto& route : state.settings.shards)
+      self->send(route.orderer, leave_atom::value, id);
+  }
+  update_iteration_size(self);
+}
+
+caf::result<bool> enlist(supervisor_pointer self, const std::string& name,
+                         worker_host_actor host,
+                         std::vector<std::uint64_t> offered) {
+  auto& state = self->state;
+  auto refuse = [&](std::string why) -> caf::result<bool> {
+    return caf::make_error(error_code::invalid_setup,
+                           "node " + name + " refused: " + why);
+  };
+  if (state.stopping)
+    return refuse("the run is over");
+  if (!host)
+    return refuse("no worker host");
+  auto allowed = state.settings.node_slots.find(name);
+  if (allowed == state.settings.node_slots.end())
+    return refuse("not a node of this topology");
+  std::vector<std::size_t> slots(offered.begin(), offered.end());
+  std::sort(slots.begin(), slots.end());
+  auto expected = allowed->second;
+  std::sort(expected.begin(), expected.end());
+  if (slots != expected)
+    return refuse("it offers other worker slots than the topology gives it");
+  for (auto& [address, node] : state.nodes)
+    if (node.name == name)
+      return refuse("a node of that name is a member");
+  state.nodes[host.address()] = {name, host};
+  self->monitor(host);
+  for (auto slot : slots)
+    spawn_remote_member(self, host, slot, 0);
+  return true;
 }
 
 void add_workers(supervisor_pointer self, std::int32_t count) {
@@ -81,6 +236,12 @@ void add_workers(supervisor_pointer self, std::int32_t count) {
 
 void on_down(supervisor_pointer self, const caf::down_msg& down) {
   auto& state = self->state;
+  auto node = state.nodes.find(down.source);
+  if (node != state.nodes.end()) {
+    if (!state.stopping)
+      lose_node(self, node, self->system().render(down.reason));
+    return;
+  }
   auto found = state.members.find(down.source);
   if (found == state.members.end())
     return;
@@ -93,13 +254,17 @@ void on_down(supervisor_pointer self, const caf::down_msg& down) {
     self->send(route.orderer, leave_atom::value, member.id);
   if (state.stopping)
     return;
+  auto where = member.node.empty() ? "" : "node " + member.node + ", ";
   if (member.removed)
     ++state.stats.left;
+  else if (down.reason == caf::exit_reason::remote_link_unreachable)
+    ++state.stats.lost; // its node follows (the host's down message)
   else
     on_failure(self, member.slot, member.restarts,
-               "worker " + std::to_string(member.id) + " (slot "
+               where + "worker " + std::to_string(member.id) + " (slot "
                  + std::to_string(member.slot)
-                 + "): " + self->system().render(down.reason));
+                 + "): " + self->system().render(down.reason),
+               member.host);
   update_iteration_size(self);
 }
 
@@ -170,6 +335,10 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self,
           self->send(member.handle, leave_atom::value);
         }
     },
+    [=](enlist_atom, const std::string& name, worker_host_actor host,
+        std::vector<std::uint64_t> slots) {
+      return enlist(self, name, std::move(host), std::move(slots));
+    },
     [=](stats_atom) { return self->state.stats; },
     [=](partial_atom, const std::vector<rejection_reason>& outcomes) {
       auto& stats = self->state.stats;
@@ -196,7 +365,21 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self,
       state.stopping = true;
       for (auto& [address, member] : state.members)
         self->send_exit(member.handle, caf::exit_reason::user_shutdown);
-      self->quit();
+      if (state.nodes.empty()) {
+        self->quit();
+        return;
+      }
+      // Every enlisted node hears that the run is over (bounded), so that
+      // none waits for a supervisor that is gone.
+      auto awaiting = std::make_shared<std::size_t>(state.nodes.size());
+      auto answered = [=] {
+        if (--*awaiting == 0)
+          self->quit();
+      };
+      for (auto& [address, node] : state.nodes)
+        self->request(node.host, state.settings.remote_timeout, stop_atom::value)
+          .then([=](bool) { answered(); },
+                [=](caf::error&) { answered(); });
     },
   };
 }

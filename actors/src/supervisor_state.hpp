@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <string>
 
 #include "ormo/actors/supervisor.hpp"
 
@@ -17,10 +18,21 @@ struct supervisor_state {
     std::int32_t restarts = 0;
     bool removed = false;
     worker_actor handle;
+    /// The node it runs on (empty: this one) and that node's host.
+    std::string node;
+    worker_host_actor host;
+  };
+
+  /// An enlisted node: its name and worker host.
+  struct node_member {
+    std::string name;
+    worker_host_actor host;
   };
 
   supervisor_settings settings;
   std::map<caf::actor_addr, member> members;
+  /// By the address of their worker hosts.
+  std::map<caf::actor_addr, node_member> nodes;
   worker_id next_id = 1;
   std::size_t next_slot = 0;
   membership_stats stats;

@@ -58,6 +58,13 @@ void configure(caf::actor_system_config& cfg, bool deterministic) {
   cfg.add_message_type<std::vector<rejection_reason>>(
     "ormo.rejection_reasons");
   cfg.add_message_type<run_monitor_actor>("ormo.run_monitor_actor");
+  // Multi-process runs: membership across nodes.
+  cfg.add_message_type<worker_actor>("ormo.worker_actor");
+  cfg.add_message_type<worker_host_actor>("ormo.worker_host_actor");
+  cfg.add_message_type<supervisor_actor>("ormo.supervisor_actor");
+  cfg.add_message_type<shard_route>("ormo.shard_route");
+  cfg.add_message_type<std::vector<shard_route>>("ormo.shard_routes");
+  cfg.add_message_type<std::vector<std::uint64_t>>("ormo.slots");
   cfg.add_error_category(
     caf::atom("ormo"),
     [](std::uint8_t code, caf::atom_value, const caf::message& context) {

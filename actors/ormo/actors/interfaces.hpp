@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <caf/replies_to.hpp>
@@ -63,11 +64,26 @@ using worker_actor = caf::typed_actor<
   /// Its own watchdog (see worker.hpp).
   caf::reacts_to<tick_atom>>;
 
+/// Spawns workers on its node for a supervisor on another node (see
+/// worker_host.hpp).
+using worker_host_actor = caf::typed_actor<
+  /// Spawns and starts a worker with this id in this slot; fails when the
+  /// slot's gradient source cannot be made.
+  caf::replies_to<spawn_atom, worker_id, std::uint64_t>::with<worker_actor>,
+  /// The run is over: ends every worker it spawned, answers, and quits.
+  caf::replies_to<stop_atom>::with<bool>>;
+
 /// Membership: spawns, monitors, restarts and evicts workers, keeps K equal
 /// to the live workers (unless fixed) and measures their speed.
 using supervisor_actor = caf::typed_actor<
   /// Adds this many workers.
   caf::reacts_to<add_atom, std::int32_t>,
+  /// A worker host on node `name` offers these slots: the supervisor
+  /// spawns their workers there (registered at every orderer first). Fails
+  /// for a node or slots the topology does not give it, or a node that is
+  /// already a member.
+  caf::replies_to<enlist_atom, std::string, worker_host_actor,
+                  std::vector<std::uint64_t>>::with<bool>,
   /// Removes a worker: it pushes the gradient in progress, then quits.
   caf::reacts_to<remove_atom, worker_id>,
   caf::replies_to<stats_atom>::with<membership_stats>,

@@ -217,6 +217,10 @@ struct membership_stats {
   std::uint32_t crashed = 0;
   std::uint32_t restarted = 0;
   std::uint32_t evicted = 0;
+  /// Workers lost with their node (never restarted elsewhere).
+  std::uint32_t lost = 0;
+  /// Nodes whose worker host went down while the run went on.
+  std::uint32_t nodes_lost = 0;
   /// Accepted gradients per second of each live worker, measured by the
   /// supervisor over its last interval.
   std::map<worker_id, double> gradients_per_second;
@@ -235,7 +239,8 @@ struct membership_stats {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, membership_stats& x) {
   return f(caf::meta::type_name("membership_stats"), x.live, x.joined, x.left,
-           x.crashed, x.restarted, x.evicted, x.gradients_per_second,
+           x.crashed, x.restarted, x.evicted, x.lost, x.nodes_lost,
+           x.gradients_per_second,
            x.last_failure, x.gradients_partial, x.partial_applied,
            x.partial_rejected);
 }

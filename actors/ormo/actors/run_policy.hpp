@@ -99,6 +99,9 @@ struct run_membership {
   std::uint32_t restarted = 0;
   std::uint32_t evicted = 0;
   std::uint32_t left = 0;
+  /// Workers lost with their node, and the nodes lost.
+  std::uint32_t lost = 0;
+  std::uint32_t nodes_lost = 0;
   /// Why the last crash happened; may be empty.
   std::string last_failure;
 };

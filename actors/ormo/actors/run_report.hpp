@@ -72,6 +72,11 @@ struct run_report {
   std::uint32_t restarted = 0;
   std::uint32_t evicted = 0;
   std::uint32_t left = 0;
+  /// Workers lost with their node, and the nodes lost (multi-process).
+  std::uint32_t lost = 0;
+  std::uint32_t nodes_lost = 0;
+  /// The supervisor's last failure (a crash, a lost node); may be empty.
+  std::string last_failure;
   std::vector<metrics_row> rows;
   /// The parameters of the last evaluation (the end of the run).
   Eigen::VectorXf final_parameters;

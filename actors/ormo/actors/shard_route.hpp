@@ -2,6 +2,7 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <caf/meta/type_name.hpp>
 
 #include "ormo/actors/interfaces.hpp"
 
@@ -14,5 +15,13 @@ struct shard_route {
   Eigen::Index offset = 0;
   Eigen::Index size = 0;
 };
+
+/// A route crosses nodes as two actor handles (CAF makes them proxies) and
+/// the slice; the receiver checks the slice against its plan.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shard_route& x) {
+  return f(caf::meta::type_name("shard_route"), x.server, x.orderer, x.offset,
+           x.size);
+}
 
 } // namespace ormo::actors

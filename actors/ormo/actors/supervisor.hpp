@@ -10,12 +10,22 @@
 // from the orderers' counts (a gradient counts once every shard accepted
 // it) and counts the gradients whose shards disagreed, as the workers
 // report them. None of this stops the other workers.
+//
+// Workers on other nodes: a node's worker host enlists with the slots the
+// topology gives that node; the supervisor registers each new worker id at
+// every orderer, waits for their answers, then has the host spawn it. A
+// crashed remote worker is restarted on its node; a lost node (its host
+// went down, e.g. no heartbeat within the connection timeout) loses its
+// workers: counted as lost, never restarted elsewhere. A returning node
+// enlists again as a new member.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include <caf/fwd.hpp>
@@ -44,6 +54,11 @@ struct supervisor_settings {
   std::int32_t restart_limit = 3;
   /// Interval of the speed measurement.
   caf::timespan speed_interval = std::chrono::seconds(1);
+  /// Multi-process runs: the slots each node may offer when it enlists its
+  /// worker host, by node name; a node not in here is refused.
+  std::map<std::string, std::vector<std::size_t>> node_slots;
+  /// Limit of every request to another node (joins, spawns, the stop).
+  caf::timespan remote_timeout = std::chrono::seconds(10);
 };
 
 /// Spawns the supervisor, which spawns its initial workers at once.

@@ -1,0 +1,45 @@
+// worker_host: spawns workers on its node for a supervisor elsewhere.
+//
+// A node that runs workers of a multi-process topology has one host. It
+// enlists with the supervisor (supervisor_actor's enlist_atom) and then
+// spawns a worker whenever the supervisor asks, with the id the supervisor
+// chose, in the slot it names (which fixes the worker's data shard and
+// speed), reaching the shards through routes made on this node. The
+// supervisor monitors each worker and the host: a host that goes down takes
+// its node's workers with it.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include <caf/fwd.hpp>
+
+#include "ormo/actors/interfaces.hpp"
+#include "ormo/actors/shard_route.hpp"
+#include "ormo/actors/worker.hpp"
+#include "ormo/status.hpp"
+
+namespace ormo::actors {
+
+struct worker_host_settings {
+  /// Every shard, in order (as this node reaches them).
+  std::vector<shard_route> shards;
+  /// The gradient source of a worker in `slot`; called once per spawn.
+  std::function<ormo::result<std::shared_ptr<model::gradient_source>>(
+    std::size_t slot)>
+    make_source;
+  /// The timing of a worker in `slot`.
+  std::function<worker_timing(std::size_t slot)> timing;
+  /// Slots the host may spawn; others are refused.
+  std::vector<std::size_t> slots;
+  /// Hears of the workers' partial gradients.
+  supervisor_actor supervisor;
+};
+
+/// Spawns the host. It quits after answering stop_atom, ending its workers.
+worker_host_actor spawn_worker_host(caf::actor_system& system,
+                                    worker_host_settings settings);
+
+} // namespace ormo::actors

@@ -1,0 +1,68 @@
+#include "ormo/actors/worker_host.hpp"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "ormo/actors/error_code.hpp"
+
+namespace ormo::actors {
+
+namespace {
+
+struct worker_host_state {
+  worker_host_settings settings;
+  /// Every worker it spawned (ended ones too: an exit to them is a no-op).
+  std::vector<worker_actor> workers;
+
+  static inline const char* name = "ormo.worker_host";
+};
+
+using worker_host_pointer
+  = worker_host_actor::stateful_pointer<worker_host_state>;
+
+worker_host_actor::behavior_type host(worker_host_pointer self,
+                                      worker_host_settings settings) {
+  self->state.settings = std::move(settings);
+  return {
+    [=](spawn_atom, worker_id id,
+        std::uint64_t slot) -> caf::result<worker_actor> {
+      auto& settings = self->state.settings;
+      const auto& slots = settings.slots;
+      if (std::find(slots.begin(), slots.end(), slot) == slots.end())
+        return caf::make_error(error_code::invalid_setup,
+                               "slot " + std::to_string(slot)
+                                 + " is not one of this node's");
+      auto source = settings.make_source(slot);
+      if (!source)
+        return caf::make_error(error_code::gradient_failed,
+                               source.error().message());
+      auto worker
+        = spawn_worker(self->system(), id, settings.shards,
+                       std::move(source).value(), settings.timing(slot),
+                       settings.supervisor);
+      self->state.workers.push_back(worker);
+      return worker;
+    },
+    [=](stop_atom) {
+      for (auto& worker : self->state.workers)
+        self->send_exit(worker, caf::exit_reason::user_shutdown);
+      self->state.workers.clear();
+      self->quit();
+      return true;
+    },
+  };
+}
+
+} // namespace
+
+worker_host_actor spawn_worker_host(caf::actor_system& system,
+                                    worker_host_settings settings) {
+  return system.spawn(host, std::move(settings));
+}
+
+} // namespace ormo::actors
