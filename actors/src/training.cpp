@@ -98,6 +98,58 @@ caf::error invalid_setup(std::string what) {
 
 } // namespace
 
+worker_timing worker_timing_for(const training_plan& plan, std::size_t slot) {
+  return to_worker_timing(worker_timing_of(plan, slot));
+}
+
+caf::expected<shard_route>
+spawn_shard(caf::actor_system& system, const training_plan& plan,
+            std::size_t shard, const Eigen::VectorXf& initial_parameters) {
+  const auto& part = plan.shards[shard];
+  auto rule = make_rule(part.rule);
+  if (!rule)
+    return invalid_setup("algorithm: " + rule.error().message());
+  shard_route route;
+  route.offset = static_cast<Eigen::Index>(part.offset);
+  route.size = static_cast<Eigen::Index>(part.size);
+  route.server = spawn_parameter_server(
+    system, initial_parameters.segment(route.offset, route.size));
+  route.orderer
+    = spawn_momentum_orderer(system, std::move(rule).value(), route.server);
+  return route;
+}
+
+run_monitor_actor spawn_monitor(caf::actor_system& system,
+                                const training_plan& plan,
+                                std::vector<shard_route> shards,
+                                supervisor_actor supervisor,
+                                const training_problem& problem,
+                                const training_callbacks& callbacks,
+                                std::shared_ptr<run_report> report) {
+  report->algorithm = plan.report.algorithm;
+  report->apply = plan.report.apply;
+  report->workers = plan.report.workers;
+  report->iteration_size = plan.report.iteration_size;
+  report->deterministic = plan.report.deterministic;
+  report->seed = plan.report.seed;
+  run_monitor_settings monitor;
+  monitor.shards = std::move(shards);
+  monitor.supervisor = std::move(supervisor);
+  monitor.stop = plan.monitor.stop;
+  monitor.batch_size = plan.monitor.batch_size;
+  monitor.samples_per_epoch = plan.monitor.samples_per_epoch;
+  monitor.evaluations_per_epoch = plan.monitor.evaluations_per_epoch;
+  monitor.progress_seconds = plan.monitor.progress_seconds;
+  monitor.evaluate = problem.evaluate;
+  monitor.on_row = callbacks.on_row;
+  monitor.on_progress = callbacks.on_progress;
+  monitor.stop_requested = callbacks.stop_requested;
+  monitor.report = std::move(report);
+  monitor.workers_to_start = plan.monitor.workers_to_start;
+  monitor.own_thread = plan.monitor.own_thread;
+  return spawn_run_monitor(system, std::move(monitor));
+}
+
 caf::expected<training_handles>
 spawn_training(caf::actor_system& system, const training_plan& plan,
                const training_problem& problem,
@@ -111,23 +163,17 @@ spawn_training(caf::actor_system& system, const training_plan& plan,
                          + " parameters for a plan of "
                          + std::to_string(plan.dimension));
   // Every rule first: a failure spawns nothing.
-  std::vector<std::shared_ptr<optim::update_rule>> rules;
   for (const auto& shard : plan.shards) {
     auto rule = make_rule(shard.rule);
     if (!rule)
       return invalid_setup("algorithm: " + rule.error().message());
-    rules.push_back(std::move(rule).value());
   }
   training_handles handles;
   for (std::size_t s = 0; s < plan.shards.size(); ++s) {
-    shard_route route;
-    route.offset = static_cast<Eigen::Index>(plan.shards[s].offset);
-    route.size = static_cast<Eigen::Index>(plan.shards[s].size);
-    route.server = spawn_parameter_server(
-      system, problem.initial_parameters.segment(route.offset, route.size));
-    route.orderer
-      = spawn_momentum_orderer(system, std::move(rules[s]), route.server);
-    handles.shards.push_back(std::move(route));
+    auto route = spawn_shard(system, plan, s, problem.initial_parameters);
+    if (!route)
+      return route.error();
+    handles.shards.push_back(std::move(*route));
   }
 
   supervisor_settings supervision;
@@ -135,40 +181,17 @@ spawn_training(caf::actor_system& system, const training_plan& plan,
   supervision.make_source
     = [make_source = problem.make_source, slots = plan.workers.initial](
         std::size_t slot) { return make_source(slot, slots); };
-  supervision.timing = [plan](std::size_t slot) {
-    return to_worker_timing(worker_timing_of(plan, slot));
-  };
+  supervision.timing
+    = [plan](std::size_t slot) { return worker_timing_for(plan, slot); };
   supervision.initial_workers = plan.supervisor.initial_workers;
   supervision.fixed_iteration_size = plan.supervisor.fixed_iteration_size;
   supervision.restart_limit = plan.supervisor.restart_limit;
   handles.supervisor = spawn_supervisor(system, std::move(supervision),
                                         plan.supervisor.own_thread);
-
   handles.report = std::make_shared<run_report>();
-  auto& report = *handles.report;
-  report.algorithm = plan.report.algorithm;
-  report.apply = plan.report.apply;
-  report.workers = plan.report.workers;
-  report.iteration_size = plan.report.iteration_size;
-  report.deterministic = plan.report.deterministic;
-  report.seed = plan.report.seed;
-
-  run_monitor_settings monitor;
-  monitor.shards = handles.shards;
-  monitor.supervisor = handles.supervisor;
-  monitor.stop = plan.monitor.stop;
-  monitor.batch_size = plan.monitor.batch_size;
-  monitor.samples_per_epoch = plan.monitor.samples_per_epoch;
-  monitor.evaluations_per_epoch = plan.monitor.evaluations_per_epoch;
-  monitor.progress_seconds = plan.monitor.progress_seconds;
-  monitor.evaluate = problem.evaluate;
-  monitor.on_row = callbacks.on_row;
-  monitor.on_progress = callbacks.on_progress;
-  monitor.stop_requested = callbacks.stop_requested;
-  monitor.report = handles.report;
-  monitor.workers_to_start = plan.monitor.workers_to_start;
-  monitor.own_thread = plan.monitor.own_thread;
-  handles.monitor = spawn_run_monitor(system, std::move(monitor));
+  handles.monitor = spawn_monitor(system, plan, handles.shards,
+                                  handles.supervisor, problem, callbacks,
+                                  handles.report);
   return handles;
 }
 

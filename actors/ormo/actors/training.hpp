@@ -25,6 +25,7 @@
 #include "ormo/actors/shard_route.hpp"
 #include "ormo/actors/training_plan.hpp"
 #include "ormo/actors/training_problem.hpp"
+#include "ormo/actors/worker.hpp"
 #include "ormo/config/run_config.hpp"
 
 namespace ormo::actors {
@@ -54,6 +55,29 @@ struct training_handles {
   /// Complete once the monitor has quit.
   std::shared_ptr<run_report> report;
 };
+
+/// The timing a worker in `slot` of `plan` runs with.
+worker_timing worker_timing_for(const training_plan& plan, std::size_t slot);
+
+/// Spawns shard `shard` of `plan`: a parameter server holding its slice of
+/// `initial_parameters` (the full vector) and its momentum orderer. Fails
+/// when the shard's rule cannot be built.
+/// REQUIRES: shard < plan.shards.size(), initial_parameters of plan.dimension.
+caf::expected<shard_route> spawn_shard(caf::actor_system& system,
+                                       const training_plan& plan,
+                                       std::size_t shard,
+                                       const Eigen::VectorXf& initial_parameters);
+
+/// Spawns the run monitor of `plan` watching `shards` and `supervisor`; it
+/// fills `report` (with the plan's facts at once) and quits when the run
+/// is over.
+run_monitor_actor spawn_monitor(caf::actor_system& system,
+                                const training_plan& plan,
+                                std::vector<shard_route> shards,
+                                supervisor_actor supervisor,
+                                const training_problem& problem,
+                                const training_callbacks& callbacks,
+                                std::shared_ptr<run_report> report);
 
 /// Realises `plan` in `system`: for each shard a parameter server (holding
 /// the problem's initial parameters of its slice) and its orderer, then the

@@ -1,0 +1,523 @@
+#include "ormo/net/node.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "ormo/actors/error_code.hpp"
+#include "ormo/actors/supervisor.hpp"
+#include "ormo/actors/worker_host.hpp"
+
+namespace ormo::net {
+
+namespace {
+
+using actors::routes_atom;
+using actors::shard_route;
+using actors::stop_atom;
+using actors::supervisor_actor;
+using supervisor_atom = caf::atom_constant<caf::atom("supervisor")>;
+using attach_atom = caf::atom_constant<caf::atom("attach")>;
+
+using clock_type = std::chrono::steady_clock;
+
+/// The one actor a node publishes: its directory.
+using node_actor = caf::typed_actor<
+  /// The shards this node hosts: their indices and routes.
+  caf::replies_to<routes_atom>::with<std::vector<std::uint64_t>,
+                                     std::vector<shard_route>>,
+  /// The run's supervisor (the supervisor node only).
+  caf::replies_to<supervisor_atom>::with<supervisor_actor>,
+  /// The run's supervisor: when it goes, so does this node (normally if
+  /// it ended normally).
+  caf::replies_to<attach_atom, supervisor_actor>::with<bool>,
+  /// The run is over: the node quits normally.
+  caf::replies_to<stop_atom>::with<bool>>;
+
+struct node_state {
+  std::vector<std::uint64_t> indices;
+  std::vector<shard_route> routes;
+  supervisor_actor supervisor;
+  bool attached = false;
+
+  static inline const char* name = "ormo.node";
+};
+
+using node_pointer = node_actor::stateful_pointer<node_state>;
+
+node_actor::behavior_type node_directory(node_pointer self,
+                                         std::vector<std::uint64_t> indices,
+                                         std::vector<shard_route> routes) {
+  self->state.indices = std::move(indices);
+  self->state.routes = std::move(routes);
+  self->set_down_handler([=](caf::down_msg& down) {
+    if (down.source != self->state.supervisor.address())
+      return;
+    if (down.reason == caf::exit_reason::normal
+        || down.reason == caf::exit_reason::user_shutdown)
+      self->quit();
+    else
+      self->quit(caf::make_error(
+        actors::error_code::invalid_setup,
+        "lost the supervisor: " + self->system().render(down.reason)));
+  });
+  return {
+    [=](routes_atom) {
+      return std::make_tuple(self->state.indices, self->state.routes);
+    },
+    [=](supervisor_atom) -> caf::result<supervisor_actor> {
+      if (!self->state.supervisor)
+        return caf::make_error(actors::error_code::invalid_setup,
+                               "this node has no supervisor (yet)");
+      return self->state.supervisor;
+    },
+    [=](attach_atom, supervisor_actor supervisor) -> caf::result<bool> {
+      if (!supervisor)
+        return caf::make_error(actors::error_code::invalid_setup,
+                               "attached to no supervisor");
+      if (self->state.attached)
+        return self->state.supervisor == supervisor;
+      self->state.attached = true;
+      self->state.supervisor = supervisor;
+      self->monitor(supervisor);
+      return true;
+    },
+    [=](stop_atom) {
+      self->quit();
+      return true;
+    },
+  };
+}
+
+caf::error node_error(std::string what) {
+  return caf::make_error(actors::error_code::invalid_setup, std::move(what));
+}
+
+/// What a node keeps alive and ends on every way out.
+struct node_parts {
+  caf::actor_system& system;
+  std::vector<shard_route> local_shards;
+  node_actor directory;
+  actors::worker_host_actor host;
+  supervisor_actor supervisor;
+  actors::run_monitor_actor monitor;
+
+  ~node_parts() {
+    auto end = [](const auto& handle) {
+      if (handle)
+        caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
+    };
+    end(monitor);
+    end(supervisor);
+    end(host);
+    for (auto& route : local_shards) {
+      end(route.orderer);
+      end(route.server);
+    }
+    end(directory);
+  }
+};
+
+class node_runner {
+public:
+  node_runner(caf::actor_system& system, const config::run_config& run,
+              const actors::training_plan& plan, const node_layout& layout,
+              const actors::training_problem& problem,
+              const node_callbacks& callbacks)
+    : system_(system),
+      run_(run),
+      plan_(plan),
+      layout_(layout),
+      problem_(problem),
+      callbacks_(callbacks),
+      self_(system),
+      parts_{system, {}, {}, {}, {}, {}} {
+    auto twice = 2 * run.network.connection_timeout;
+    request_timeout_ = std::max<caf::timespan>(twice, std::chrono::seconds(1));
+  }
+
+  node_outcome run();
+
+private:
+  void say(const std::string& line) {
+    if (callbacks_.on_status)
+      callbacks_.on_status(line);
+  }
+
+  bool interrupted() const {
+    return callbacks_.training.stop_requested
+           && callbacks_.training.stop_requested();
+  }
+
+  node_outcome failed(std::string why) {
+    node_outcome outcome;
+    outcome.exit_status = 1;
+    outcome.message = std::move(why);
+    return outcome;
+  }
+
+  node_outcome interrupted_outcome() {
+    node_outcome outcome;
+    outcome.exit_status = 130;
+    outcome.message = "interrupted";
+    return outcome;
+  }
+
+  caf::error spawn_local_shards();
+  caf::error publish();
+  /// The directory of `peer`, retrying until connect_timeout.
+  caf::expected<node_actor> reach(const endpoint& peer);
+  caf::error gather_routes();
+  caf::error take_routes(const endpoint& peer,
+                         const std::vector<std::uint64_t>& indices,
+                         const std::vector<shard_route>& routes);
+  caf::expected<supervisor_actor> find_supervisor(const node_actor& peer);
+  caf::error enlist_host();
+  node_outcome run_supervisor_node();
+  node_outcome run_member_node();
+  void stop_peers();
+
+  caf::actor_system& system_;
+  const config::run_config& run_;
+  const actors::training_plan& plan_;
+  const node_layout& layout_;
+  const actors::training_problem& problem_;
+  const node_callbacks& callbacks_;
+  caf::scoped_actor self_;
+  node_parts parts_;
+  caf::timespan request_timeout_;
+  /// Every shard, in order, as this node reaches it.
+  std::vector<shard_route> routes_;
+  /// The directories of the other nodes this node reached, by name.
+  std::map<std::string, node_actor> peers_;
+};
+
+caf::error node_runner::spawn_local_shards() {
+  std::vector<std::uint64_t> indices;
+  for (auto shard : layout_.shards) {
+    auto route = actors::spawn_shard(system_, plan_, shard,
+                                     problem_.initial_parameters);
+    if (!route)
+      return route.error();
+    indices.push_back(shard);
+    parts_.local_shards.push_back(*route);
+  }
+  parts_.directory
+    = system_.spawn(node_directory, std::move(indices), parts_.local_shards);
+  return caf::none;
+}
+
+caf::error node_runner::publish() {
+  if (layout_.self.port == 0)
+    return caf::none;
+  auto port = system_.middleman().publish(
+    parts_.directory, layout_.self.port, layout_.self.host.c_str(), true);
+  if (!port)
+    return node_error("cannot listen on " + layout_.self.host + ":"
+                      + std::to_string(layout_.self.port) + ": "
+                      + system_.render(port.error()));
+  say("listening on " + layout_.self.host + ":" + std::to_string(*port));
+  return caf::none;
+}
+
+caf::expected<node_actor> node_runner::reach(const endpoint& peer) {
+  if (peer.node == layout_.name)
+    return parts_.directory;
+  auto known = peers_.find(peer.node);
+  if (known != peers_.end())
+    return known->second;
+  auto deadline = clock_type::now() + run_.network.connect_timeout;
+  auto pause = std::chrono::milliseconds(50);
+  bool told = false;
+  for (;;) {
+    auto handle
+      = system_.middleman().remote_actor<node_actor>(peer.host, peer.port);
+    if (handle) {
+      peers_[peer.node] = *handle;
+      say("reached " + to_string(peer));
+      return *handle;
+    }
+    if (interrupted())
+      return node_error("interrupted");
+    if (clock_type::now() >= deadline) {
+      auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(
+        run_.network.connect_timeout);
+      return node_error("cannot reach node " + to_string(peer) + " within "
+                        + std::to_string(limit.count()) + " ms ("
+                        + system_.render(handle.error())
+                        + "; network.connect_timeout)");
+    }
+    if (!told) {
+      say("waiting for " + to_string(peer) + " ...");
+      told = true;
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min<std::chrono::milliseconds>(2 * pause,
+                                                std::chrono::milliseconds(500));
+  }
+}
+
+caf::error node_runner::take_routes(const endpoint& peer,
+                                    const std::vector<std::uint64_t>& indices,
+                                    const std::vector<shard_route>& routes) {
+  auto wrong = [&](std::string what) {
+    return node_error("node " + to_string(peer) + " answered wrong routes: "
+                      + what);
+  };
+  if (indices.size() != routes.size())
+    return wrong(std::to_string(indices.size()) + " indices for "
+                 + std::to_string(routes.size()) + " routes");
+  std::size_t expected = 0;
+  for (const auto& owner : layout_.shard_nodes)
+    expected += owner.node == peer.node ? 1 : 0;
+  if (indices.size() != expected)
+    return wrong(std::to_string(indices.size()) + " shards, the topology "
+                 + "gives it " + std::to_string(expected));
+  for (std::size_t k = 0; k < indices.size(); ++k) {
+    auto index = indices[k];
+    if (index >= plan_.shards.size()
+        || layout_.shard_nodes[index].node != peer.node)
+      return wrong("shard " + std::to_string(index) + " is not its");
+    const auto& route = routes[k];
+    const auto& part = plan_.shards[index];
+    if (route.offset != static_cast<Eigen::Index>(part.offset)
+        || route.size != static_cast<Eigen::Index>(part.size))
+      return wrong("shard " + std::to_string(index) + " holds another slice");
+    if (!route.server || !route.orderer)
+      return wrong("shard " + std::to_string(index) + " has no actors");
+    routes_[index] = route;
+  }
+  return caf::none;
+}
+
+caf::error node_runner::gather_routes() {
+  routes_.assign(plan_.shards.size(), shard_route{});
+  std::vector<std::string> done;
+  for (const auto& peer : layout_.shard_nodes) {
+    if (std::find(done.begin(), done.end(), peer.node) != done.end())
+      continue;
+    done.push_back(peer.node);
+    auto directory = reach(peer);
+    if (!directory)
+      return directory.error();
+    caf::error failure;
+    self_->request(*directory, request_timeout_, routes_atom::value)
+      .receive(
+        [&](std::vector<std::uint64_t>& indices,
+            std::vector<shard_route>& routes) {
+          failure = take_routes(peer, indices, routes);
+        },
+        [&](caf::error& error) {
+          failure = node_error("node " + to_string(peer)
+                               + " gave no routes: " + system_.render(error));
+        });
+    if (failure)
+      return failure;
+  }
+  return caf::none;
+}
+
+caf::expected<supervisor_actor>
+node_runner::find_supervisor(const node_actor& peer) {
+  auto deadline = clock_type::now() + run_.network.connect_timeout;
+  for (;;) {
+    caf::expected<supervisor_actor> found = caf::sec::none;
+    self_->request(peer, request_timeout_, supervisor_atom::value)
+      .receive([&](supervisor_actor& supervisor) { found = supervisor; },
+               [&](caf::error& error) { found = std::move(error); });
+    if (found && *found)
+      return found;
+    if (clock_type::now() >= deadline || interrupted())
+      return node_error("the supervisor node "
+                        + to_string(layout_.supervisor_node)
+                        + " has no supervisor: "
+                        + system_.render(found.error()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+caf::error node_runner::enlist_host() {
+  if (layout_.slots.empty())
+    return caf::none;
+  actors::worker_host_settings settings;
+  settings.shards = routes_;
+  settings.make_source = [make_source = problem_.make_source,
+                          slots = plan_.workers.initial](std::size_t slot) {
+    return make_source(slot, slots);
+  };
+  settings.timing = [plan = plan_](std::size_t slot) {
+    return actors::worker_timing_for(plan, slot);
+  };
+  settings.slots = layout_.slots;
+  settings.supervisor = parts_.supervisor;
+  parts_.host = actors::spawn_worker_host(system_, std::move(settings));
+  std::vector<std::uint64_t> slots(layout_.slots.begin(), layout_.slots.end());
+  caf::error failure;
+  self_
+    ->request(parts_.supervisor, request_timeout_, actors::enlist_atom::value,
+              layout_.name, parts_.host, slots)
+    .receive([](bool) {},
+             [&](caf::error& error) {
+               failure = node_error("cannot enlist: "
+                                    + system_.render(error));
+             });
+  if (!failure)
+    say("enlisted " + std::to_string(slots.size()) + " worker slot(s)");
+  return failure;
+}
+
+void node_runner::stop_peers() {
+  for (auto& [name, peer] : peers_)
+    self_->request(peer, request_timeout_, stop_atom::value)
+      .receive([](bool) {}, [](caf::error&) {});
+}
+
+node_outcome node_runner::run_supervisor_node() {
+  if (auto error = gather_routes())
+    return failed(system_.render(error));
+  actors::supervisor_settings supervision;
+  supervision.shards = routes_;
+  supervision.initial_workers = 0;
+  supervision.fixed_iteration_size = plan_.supervisor.fixed_iteration_size;
+  supervision.restart_limit = plan_.supervisor.restart_limit;
+  supervision.remote_timeout = request_timeout_;
+  for (const auto& [name, slots] : layout_.slots_by_node)
+    supervision.node_slots[name] = slots;
+  parts_.supervisor
+    = actors::spawn_supervisor(system_, std::move(supervision), true);
+  auto report = std::make_shared<actors::run_report>();
+  auto plan = plan_;
+  plan.monitor.workers_to_start = 0;
+  plan.monitor.own_thread = true;
+  parts_.monitor = actors::spawn_monitor(system_, plan, routes_,
+                                         parts_.supervisor, problem_,
+                                         callbacks_.training, report);
+  self_->monitor(parts_.monitor);
+  for (auto& [name, peer] : peers_) {
+    caf::error failure;
+    self_->request(peer, request_timeout_, attach_atom::value,
+                   parts_.supervisor)
+      .receive([](bool) {},
+               [&](caf::error& error) {
+                 failure = node_error("node " + name + " did not attach: "
+                                      + system_.render(error));
+               });
+    if (failure)
+      return failed(system_.render(failure));
+  }
+  self_->send(parts_.directory, attach_atom::value, parts_.supervisor);
+  if (auto error = publish())
+    return failed(system_.render(error));
+  if (auto error = enlist_host())
+    return failed(system_.render(error));
+  self_->receive([](const caf::down_msg&) {});
+  // The monitor stopped the supervisor, which tells every enlisted node;
+  // then the shard nodes hear it from here.
+  self_->monitor(parts_.supervisor);
+  self_->receive([](const caf::down_msg&) {},
+                 caf::after(request_timeout_ + std::chrono::seconds(1))
+                   >> [] {});
+  stop_peers();
+  node_outcome outcome;
+  outcome.report = *report;
+  if (!report->failure.empty()) {
+    outcome.exit_status = 1;
+    outcome.message = report->failure;
+  } else if (report->stop_reason == "interrupted") {
+    outcome.exit_status = 130;
+    outcome.message = "interrupted";
+  }
+  return outcome;
+}
+
+node_outcome node_runner::run_member_node() {
+  if (auto error = publish())
+    return failed(system_.render(error));
+  self_->monitor(parts_.directory);
+  if (!layout_.slots.empty()) {
+    if (auto error = gather_routes())
+      return failed(system_.render(error));
+    auto directory = reach(layout_.supervisor_node);
+    if (!directory)
+      return failed(system_.render(directory.error()));
+    auto supervisor = find_supervisor(*directory);
+    if (!supervisor)
+      return failed(system_.render(supervisor.error()));
+    parts_.supervisor = *supervisor;
+    self_->send(parts_.directory, attach_atom::value, parts_.supervisor);
+    if (auto error = enlist_host())
+      return failed(system_.render(error));
+  }
+  // Until the directory quits: stopped, or its supervisor went.
+  auto attach_deadline = clock_type::now() + run_.network.connect_timeout;
+  std::optional<caf::error> ended;
+  while (!ended) {
+    self_->receive([&](caf::down_msg& down) { ended = down.reason; },
+                   caf::after(std::chrono::milliseconds(100)) >> [] {});
+    if (ended)
+      break;
+    if (interrupted())
+      return interrupted_outcome();
+    if (clock_type::now() >= attach_deadline) {
+      bool attached = false;
+      self_->request(parts_.directory, request_timeout_, supervisor_atom::value)
+        .receive([&](supervisor_actor&) { attached = true; },
+                 [](caf::error&) {});
+      if (!attached)
+        return failed("no supervisor node attached within the "
+                      "network.connect_timeout");
+      attach_deadline = clock_type::time_point::max();
+    }
+  }
+  if (*ended && *ended != caf::exit_reason::user_shutdown)
+    return failed(system_.render(*ended));
+  node_outcome outcome;
+  outcome.message = "the run is over";
+  return outcome;
+}
+
+node_outcome node_runner::run() {
+  if (auto error = spawn_local_shards())
+    return failed(system_.render(error));
+  if (layout_.supervisor)
+    return run_supervisor_node();
+  return run_member_node();
+}
+
+} // namespace
+
+void configure_network(caf::actor_system_config& cfg,
+                       const config::network_config& network) {
+  cfg.load<caf::io::middleman>();
+  cfg.add_message_type<node_actor>("ormo.node_actor");
+  cfg.set("middleman.heartbeat-interval",
+          caf::timespan{network.heartbeat_interval});
+  cfg.set("middleman.connection-timeout",
+          caf::timespan{network.connection_timeout});
+}
+
+node_outcome run_node(caf::actor_system& system,
+                      const config::run_config& run,
+                      const actors::training_plan& plan,
+                      const node_layout& layout,
+                      const actors::training_problem& problem,
+                      const node_callbacks& callbacks) {
+  node_runner runner{system, run, plan, layout, problem, callbacks};
+  return runner.run();
+}
+
+} // namespace ormo::net
