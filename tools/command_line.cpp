@@ -53,6 +53,27 @@ command_line parse_command_line(int argc, char** argv) {
     "--deterministic", "Virtual time: same file and seed, same metrics");
   run->footer("See docs/configuration.md for every key.");
 
+  auto* node = app.add_subcommand(
+    "node", "Run one node of a multi-process topology ([[nodes]] in FILE)");
+  std::string node_file;
+  node->add_option("FILE", node_file, "Topology (TOML) with [[nodes]]")
+    ->type_name("")
+    ->required();
+  std::string node_name;
+  node->add_option("--name", node_name, "The node to run (nodes[].name)")
+    ->type_name("NODE")
+    ->required();
+  auto* node_out
+    = node->add_option("--out", "Output directory (output.dir)")
+        ->type_name("DIR")
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  auto* node_set
+    = node->add_option("--set", "Override one key (repeatable)")
+        ->type_name("K=V")
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  node->footer("Every node must be given the same FILE and overrides.");
+
   auto* help = app.add_subcommand("help", "Print this help, or a command's");
   std::string help_topic;
   help->add_option("COMMAND", help_topic, "Print the help of COMMAND (run)");
@@ -72,8 +93,10 @@ command_line parse_command_line(int argc, char** argv) {
       message = argc < 2            ? "missing command (run, help or version)"
                 : argv[1][0] == '-' ? std::string("unknown option ") + argv[1]
                                     : std::string("unknown command ") + argv[1];
-    result.exit_status
-      = usage_error(message, run->parsed() ? "ormo run --help" : "ormo --help");
+    result.exit_status = usage_error(
+      message, run->parsed()    ? "ormo run --help"
+               : node->parsed() ? "ormo node --help"
+                                : "ormo --help");
     return result;
   }
 
@@ -87,6 +110,8 @@ command_line parse_command_line(int argc, char** argv) {
       std::printf("%s", help_of(&app, "ormo").c_str());
     } else if (help_topic == "run") {
       std::printf("%s", help_of(run, "ormo run").c_str());
+    } else if (help_topic == "node") {
+      std::printf("%s", help_of(node, "ormo node").c_str());
     } else {
       result.exit_status = usage_error(
         "no help for unknown command " + help_topic, "ormo --help");
@@ -95,7 +120,7 @@ command_line parse_command_line(int argc, char** argv) {
     result.exit_status = 0;
     return result;
   }
-  if (!run->parsed()) { // version
+  if (!run->parsed() && !node->parsed()) { // version
     std::printf("ormo %s\n", ORMO_VERSION);
     result.exit_status = 0;
     return result;
@@ -104,24 +129,33 @@ command_line parse_command_line(int argc, char** argv) {
   // The options in the order given, so that a later one wins as it would
   // in the file: --out is output.dir, --deterministic run.deterministic.
   std::map<const CLI::Option*, std::size_t> used;
-  for (const auto* option : run->parse_order()) {
+  auto* command = run->parsed() ? run : node;
+  auto* out_option = run->parsed() ? out : node_out;
+  auto* set_option = run->parsed() ? set : node_set;
+  for (const auto* option : command->parse_order()) {
     if (option == deterministic) {
       result.run.overrides.push_back({"run.deterministic", "true"});
-    } else if (option == out) {
-      const auto& dir = out->results().at(used[out]++);
+    } else if (option == out_option) {
+      const auto& dir = out_option->results().at(used[out_option]++);
       result.run.overrides.push_back({"output.dir", '"' + dir + '"'});
-    } else if (option == set) {
-      auto parsed = config::parse_override(set->results().at(used[set]++));
+    } else if (option == set_option) {
+      auto parsed
+        = config::parse_override(set_option->results().at(used[set_option]++));
       if (!parsed) {
-        result.exit_status
-          = usage_error(parsed.error().message(), "ormo run --help");
+        result.exit_status = usage_error(
+          parsed.error().message(),
+          run->parsed() ? "ormo run --help" : "ormo node --help");
         return result;
       }
       result.run.overrides.push_back(*parsed);
     }
   }
-  if (file_option->count() > 0)
+  if (node->parsed()) {
+    result.run.file = node_file;
+    result.run.node = node_name;
+  } else if (file_option->count() > 0) {
     result.run.file = file;
+  }
   return result;
 }
 

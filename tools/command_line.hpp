@@ -1,5 +1,5 @@
-// The `ormo` command line: subcommands `run`, `help` and `version`, help on
-// every level, usage errors as one line and exit status 2.
+// The `ormo` command line: subcommands `run`, `node`, `help` and `version`,
+// help on every level, usage errors as one line and exit status 2.
 #pragma once
 
 #include <optional>
@@ -19,6 +19,8 @@ constexpr int exit_usage = 2;
 struct run_arguments {
   std::optional<std::string> file;
   std::vector<config::setting_override> overrides;
+  /// `ormo node FILE --name NODE`: run only that node of the topology.
+  std::optional<std::string> node;
 };
 
 /// The outcome of parsing the command line: either `ormo run` with its

@@ -1,6 +1,7 @@
 // ormo: train with asynchronous SGD and ordered momentum on CAF actors.
 //
 //   ormo run [FILE] [--out DIR] [--set key.path=value]... [--deterministic]
+//   ormo node FILE --name NODE [--out DIR] [--set key.path=value]...
 //   ormo help [COMMAND] | ormo version   (and -h, --help, --version)
 //
 // Exit status: 0 success, 2 bad usage or configuration, 1 runtime failure,
@@ -25,6 +26,8 @@
 #include "command_line.hpp"
 #include "ormo/config/parse_run_config.hpp"
 #include "ormo/denormals.hpp"
+#include "ormo/net/node.hpp"
+#include "launcher.hpp"
 #include "progress_printer.hpp"
 
 namespace {
@@ -36,9 +39,28 @@ constexpr int exit_interrupted = 130; // 128 + SIGINT, as shells report it
 /// second Ctrl-C kills the process.
 std::atomic<bool> interrupted{false};
 
-void on_interrupt(int) {
+void on_interrupt(int signal) {
   interrupted = true;
-  std::signal(SIGINT, SIG_DFL);
+  std::signal(signal, SIG_DFL);
+}
+
+/// SIGINT and SIGTERM end a run cleanly (a second one kills).
+void handle_interrupts() {
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+}
+
+/// The scheduler of real-time runs.
+void configure_scheduler(caf::actor_system_config& cfg) {
+  // CAF's default (at least 4 scheduler threads) oversubscribes small
+  // machines: workers then preempt each other mid-gradient (measured on 2
+  // cores: 40 % of the compute bound instead of 49 %). One thread per core,
+  // and at least 2 so that the monitor is never starved by the workers.
+  auto threads = std::max(2u, std::thread::hardware_concurrency());
+  cfg.set("scheduler.max-threads", std::size_t{threads});
+  // An idle scheduler thread polls longer before it sleeps: the next
+  // message is usually microseconds away (+4 % measured, 48 -> 52 %).
+  cfg.set("work-stealing.aggressive-poll-attempts", std::size_t{10000});
 }
 
 /// Samples per second of the gradient computation alone on `cores` threads
@@ -101,6 +123,114 @@ bool write_file(const std::filesystem::path& path, const std::string& text) {
   return !error;
 }
 
+int finish(const ormo::actors::run_report& report,
+           const std::filesystem::path& out_dir);
+
+/// Creates the output directory with config.toml in it, or says why not.
+bool prepare_outputs(const ormo::config::run_config& config) {
+  std::filesystem::path out_dir = config.output.dir;
+  std::error_code error;
+  std::filesystem::create_directories(out_dir, error);
+  if (error) {
+    std::fprintf(stderr, "ormo: cannot create output directory %s: %s\n",
+                 out_dir.c_str(), error.message().c_str());
+    return false;
+  }
+  if (!write_file(out_dir / "config.toml", ormo::config::to_toml(config))) {
+    std::fprintf(stderr, "ormo: cannot write %s\n",
+                 (out_dir / "config.toml").c_str());
+    return false;
+  }
+  return true;
+}
+
+ormo::actors::plan_inputs inputs_of(
+  const ormo::actors::training_problem& problem) {
+  ormo::actors::plan_inputs inputs;
+  inputs.dimension
+    = static_cast<std::size_t>(problem.initial_parameters.size());
+  inputs.batch_size = problem.batch_size;
+  inputs.samples_per_epoch = problem.samples_per_epoch;
+  return inputs;
+}
+
+/// `ormo node FILE --name NODE`: this process runs one node's part.
+int run_node(const ormo::config::run_config& config, const std::string& name) {
+  auto layout = ormo::net::layout_of(config, name);
+  if (!layout) {
+    std::fprintf(stderr, "ormo: %s\n", layout.error().message().c_str());
+    return ormo::tools::exit_usage;
+  }
+  if (config.run.deterministic) {
+    std::fprintf(stderr, "ormo: run.deterministic: a node runs in real time; "
+                         "`ormo run FILE --deterministic` runs the whole "
+                         "topology in one process in virtual time\n");
+    return ormo::tools::exit_usage;
+  }
+  std::filesystem::path out_dir = config.output.dir;
+  if (layout->supervisor && !prepare_outputs(config))
+    return exit_failure;
+  std::printf("ormo: node %s of %s: %zu shard(s), %zu worker(s)%s\n",
+              name.c_str(), config.source.c_str(), layout->shards.size(),
+              layout->slots.size(),
+              layout->supervisor
+                ? ("; supervisor, output in " + out_dir.string()).c_str()
+                : "");
+  std::fflush(stdout);
+  auto problem = ormo::actors::make_classification_problem(config);
+  if (!problem) {
+    std::fprintf(stderr, "ormo: %s\n", problem.error().message().c_str());
+    return exit_failure;
+  }
+  auto plan = ormo::actors::make_training_plan(config, inputs_of(*problem));
+  if (!plan) {
+    std::fprintf(stderr, "ormo: %s\n", plan.error().message().c_str());
+    return ormo::tools::exit_usage;
+  }
+  std::ofstream metrics;
+  if (layout->supervisor) {
+    metrics.open(out_dir / "metrics.csv", std::ios::trunc);
+    metrics << ormo::actors::csv_header();
+  }
+  ormo::tools::progress_printer printer(stdout);
+  ormo::net::node_callbacks callbacks;
+  callbacks.training.on_row = [&](const ormo::actors::metrics_row& row) {
+    metrics << ormo::actors::to_csv_line(row);
+    metrics.flush();
+  };
+  callbacks.training.on_progress
+    = [&](const ormo::actors::progress& p) { printer.print(p); };
+  callbacks.training.stop_requested = [] { return interrupted.load(); };
+  callbacks.on_status = [&](const std::string& line) {
+    printer.finish_line();
+    std::printf("ormo: node %s: %s\n", name.c_str(), line.c_str());
+    std::fflush(stdout);
+  };
+  handle_interrupts();
+  caf::actor_system_config cfg;
+  ormo::actors::configure(cfg, false);
+  ormo::net::configure_network(cfg, config.network);
+  configure_scheduler(cfg);
+  ormo::net::node_outcome outcome;
+  {
+    caf::actor_system system{cfg};
+    outcome = ormo::net::run_node(system, config, *plan, *layout, *problem,
+                                  callbacks);
+  }
+  printer.finish_line();
+  if (layout->supervisor && outcome.report.stop_reason.empty()
+      && outcome.report.failure.empty())
+    outcome.report.failure = outcome.message; // it never started
+  if (layout->supervisor)
+    return finish(outcome.report, out_dir);
+  if (outcome.exit_status == 0)
+    std::printf("ormo: node %s: %s\n", name.c_str(), outcome.message.c_str());
+  else
+    std::fprintf(stderr, "ormo: node %s: %s\n", name.c_str(),
+                 outcome.message.c_str());
+  return outcome.exit_status;
+}
+
 int run(const ormo::tools::run_arguments& arguments) {
   auto loaded
     = arguments.file
@@ -111,15 +241,14 @@ int run(const ormo::tools::run_arguments& arguments) {
     return ormo::tools::exit_usage;
   }
   const auto& config = *loaded;
+  if (arguments.node)
+    return run_node(config, *arguments.node);
+  if (!config.nodes.empty() && !config.run.deterministic)
+    return ormo::tools::launch_nodes(config, *arguments.file,
+                                     arguments.overrides);
   std::filesystem::path out_dir = config.output.dir;
-  std::error_code error;
-  std::filesystem::create_directories(out_dir, error);
-  if (error) {
-    std::fprintf(stderr, "ormo: cannot create output directory %s: %s\n",
-                 out_dir.c_str(), error.message().c_str());
+  if (!prepare_outputs(config))
     return exit_failure;
-  }
-  write_file(out_dir / "config.toml", ormo::config::to_toml(config));
   std::printf("ormo: %s, %s (%s), %d workers, %s data; output in %s\n",
               config.source.c_str(),
               ormo::optim::to_string(config.algorithm.settings.name),
@@ -155,20 +284,11 @@ int run(const ormo::tools::run_arguments& arguments) {
   callbacks.on_progress
     = [&](const ormo::actors::progress& p) { printer.print(p); };
   callbacks.stop_requested = [] { return interrupted.load(); };
-  std::signal(SIGINT, on_interrupt);
+  handle_interrupts();
   caf::actor_system_config cfg;
   ormo::actors::configure(cfg, config.run.deterministic);
-  if (!config.run.deterministic) {
-    // CAF's default (at least 4 scheduler threads) oversubscribes small
-    // machines: workers then preempt each other mid-gradient (measured on 2
-    // cores: 40 % of the compute bound instead of 49 %). One thread per core,
-    // and at least 2 so that the monitor is never starved by the workers.
-    auto threads = std::max(2u, std::thread::hardware_concurrency());
-    cfg.set("scheduler.max-threads", std::size_t{threads});
-    // An idle scheduler thread polls longer before it sleeps: the next
-    // message is usually microseconds away (+4 % measured, 48 -> 52 %).
-    cfg.set("work-stealing.aggressive-poll-attempts", std::size_t{10000});
-  }
+  if (!config.run.deterministic)
+    configure_scheduler(cfg);
   ormo::actors::run_report report;
   {
     caf::actor_system system{cfg};
@@ -183,6 +303,13 @@ int run(const ormo::tools::run_arguments& arguments) {
       = (bound_before + compute_samples_per_second(*problem, bound_cores, 0.3))
         / 2;
   report.compute_bound_samples_per_second = compute_bound;
+  return finish(report, out_dir);
+}
+
+/// Writes summary.json and says how the run ended; the exit status.
+int finish(const ormo::actors::run_report& report,
+           const std::filesystem::path& out_dir) {
+  double compute_bound = report.compute_bound_samples_per_second;
   if (!write_file(out_dir / "summary.json", ormo::actors::to_json(report))) {
     std::fprintf(stderr, "ormo: cannot write %s\n",
                  (out_dir / "summary.json").c_str());
