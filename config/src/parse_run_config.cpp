@@ -30,11 +30,10 @@ status invalid(std::string message) {
 }
 
 bool is_node_name(std::string_view name) {
-  return !name.empty()
-         && std::all_of(name.begin(), name.end(), [](char c) {
-              return std::isalnum(static_cast<unsigned char>(c)) || c == '_'
-                     || c == '-' || c == '.';
-            });
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'
+           || c == '.';
+  });
 }
 
 /// `"name" (nodes[i])`.
@@ -57,10 +56,9 @@ void check_nodes(detail::document_reader& reader, run_config& config) {
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const auto& node = nodes[i];
     if (node.name.empty())
-      reader.fail_at(path(i, "name"),
-                     reader.lookup(path(i, "name")) == nullptr
-                       ? "missing; every node needs a name"
-                       : "must not be empty");
+      reader.fail_at(path(i, "name"), reader.lookup(path(i, "name")) == nullptr
+                                        ? "missing; every node needs a name"
+                                        : "must not be empty");
     else if (!is_node_name(node.name))
       reader.fail_at(path(i, "name"),
                      quote(node.name)
@@ -68,9 +66,9 @@ void check_nodes(detail::document_reader& reader, run_config& config) {
                          "'.'");
     for (std::size_t j = 0; j < i; ++j)
       if (nodes[j].name == node.name)
-        reader.fail_at(path(i, "name"),
-                       quote(node.name) + " is also the name of nodes["
-                         + std::to_string(j) + "]");
+        reader.fail_at(path(i, "name"), quote(node.name)
+                                          + " is also the name of nodes["
+                                          + std::to_string(j) + "]");
     if (node.host.empty())
       reader.fail_at(path(i, "host"), "must not be empty");
     if (node.port == 0 && (!node.shards.empty() || node.supervisor)) {
@@ -82,10 +80,10 @@ void check_nodes(detail::document_reader& reader, run_config& config) {
     }
     for (std::size_t j = 0; j < i && node.port != 0; ++j)
       if (nodes[j].port == node.port && nodes[j].host == node.host)
-        reader.fail_at(path(i, "port"),
-                       node_label(config, j) + " and " + node_label(config, i)
-                         + " both listen on " + node.host + ":"
-                         + std::to_string(node.port));
+        reader.fail_at(path(i, "port"), node_label(config, j) + " and "
+                                          + node_label(config, i)
+                                          + " both listen on " + node.host + ":"
+                                          + std::to_string(node.port));
     for (std::size_t k = 0; k < node.shards.size(); ++k) {
       auto shard = node.shards[k];
       if (shard >= config.server.shards) {
@@ -98,13 +96,13 @@ void check_nodes(detail::document_reader& reader, run_config& config) {
       }
       auto& owner = shard_node[static_cast<std::size_t>(shard)];
       if (owner && *owner == i)
-        reader.fail_at(path(i, "shards"), "shard " + std::to_string(shard)
-                                            + " is listed twice");
-      else if (owner)
         reader.fail_at(path(i, "shards"),
-                       "shard " + std::to_string(shard) + " is on both "
-                         + node_label(config, *owner) + " and "
-                         + node_label(config, i));
+                       "shard " + std::to_string(shard) + " is listed twice");
+      else if (owner)
+        reader.fail_at(path(i, "shards"), "shard " + std::to_string(shard)
+                                            + " is on both "
+                                            + node_label(config, *owner)
+                                            + " and " + node_label(config, i));
       owner = i;
     }
     if (node.supervisor) {
@@ -137,8 +135,7 @@ void check_nodes(detail::document_reader& reader, run_config& config) {
   } else if (config.workers.count != workers) {
     reader.fail_at("workers.count",
                    std::to_string(config.workers.count)
-                     + " workers, but the nodes run "
-                     + std::to_string(workers)
+                     + " workers, but the nodes run " + std::to_string(workers)
                      + " (the sum of their workers); leave workers.count out "
                        "or make them agree");
   }
@@ -147,8 +144,7 @@ void check_nodes(detail::document_reader& reader, run_config& config) {
     reader.fail_at("network.connection_timeout",
                    "must be more than twice network.heartbeat_interval ("
                      + format_duration(2 * network.heartbeat_interval)
-                     + "), got "
-                     + format_duration(network.connection_timeout));
+                     + "), got " + format_duration(network.connection_timeout));
 }
 
 /// The rules that tie keys together, checked after every key was read into

@@ -66,8 +66,7 @@ document_schema make_run_config_schema() {
     {with_docs(string_key<node_config>(
                  "name", [](auto& n) -> auto& { return n.name; },
                  "What `ormo node FILE --name NAME` and messages call it."),
-               "required",
-               "non-empty; letters, digits, `_`, `-`, `.`; unique"),
+               "required", "non-empty; letters, digits, `_`, `-`, `.`; unique"),
      with_docs(string_key<node_config>(
                  "host", [](auto& n) -> auto& { return n.host; },
                  "The address it listens on and the other nodes reach it "

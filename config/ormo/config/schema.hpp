@@ -397,8 +397,8 @@ key_spec table_array_key(std::string_view name, const table_spec& elements,
   key.mutable_element = [access](void* root, std::size_t i) mutable {
     return static_cast<void*>(&detail::member<Root>(access, root)[i]);
   };
-  using element = typename std::decay_t<decltype(access(
-    std::declval<Root&>()))>::value_type;
+  using element =
+    typename std::decay_t<decltype(access(std::declval<Root&>()))>::value_type;
   key.default_element = std::make_shared<const element>();
   return key;
 }
