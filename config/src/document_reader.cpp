@@ -227,20 +227,53 @@ void document_reader::fail(const toml::node& node, std::string_view key_path,
 
 void document_reader::fail_at(std::string_view key_path,
                               const std::string& what) {
-  auto node = lookup(key_path);
-  fail(node != nullptr ? where(node->source()) : file_start(), key_path, what);
+  if (auto node = lookup(key_path)) {
+    fail(where(node->source()), key_path, what);
+    return;
+  }
+  // Absent: the nearest enclosing table or element written in the file.
+  for (auto end = key_path.find_last_of(".["); end != std::string_view::npos;
+       end = key_path.find_last_of(".[", end - 1)) {
+    auto enclosing = lookup(key_path.substr(0, end));
+    if (enclosing != nullptr && from_file(enclosing->source())) {
+      fail(where(enclosing->source()), key_path, what);
+      return;
+    }
+    if (end == 0)
+      break;
+  }
+  fail(file_start(), key_path, what);
 }
 
 const toml::node* document_reader::lookup(std::string_view key_path) const {
-  const toml::node* node = nullptr;
-  const toml::table* table = &root_;
+  const toml::node* node = &root_;
   for (auto part : split_key_path(key_path)) {
+    auto bracket = part.find('[');
+    auto table = node->as_table();
     if (table == nullptr)
       return nullptr;
-    node = table->get(part);
+    node = table->get(part.substr(0, bracket));
+    // Then the indices: "shards[1]", "nodes[2]".
+    while (node != nullptr && bracket != std::string_view::npos) {
+      auto close = part.find(']', bracket);
+      if (close == std::string_view::npos)
+        return nullptr;
+      auto digits = part.substr(bracket + 1, close - bracket - 1);
+      std::size_t index = 0;
+      if (digits.empty())
+        return nullptr;
+      for (char c : digits) {
+        if (c < '0' || c > '9')
+          return nullptr;
+        index = index * 10 + static_cast<std::size_t>(c - '0');
+      }
+      auto array = node->as_array();
+      node = array != nullptr && index < array->size() ? array->get(index)
+                                                       : nullptr;
+      bracket = part.find('[', close);
+    }
     if (node == nullptr)
       return nullptr;
-    table = node->as_table();
   }
   return node;
 }

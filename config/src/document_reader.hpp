@@ -53,7 +53,8 @@ public:
 
   const toml::table& root() const { return root_; }
 
-  /// The node at a dotted key path; null if absent.
+  /// The node at a key path as messages write it ("workers.count",
+  /// "nodes[2].port", "nodes[0].shards[1]"); null if absent.
   const toml::node* lookup(std::string_view key_path) const;
 
   /// `FILE:LINE:COL` for text from the file, `--set` for text from an
@@ -69,7 +70,9 @@ public:
   void fail(std::string location, std::string_view key_path,
             const std::string& what);
 
-  /// Fails at the key's value, or at the start of the file if it is absent.
+  /// Fails at the key's value; if it is absent, at the nearest enclosing
+  /// table or array element written in the file, else at the start of the
+  /// file. `key_path` as for lookup().
   void fail_at(std::string_view key_path, const std::string& what);
 
 private:

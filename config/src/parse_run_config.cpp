@@ -1,22 +1,27 @@
 #include "ormo/config/parse_run_config.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <utility>
 
 #include "document_reader.hpp"
 #include "ormo/config/schema.hpp"
+#include "toml_text.hpp"
 
 namespace ormo::config {
 
 namespace {
 
 using detail::is_bare_key;
+using detail::quote;
 using detail::split_key_path;
 using detail::trim;
 
@@ -24,9 +29,130 @@ status invalid(std::string message) {
   return status::error(status_code::invalid_argument, std::move(message));
 }
 
+bool is_node_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'
+           || c == '.';
+  });
+}
+
+/// `"name" (nodes[i])`.
+std::string node_label(const run_config& config, std::size_t i) {
+  return quote(config.nodes[i].name) + " (nodes[" + std::to_string(i) + "])";
+}
+
+/// The rules of a multi-process topology (`nodes` non-empty); resolves an
+/// absent workers.count to the nodes' sum.
+void check_nodes(detail::document_reader& reader, run_config& config) {
+  const auto& nodes = config.nodes;
+  auto path = [](std::size_t i, std::string_view key) {
+    return "nodes[" + std::to_string(i) + "]." + std::string{key};
+  };
+  auto shards = static_cast<std::size_t>(config.server.shards);
+  // The node (index) of each shard, once seen.
+  std::vector<std::optional<std::size_t>> shard_node(shards);
+  std::optional<std::size_t> supervisor;
+  std::int64_t workers = 0;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const auto& node = nodes[i];
+    if (node.name.empty())
+      reader.fail_at(path(i, "name"), reader.lookup(path(i, "name")) == nullptr
+                                        ? "missing; every node needs a name"
+                                        : "must not be empty");
+    else if (!is_node_name(node.name))
+      reader.fail_at(path(i, "name"),
+                     quote(node.name)
+                       + " may contain only letters, digits, '_', '-' and "
+                         "'.'");
+    for (std::size_t j = 0; j < i; ++j)
+      if (nodes[j].name == node.name)
+        reader.fail_at(path(i, "name"), quote(node.name)
+                                          + " is also the name of nodes["
+                                          + std::to_string(j) + "]");
+    if (node.host.empty())
+      reader.fail_at(path(i, "host"), "must not be empty");
+    if (node.port == 0 && (!node.shards.empty() || node.supervisor)) {
+      std::string hosted = node.shards.empty() ? "the supervisor" : "shards";
+      if (!node.shards.empty() && node.supervisor)
+        hosted += " and the supervisor";
+      reader.fail_at(path(i, "port"), quote(node.name) + " hosts " + hosted
+                                        + ", so it needs a port >= 1");
+    }
+    for (std::size_t j = 0; j < i && node.port != 0; ++j)
+      if (nodes[j].port == node.port && nodes[j].host == node.host)
+        reader.fail_at(path(i, "port"), node_label(config, j) + " and "
+                                          + node_label(config, i)
+                                          + " both listen on " + node.host + ":"
+                                          + std::to_string(node.port));
+    for (std::size_t k = 0; k < node.shards.size(); ++k) {
+      auto shard = node.shards[k];
+      if (shard >= config.server.shards) {
+        reader.fail_at(path(i, "shards[" + std::to_string(k) + "]"),
+                       std::to_string(shard) + " is not in [0, "
+                         + std::to_string(config.server.shards - 1)
+                         + "] (server.shards = "
+                         + std::to_string(config.server.shards) + ")");
+        continue;
+      }
+      auto& owner = shard_node[static_cast<std::size_t>(shard)];
+      if (owner && *owner == i)
+        reader.fail_at(path(i, "shards"),
+                       "shard " + std::to_string(shard) + " is listed twice");
+      else if (owner)
+        reader.fail_at(path(i, "shards"), "shard " + std::to_string(shard)
+                                            + " is on both "
+                                            + node_label(config, *owner)
+                                            + " and " + node_label(config, i));
+      owner = i;
+    }
+    if (node.supervisor) {
+      if (supervisor)
+        reader.fail_at(path(i, "supervisor"),
+                       "both " + node_label(config, *supervisor) + " and "
+                         + node_label(config, i)
+                         + " have supervisor = true; exactly one node may");
+      supervisor = i;
+    }
+    workers += node.workers;
+  }
+  for (std::size_t shard = 0; shard < shards; ++shard)
+    if (!shard_node[shard])
+      reader.fail_at("server.shards",
+                     "shard " + std::to_string(shard) + " is on no node");
+  if (!supervisor)
+    reader.fail_at("nodes", "no node has supervisor = true; exactly one must");
+  if (workers < 1)
+    reader.fail_at("nodes",
+                   "no node runs workers; set workers >= 1 on at least one");
+  if (reader.lookup("workers.count") == nullptr) {
+    auto limit = find_key(run_config_schema(), "workers.count")->integers.hi;
+    if (workers > limit)
+      reader.fail_at("nodes", "the nodes run " + std::to_string(workers)
+                                + " workers, more than workers.count allows ("
+                                + std::to_string(limit) + ")");
+    else if (workers >= 1)
+      config.workers.count = static_cast<int>(workers);
+  } else if (config.workers.count != workers) {
+    reader.fail_at("workers.count",
+                   std::to_string(config.workers.count)
+                     + " workers, but the nodes run " + std::to_string(workers)
+                     + " (the sum of their workers); leave workers.count out "
+                       "or make them agree");
+  }
+  const auto& network = config.network;
+  if (network.connection_timeout <= 2 * network.heartbeat_interval)
+    reader.fail_at("network.connection_timeout",
+                   "must be more than twice network.heartbeat_interval ("
+                     + format_duration(2 * network.heartbeat_interval)
+                     + "), got " + format_duration(network.connection_timeout));
+}
+
 /// The rules that tie keys together, checked after every key was read into
 /// `config`; each is reported at the key that breaks it.
 void check_rules(detail::document_reader& reader, run_config& config) {
+  // First: it may set workers.count, which the speed rules use.
+  if (!config.nodes.empty())
+    check_nodes(reader, config);
   const auto& stop = config.run.stop;
   if (stop.epochs <= 0 && stop.iterations <= 0 && stop.seconds <= 0
       && stop.accuracy <= 0) {

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <memory>
 #include <sstream>
 #include <utility>
 
@@ -12,6 +13,7 @@ namespace ormo::config {
 
 namespace {
 
+using namespace std::chrono_literals;
 using detail::format_double;
 using detail::quote;
 
@@ -59,11 +61,47 @@ document_schema make_run_config_schema() {
   using optim::apply_mode;
   using rc = run_config;
   document_schema schema;
+  auto nodes = std::make_unique<table_spec>(table_spec{
+    "nodes",
+    {with_docs(string_key<node_config>(
+                 "name", [](auto& n) -> auto& { return n.name; },
+                 "What `ormo node FILE --name NAME` and messages call it."),
+               "required", "non-empty; letters, digits, `_`, `-`, `.`; unique"),
+     with_docs(string_key<node_config>(
+                 "host", [](auto& n) -> auto& { return n.host; },
+                 "The address it listens on and the other nodes reach it "
+                 "at."),
+               "", "non-empty"),
+     integer_key<node_config>(
+       "port", {0, 65535, false}, [](auto& n) -> auto& { return n.port; },
+       "The port it listens on; 0 = none. A node with `shards` or "
+       "`supervisor` needs one; two nodes on one host need different "
+       "ones."),
+     with_docs(integer_list_key<node_config>(
+                 "shards", at_least_integer(0),
+                 [](auto& n) -> auto& { return n.shards; },
+                 "The server shards it hosts; every shard is on exactly one "
+                 "node."),
+               "", "each in [0, `server.shards`)"),
+     with_docs(boolean_key<node_config>(
+                 "supervisor", [](auto& n) -> auto& { return n.supervisor; },
+                 "Hosts the supervisor and the run monitor, and writes the "
+                 "run's outputs."),
+               "", "true on exactly one node"),
+     with_docs(integer_key<node_config>(
+                 "workers", {0, std::numeric_limits<int>::max(), false},
+                 [](auto& n) -> auto& { return n.workers; },
+                 "Workers it runs. Their sum is `workers.count` (which may "
+                 "be left out)."),
+               "", "≥ 0; the sum ≥ 1")}});
   schema.tables = {
     {"",
      {table_key("run"), table_key("algorithm"), table_key("model"),
       table_key("data"), table_key("workers"), table_key("server"),
-      table_key("output")}},
+      table_key("output"), table_key("network"),
+      table_array_key<rc>(
+        "nodes", *nodes, [](auto& c) -> auto& { return c.nodes; },
+        "The processes of a multi-process run; none = one process.")}},
     {"run",
      {with_docs(integer_key<rc>(
                   "seed", at_least_integer(0),
@@ -247,7 +285,22 @@ document_schema make_run_config_schema() {
         "evaluations_per_epoch", above(0),
         [](auto& c) -> auto& { return c.output.evaluations_per_epoch; },
         "Test-set evaluations per epoch.")}},
+    {"network",
+     {duration_key<rc>(
+        "heartbeat_interval", {10ms, 1min},
+        [](auto& c) -> auto& { return c.network.heartbeat_interval; },
+        "Every node sends each peer a heartbeat this often."),
+      with_docs(duration_key<rc>(
+                  "connection_timeout", {50ms, 1h},
+                  [](auto& c) -> auto& { return c.network.connection_timeout; },
+                  "A peer silent this long is lost."),
+                "", "50ms … 1h; > 2 × `heartbeat_interval`"),
+      duration_key<rc>(
+        "connect_timeout", {100ms, 1h},
+        [](auto& c) -> auto& { return c.network.connect_timeout; },
+        "How long a starting node keeps trying to reach a peer it needs.")}},
   };
+  schema.element_tables.push_back(std::move(nodes));
   return schema;
 }
 
@@ -488,6 +541,10 @@ std::string write_document(const document_schema& schema, const void* root) {
       block("[" + std::string{spec.path} + "]");
       write_keys(out, spec, root);
     }
+  }
+  // After every table: a `[[path]]` header names its whole path, so the
+  // blocks may follow any table, and a reader finds them together at the end.
+  for (const auto& spec : schema.tables) {
     for (const auto& key : spec.keys) {
       if (key.kind != value_kind::table_array)
         continue;
@@ -511,6 +568,14 @@ std::vector<std::string> differences(const document_schema& schema,
 std::string markdown_key_table(const document_schema& schema,
                                std::string_view path, const void* defaults) {
   auto spec = schema.find_table(path);
+  if (spec == nullptr)
+    for (const auto& table : schema.tables)
+      for (const auto& key : table.keys)
+        if (key.kind == value_kind::table_array
+            && key.element_table->path == path) {
+          spec = key.element_table;
+          defaults = key.default_element.get();
+        }
   if (spec == nullptr)
     return {};
   std::string text = "| key | type | default | range | meaning |\n"

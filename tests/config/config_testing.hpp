@@ -103,6 +103,26 @@ shards = 4
 dir = "runs/every key"
 progress_seconds = 0.5
 evaluations_per_epoch = 2
+
+[network]
+heartbeat_interval = "250ms"
+connection_timeout = "2s"
+connect_timeout = "1min"
+
+[[nodes]]
+name = "ps"
+host = "10.0.0.1"
+port = 7301
+shards = [0, 1]
+supervisor = true
+workers = 1
+
+[[nodes]]
+name = "ps-2.b"
+host = "10.0.0.2"
+port = 7302
+shards = [2, 3]
+workers = 2
 )";
 
 } // namespace ormo::config::testing

@@ -72,7 +72,7 @@ TEST_CASE("every example parses and round-trips through to_toml") {
        {"default.toml", "fashion-mnist-mlp.toml", "heterogeneous.toml",
         "per-worker-factors.toml", "lognormal-speeds.toml", "asgd-da.toml",
         "synchronous-reference.toml", "sharded.toml", "deterministic.toml",
-        "stop-on-accuracy.toml"}) {
+        "stop-on-accuracy.toml", "three-nodes.toml"}) {
     INFO(expected);
     CHECK(std::find(names.begin(), names.end(), expected) != names.end());
   }
@@ -112,4 +112,33 @@ TEST_CASE("each example sets what its name promises") {
   CHECK(load_example("sharded.toml").server.shards == 2);
   CHECK(load_example("deterministic.toml").run.deterministic);
   CHECK(load_example("stop-on-accuracy.toml").run.stop.accuracy > 0);
+
+  auto three = load_example("three-nodes.toml");
+  CHECK(three.data.source == data_source::fashion_mnist);
+  CHECK(three.model.hidden == std::vector<int>{128});
+  CHECK(three.algorithm.settings.name == optim::algorithm::ormo);
+  CHECK(three.run.stop.epochs == 2);
+  CHECK(three.workers.count == 2);
+  REQUIRE(three.nodes.size() == 3);
+  CHECK(three.nodes[0].name == "server");
+  CHECK(three.nodes[0].port == 7301);
+  CHECK(three.nodes[0].shards == std::vector<std::int64_t>{0});
+  CHECK(three.nodes[0].supervisor);
+  CHECK(three.nodes[0].workers == 0);
+  for (std::size_t i : {1, 2}) {
+    INFO(three.nodes[i].name);
+    CHECK(three.nodes[i].port == 0);
+    CHECK(three.nodes[i].shards.empty());
+    CHECK_FALSE(three.nodes[i].supervisor);
+    CHECK(three.nodes[i].workers == 1);
+  }
+  CHECK(three.nodes[1].name == "worker-a");
+  CHECK(three.nodes[2].name == "worker-b");
+  // The [network] table writes out the defaults.
+  run_config defaults;
+  CHECK(three.network.heartbeat_interval
+        == defaults.network.heartbeat_interval);
+  CHECK(three.network.connection_timeout
+        == defaults.network.connection_timeout);
+  CHECK(three.network.connect_timeout == defaults.network.connect_timeout);
 }

@@ -266,8 +266,11 @@ TEST_CASE("unknown override keys are errors") {
   CHECK(error_of(minimal, {{"algorithm.lerning_rate", "0.1"}})
         == "--set: algorithm.lerning_rate: unknown key; did you mean "
            "algorithm.learning_rate?");
-  CHECK(error_of(minimal, {{"nodes.count", "2"}})
-        == "--set: nodes.count: unknown key");
+  CHECK(error_of(minimal, {{"cluster.count", "2"}})
+        == "--set: cluster.count: unknown key");
+  CHECK(error_of(minimal, {{"nodes.port", "2"}})
+        == "--set: nodes.port: nodes is an array of tables; set it in the "
+           "file");
   CHECK(error_of(minimal, {{"shards", "2"}})
         == "--set: shards: unknown key; did you mean server.shards?");
   CHECK(error_of(minimal, {{"workers.speed", "1"}})
@@ -351,7 +354,11 @@ TEST_CASE("to_toml lists every key even at its default") {
                     "[output]\n",
                     "dir = \"ormo-out\"\n",
                     "progress_seconds = 2.0\n",
-                    "evaluations_per_epoch = 4.0\n"}) {
+                    "evaluations_per_epoch = 4.0\n",
+                    "[network]\n",
+                    "heartbeat_interval = \"500ms\"\n",
+                    "connection_timeout = \"5s\"\n",
+                    "connect_timeout = \"30s\"\n"}) {
     INFO(line);
     CHECK(text.find(line) != std::string::npos);
   }

@@ -2,6 +2,7 @@
 // uses yet (arrays of tables, durations), through a test-only schema.
 #include "ormo/config/schema.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -196,14 +197,15 @@ TEST_CASE("arrays of tables are written as blocks and read back equal") {
   auto parsed = parse_topology(three_nodes);
   REQUIRE(parsed.has_value());
   auto text = write_document(schema(), &*parsed);
+  // The tables first, then the arrays of tables.
   CHECK(text
-        == "[[nodes]]\nhost = \"a\"\nport = 1\nrole = \"server\"\n"
+        == "[net]\nheartbeat = \"2s\"\nretries = 3\n\n"
+           "[[nodes]]\nhost = \"a\"\nport = 1\nrole = \"server\"\n"
            "timeout = \"2s\"\n\n"
            "[[nodes]]\nhost = \"b\"\nport = 2\nrole = \"worker\"\n"
            "timeout = \"90s\"\n\n"
            "[[nodes]]\nhost = \"c\"\nport = 3\nrole = \"monitor\"\n"
-           "timeout = \"2s\"\n\n"
-           "[net]\nheartbeat = \"2s\"\nretries = 3\n");
+           "timeout = \"2s\"\n");
   auto again = parse_topology(text);
   INFO(again.error().message());
   REQUIRE(again.has_value());
@@ -258,9 +260,23 @@ TEST_CASE("every key of run_config is in the schema and in every_key") {
   for (const auto& table : run_config_schema().tables)
     for (const auto& key : table.keys)
       if (key.kind != value_kind::table && key.name != "kind")
-        keys.push_back(std::string{table.path} + "." + std::string{key.name});
-  CHECK(keys.size() == 36);
+        keys.push_back((table.path.empty() ? "" : std::string{table.path} + ".")
+                       + std::string{key.name});
+  CHECK(keys.size() == 40);
+  CHECK(keys.front() == "nodes");
   CHECK(differences(run_config_schema(), &defaults, &every) == keys);
+  // Each key of a node differs from its default on some node of every_key.
+  REQUIRE(every.nodes.size() == 2);
+  defaults.nodes.resize(every.nodes.size());
+  std::vector<std::string> element_keys;
+  for (const auto& path : differences(run_config_schema(), &defaults, &every))
+    if (auto dot = path.find("]."); path.rfind("nodes[", 0) == 0)
+      element_keys.push_back(path.substr(dot + 2));
+  for (auto key : {"name", "host", "port", "shards", "supervisor", "workers"}) {
+    INFO(key);
+    CHECK(std::count(element_keys.begin(), element_keys.end(), key) >= 1);
+  }
+  CHECK(element_keys.size() == 11);
   CHECK(find_key(run_config_schema(), "workers.speed.factor") != nullptr);
   CHECK(find_key(run_config_schema(), "algorithm.learning_rate")->numbers.lo
         == optim::learning_rate_range.lo);

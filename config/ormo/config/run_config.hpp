@@ -94,7 +94,8 @@ struct speed_config {
 };
 
 struct workers_config {
-  /// >= 1.
+  /// >= 1. With nodes: the sum of their workers (a file that leaves it out
+  /// gets the sum).
   int count = 4;
   speed_config speed;
   /// Deterministic mode: virtual milliseconds one gradient takes at factor 1;
@@ -151,7 +152,8 @@ struct node_config {
 struct network_config {
   /// Every node sends a heartbeat to each peer this often.
   std::chrono::nanoseconds heartbeat_interval = std::chrono::milliseconds(500);
-  /// A peer silent this long is lost (> heartbeat_interval).
+  /// A peer silent this long is lost (> 2 * heartbeat_interval, so that a
+  /// late heartbeat does not lose a live peer).
   std::chrono::nanoseconds connection_timeout = std::chrono::seconds(5);
   /// How long a node keeps trying to reach a peer it needs when it starts.
   std::chrono::nanoseconds connect_timeout = std::chrono::seconds(30);

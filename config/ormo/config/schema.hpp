@@ -27,6 +27,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -114,6 +115,8 @@ struct key_spec {
   std::function<void(void* root, std::size_t)> resize;
   std::function<const void*(const void* root, std::size_t)> element;
   std::function<void*(void* root, std::size_t)> mutable_element;
+  /// table_array: a default-constructed element (the docs' defaults).
+  std::shared_ptr<const void> default_element;
 };
 
 /// A table and its keys, in document order.
@@ -172,8 +175,8 @@ read_document(const document_schema& schema, std::string_view toml_text,
 }
 
 /// Every table with its keys as TOML (table headers, then `key = value`
-/// lines; arrays of tables as `[[path]]` blocks), in schema order. Reading
-/// the text back gives equal values.
+/// lines), in schema order, then the arrays of tables as `[[path]]` blocks,
+/// in schema order. Reading the text back gives equal values.
 std::string write_document(const document_schema& schema, const void* root);
 
 /// The dotted paths of the keys whose values differ (`nodes[1].port`,
@@ -181,9 +184,10 @@ std::string write_document(const document_schema& schema, const void* root);
 std::vector<std::string> differences(const document_schema& schema,
                                      const void* a, const void* b);
 
-/// The markdown key table of the table at `path` (header, separator and one
-/// row per key, each line ending in '\n'), with defaults read from
-/// `defaults`. Empty if there is no such table.
+/// The markdown key table of the table at `path`, or of the elements of the
+/// array of tables at `path` (header, separator and one row per key, each
+/// line ending in '\n'), with defaults read from `defaults` (for elements:
+/// from a default-constructed element). Empty if there is no such table.
 std::string markdown_key_table(const document_schema& schema,
                                std::string_view path, const void* defaults);
 
@@ -393,6 +397,9 @@ key_spec table_array_key(std::string_view name, const table_spec& elements,
   key.mutable_element = [access](void* root, std::size_t i) mutable {
     return static_cast<void*>(&detail::member<Root>(access, root)[i]);
   };
+  using element =
+    typename std::decay_t<decltype(access(std::declval<Root&>()))>::value_type;
+  key.default_element = std::make_shared<const element>();
   return key;
 }
 
