@@ -345,6 +345,7 @@ TEST_CASE("run_report: summary JSON is valid and has the documented keys") {
                           "seed",
                           "stop_reason",
                           "membership",
+                          "last_failure",
                           "failure"}) {
     CAPTURE(key);
     CHECK(reader.members.count(key) == 1);
@@ -367,7 +368,8 @@ TEST_CASE("run_report: summary JSON is valid and has the documented keys") {
   CHECK(m.at("throughput_vs_compute_bound") == "null");
   CHECK(compact(m.at("membership"))
         == "{\"joined\":5,\"crashed\":1,\"restarted\":1,\"evicted\":0,"
-           "\"left\":0}");
+           "\"left\":0,\"lost\":0,\"nodes_lost\":0}");
+  CHECK(m.at("last_failure") == "null");
   // The failure string survives the escaping.
   CHECK(reader.strings.at("failure") == report.failure);
 }
@@ -418,6 +420,7 @@ TEST_CASE("run_report: summary JSON keeps its key order and number forms") {
                                     "seed",
                                     "stop_reason",
                                     "membership",
+                                    "last_failure",
                                     "failure"});
   // Nine significant digits, as metrics.csv; integers stay integers.
   CHECK(reader.members.at("mean_delay") == "0.333333333");

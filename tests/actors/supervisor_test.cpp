@@ -4,6 +4,8 @@
 // restart_limit, and stop ends everyone.
 #include "ormo/actors/supervisor.hpp"
 
+#include "ormo/actors/worker_host.hpp"
+
 #include <map>
 #include <set>
 
@@ -390,4 +392,136 @@ TEST_CASE("supervisor: SSGDm goes on when a worker leaves mid-iteration") {
   CHECK(stats.iteration_size == 2);
   CHECK(stats.iteration >= 10);
   CHECK(accepted_of(stats, 1) >= 10);
+}
+
+namespace {
+
+/// A worker host for `slots`, as a node runs it, reaching `t`'s shard.
+worker_host_actor spawn_host(deterministic_system& env, const topology& t,
+                             std::vector<std::size_t> slots) {
+  worker_host_settings settings;
+  settings.shards = {t.shard};
+  settings.make_source = [](std::size_t) -> source_result {
+    return source_of<quadratic_source>(target());
+  };
+  settings.timing = [](std::size_t) { return virtual_timing(); };
+  settings.slots = std::move(slots);
+  settings.supervisor = t.supervisor;
+  return env.track(spawn_worker_host(env.sys(), std::move(settings)));
+}
+
+/// A supervisor that spawns nothing itself and accepts nodes wa (slots 0,
+/// 1) and wb (slot 2).
+topology spawn_node_topology(deterministic_system& env) {
+  auto settings = workers(0);
+  settings.node_slots = {{"wa", {0, 1}}, {"wb", {2}}};
+  return spawn_topology(env, std::move(settings), ormo_rule(7));
+}
+
+std::string enlist_error(deterministic_system& env, const topology& t,
+                         const std::string& node, worker_host_actor host,
+                         std::vector<std::uint64_t> slots) {
+  auto answer = env.request<bool>(t.supervisor, enlist_atom::value, node,
+                                  std::move(host), std::move(slots));
+  env.run();
+  REQUIRE(answer->arrived());
+  REQUIRE(answer->error);
+  return env.sys().render(*answer->error);
+}
+
+} // namespace
+
+TEST_CASE("supervisor: an enlisted node's workers join before they push") {
+  deterministic_system env;
+  auto t = spawn_node_topology(env);
+  auto wa = spawn_host(env, t, {0, 1});
+  CHECK(env.ask<bool>(t.supervisor, enlist_atom::value, std::string("wa"), wa,
+                      std::vector<std::uint64_t>{1, 0}));
+  env.run_for(milliseconds(10));
+  auto m = membership_of(env, t);
+  CHECK(m.live == 2);
+  CHECK(m.joined == 2);
+  auto stats = stats_of(env, t);
+  CHECK(stats.iteration_size == 2);
+  // No push came before its worker was registered.
+  CHECK(stats.rejected.empty());
+  CHECK(accepted_of(stats, 1) == 10);
+  CHECK(accepted_of(stats, 2) == 10);
+  check_counts_add_up(stats);
+}
+
+TEST_CASE("supervisor: nodes outside the topology or its slots are refused") {
+  deterministic_system env;
+  auto t = spawn_node_topology(env);
+  auto host = spawn_host(env, t, {0, 1});
+  CHECK(enlist_error(env, t, "wc", host, {0, 1})
+        == "ormo.invalid_setup: node wc refused: not a node of this topology");
+  CHECK(enlist_error(env, t, "wa", host, {0})
+        == "ormo.invalid_setup: node wa refused: it offers other worker slots "
+           "than the topology gives it");
+  CHECK(enlist_error(env, t, "wa", host, {0, 1, 2})
+        .find("other worker slots") != std::string::npos);
+  CHECK(env.ask<bool>(t.supervisor, enlist_atom::value, std::string("wa"),
+                      host, std::vector<std::uint64_t>{0, 1}));
+  auto again = spawn_host(env, t, {0, 1});
+  CHECK(enlist_error(env, t, "wa", again, {0, 1})
+        == "ormo.invalid_setup: node wa refused: a node of that name is a "
+           "member");
+  env.run_for(milliseconds(5));
+  CHECK(membership_of(env, t).joined == 2);
+}
+
+TEST_CASE("supervisor: a lost node's workers are lost, never restarted") {
+  deterministic_system env;
+  auto t = spawn_node_topology(env);
+  auto wa = spawn_host(env, t, {0, 1});
+  auto wb = spawn_host(env, t, {2});
+  CHECK(env.ask<bool>(t.supervisor, enlist_atom::value, std::string("wa"), wa,
+                      std::vector<std::uint64_t>{0, 1}));
+  CHECK(env.ask<bool>(t.supervisor, enlist_atom::value, std::string("wb"), wb,
+                      std::vector<std::uint64_t>{2}));
+  env.run_for(milliseconds(5));
+  REQUIRE(membership_of(env, t).live == 3);
+  REQUIRE(stats_of(env, t).iteration_size == 3);
+  // The host goes down with its node (here: killed); its worker is cut
+  // off from the run.
+  caf::anon_send_exit(wb, caf::exit_reason::kill);
+  env.run_for(milliseconds(5));
+  auto m = membership_of(env, t);
+  CHECK(m.live == 2);
+  CHECK(m.lost == 1);
+  CHECK(m.nodes_lost == 1);
+  CHECK(m.crashed == 0);
+  CHECK(m.restarted == 0);
+  CHECK(m.last_failure.rfind("node wb lost: ", 0) == 0);
+  CHECK(stats_of(env, t).iteration_size == 2);
+  // The node comes back: a new member with a new worker id.
+  auto wb2 = spawn_host(env, t, {2});
+  CHECK(env.ask<bool>(t.supervisor, enlist_atom::value, std::string("wb"),
+                      wb2, std::vector<std::uint64_t>{2}));
+  env.run_for(milliseconds(5));
+  m = membership_of(env, t);
+  CHECK(m.live == 3);
+  CHECK(m.joined == 4);
+  auto stats = stats_of(env, t);
+  CHECK(stats.iteration_size == 3);
+  CHECK(accepted_of(stats, 4) == 5);
+}
+
+TEST_CASE("supervisor: its stop tells every enlisted host, which quits") {
+  deterministic_system env;
+  auto t = spawn_node_topology(env);
+  auto wa = spawn_host(env, t, {0, 1});
+  CHECK(env.ask<bool>(t.supervisor, enlist_atom::value, std::string("wa"), wa,
+                      std::vector<std::uint64_t>{0, 1}));
+  env.run_for(milliseconds(2));
+  auto down = std::make_shared<bool>(false);
+  env.track(env.sys().spawn([=](caf::event_based_actor* self) {
+    self->monitor(wa);
+    self->set_down_handler([=](caf::down_msg&) { *down = true; });
+    return caf::behavior{[](stop_atom) {}};
+  }));
+  caf::anon_send(t.supervisor, stop_atom::value);
+  env.run_for(milliseconds(1));
+  CHECK(*down);
 }
