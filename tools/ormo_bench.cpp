@@ -27,6 +27,7 @@
 #include "ormo/model/make_classifier.hpp"
 #include "ormo/optim/make_update_rule.hpp"
 #include "ormo/random.hpp"
+#include "bench_multiprocess.hpp"
 
 namespace {
 
@@ -307,6 +308,9 @@ void bench_mlp(int trials, int calls) {
 } // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "multiprocess") == 0)
+    return ormo::tools::bench_multiprocess(
+      argc > 2 && std::strcmp(argv[2], "--quick") == 0);
   bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   if (argc > 1 && !quick) {
     std::fprintf(stderr, "usage: ormo-bench [--quick]\n");
