@@ -357,6 +357,28 @@ run_monitor_actor::behavior_type run_monitor(monitor_pointer self,
   policy_settings.evaluations_per_epoch = state.settings.evaluations_per_epoch;
   state.policy.emplace(policy_settings);
   state.shard_counts.resize(state.settings.shards.size());
+  for (const auto& route : state.settings.shards) {
+    self->monitor(route.server);
+    self->monitor(route.orderer);
+  }
+  self->set_down_handler([=](caf::down_msg& down) {
+    auto& state = self->state;
+    if (state.finishing)
+      return;
+    const auto& shards = state.settings.shards;
+    for (std::size_t s = 0; s < shards.size(); ++s)
+      if (shards[s].server.address() == down.source
+          || shards[s].orderer.address() == down.source) {
+        auto place = s < state.settings.shard_places.size()
+                       ? " on " + state.settings.shard_places[s]
+                       : std::string{};
+        finish(self, run_end::failed(run_failure::shard_lost,
+                                     "shard " + std::to_string(s) + place
+                                       + " lost: "
+                                       + self->system().render(down.reason)));
+        return;
+      }
+  });
   state.start = self->clock().now();
   state.wall_start = std::chrono::steady_clock::now();
   state.last_progress = state.wall_start;

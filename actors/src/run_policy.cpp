@@ -37,6 +37,8 @@ const char* to_string(run_failure failure) {
       return "request_failed";
     case run_failure::invalid_reply:
       return "invalid_reply";
+    case run_failure::shard_lost:
+      return "shard_lost";
   }
   return "unknown";
 }

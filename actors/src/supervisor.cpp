@@ -310,7 +310,11 @@ void measure_speed(supervisor_pointer self) {
               = static_cast<double>(count - last) / seconds;
           last = count;
         }
-      });
+      },
+            [](caf::error&) {
+              // A shard did not answer: no measurement this time (the
+              // monitor ends a run whose shard is lost).
+            });
 }
 
 } // namespace

@@ -125,7 +125,8 @@ run_monitor_actor spawn_monitor(caf::actor_system& system,
                                 supervisor_actor supervisor,
                                 const training_problem& problem,
                                 const training_callbacks& callbacks,
-                                std::shared_ptr<run_report> report) {
+                                std::shared_ptr<run_report> report,
+                                std::vector<std::string> shard_places) {
   report->algorithm = plan.report.algorithm;
   report->apply = plan.report.apply;
   report->workers = plan.report.workers;
@@ -134,6 +135,7 @@ run_monitor_actor spawn_monitor(caf::actor_system& system,
   report->seed = plan.report.seed;
   run_monitor_settings monitor;
   monitor.shards = std::move(shards);
+  monitor.shard_places = std::move(shard_places);
   monitor.supervisor = std::move(supervisor);
   monitor.stop = plan.monitor.stop;
   monitor.batch_size = plan.monitor.batch_size;

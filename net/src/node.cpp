@@ -403,9 +403,13 @@ node_outcome node_runner::run_supervisor_node() {
   auto plan = plan_;
   plan.monitor.workers_to_start = 0;
   plan.monitor.own_thread = true;
+  std::vector<std::string> places;
+  for (const auto& owner : layout_.shard_nodes)
+    places.push_back("node " + to_string(owner));
   parts_.monitor = actors::spawn_monitor(system_, plan, routes_,
                                          parts_.supervisor, problem_,
-                                         callbacks_.training, report);
+                                         callbacks_.training, report,
+                                         std::move(places));
   self_->monitor(parts_.monitor);
   for (auto& [name, peer] : peers_) {
     caf::error failure;

@@ -7,7 +7,8 @@
 // pulls the parameters and measures the held-out loss and accuracy (its own
 // thread of work, never a worker's or a server's); it reports progress, and
 // it ends the run at the first stop rule reached: final evaluation, report,
-// stop of every actor.
+// stop of every actor. A server or orderer that goes down before that (its
+// node was lost) ends the run as a failure naming the shard.
 #pragma once
 
 #include <chrono>
@@ -27,6 +28,9 @@ namespace ormo::actors {
 
 struct run_monitor_settings {
   std::vector<shard_route> shards;
+  /// Where each shard runs, for messages (e.g. "node s1 (127.0.0.1:7323)");
+  /// empty in one process.
+  std::vector<std::string> shard_places;
   supervisor_actor supervisor;
   config::stop_rules stop;
   std::size_t batch_size = 1;

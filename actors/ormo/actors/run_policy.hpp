@@ -45,6 +45,7 @@ enum class run_failure : std::uint8_t {
   no_live_worker, ///< Every worker left, crashed out or was evicted.
   request_failed, ///< A server, orderer or the supervisor did not answer.
   invalid_reply,  ///< An answer did not fit (e.g. a shard of the wrong size).
+  shard_lost,     ///< A server or orderer went down (e.g. its node was lost).
 };
 
 const char* to_string(run_failure failure);

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -77,7 +78,8 @@ run_monitor_actor spawn_monitor(caf::actor_system& system,
                                 supervisor_actor supervisor,
                                 const training_problem& problem,
                                 const training_callbacks& callbacks,
-                                std::shared_ptr<run_report> report);
+                                std::shared_ptr<run_report> report,
+                                std::vector<std::string> shard_places = {});
 
 /// Realises `plan` in `system`: for each shard a parameter server (holding
 /// the problem's initial parameters of its slice) and its orderer, then the
