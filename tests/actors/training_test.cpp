@@ -347,6 +347,24 @@ TEST_CASE("training: a run whose workers are all evicted ends with a failure") {
   CHECK_FALSE(handles->report->failure.empty());
 }
 
+TEST_CASE("training: a shard that goes down ends the run naming it") {
+  auto run = small_run(3);
+  run.server.shards = 2;
+  run.run.stop.epochs = 100;
+  auto problem = make_classification_problem(run);
+  REQUIRE(problem);
+  deterministic_system env;
+  auto handles = spawn_training(env.sys(), run, problem.value(), {});
+  REQUIRE(handles);
+  track_all(env, *handles);
+  env.run_for(std::chrono::milliseconds(20));
+  REQUIRE(handles->report->stop_reason.empty());
+  caf::anon_send_exit(handles->shards[1].orderer, caf::exit_reason::kill);
+  env.run_for(std::chrono::milliseconds(1));
+  CHECK(handles->report->stop_reason == "failure");
+  CHECK(handles->report->failure == "shard 1 lost: exit_reason(kill)");
+}
+
 TEST_CASE("training: a run whose gradient sources cannot be made ends with "
           "a failure that says why") {
   auto run = small_run(1);
