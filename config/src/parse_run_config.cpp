@@ -140,6 +140,14 @@ void check_nodes(detail::document_reader& reader, run_config& config) {
                        "or make them agree");
   }
   const auto& network = config.network;
+  if (network.tls)
+    for (auto [name, path] :
+         {std::pair{"certificate", &network.certificate},
+          std::pair{"key", &network.key}, std::pair{"cafile", &network.cafile}})
+      if (path->empty() || !std::ifstream(*path))
+        reader.fail_at(std::string("network.") + name,
+                       path->empty() ? "needed when network.tls is true"
+                                     : "cannot read \"" + *path + "\"");
   if (network.connection_timeout <= 2 * network.heartbeat_interval)
     reader.fail_at("network.connection_timeout",
                    "must be more than twice network.heartbeat_interval ("

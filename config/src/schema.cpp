@@ -298,7 +298,23 @@ document_schema make_run_config_schema() {
       duration_key<rc>(
         "connect_timeout", {100ms, 1h},
         [](auto& c) -> auto& { return c.network.connect_timeout; },
-        "How long a starting node keeps trying to reach a peer it needs.")}},
+        "How long a starting node keeps trying to reach a peer it needs."),
+      boolean_key<rc>(
+        "tls", [](auto& c) -> auto& { return c.network.tls; },
+        "Nodes talk TLS, each verifying the other's certificate."),
+      with_docs(string_key<rc>(
+                  "certificate",
+                  [](auto& c) -> auto& { return c.network.certificate; },
+                  "This node's certificate (PEM file)."),
+                "", "a readable file when tls"),
+      with_docs(string_key<rc>(
+                  "key", [](auto& c) -> auto& { return c.network.key; },
+                  "The certificate's private key (PEM file)."),
+                "", "a readable file when tls"),
+      with_docs(string_key<rc>(
+                  "cafile", [](auto& c) -> auto& { return c.network.cafile; },
+                  "The authority that signs every node's certificate (PEM)."),
+                "", "a readable file when tls")}},
   };
   schema.element_tables.push_back(std::move(nodes));
   return schema;

@@ -6,6 +6,8 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <condition_variable>
+#include <mutex>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -14,6 +16,9 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/openssl/publish.hpp>
+#include <caf/openssl/remote_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_actor.hpp>
@@ -181,6 +186,9 @@ private:
   caf::error publish();
   /// The directory of `peer`, retrying until connect_timeout.
   caf::expected<node_actor> reach(const endpoint& peer);
+  /// One attempt to reach `peer`, bounded by `deadline` (at least 1 s).
+  caf::expected<node_actor> connect(const endpoint& peer,
+                                    clock_type::time_point deadline);
   caf::error gather_routes();
   caf::error take_routes(const endpoint& peer,
                          const std::vector<std::uint64_t>& indices,
@@ -224,8 +232,12 @@ caf::error node_runner::spawn_local_shards() {
 caf::error node_runner::publish() {
   if (layout_.self.port == 0)
     return caf::none;
-  auto port = system_.middleman().publish(
-    parts_.directory, layout_.self.port, layout_.self.host.c_str(), true);
+  const auto& where = layout_.self;
+  auto port = run_.network.tls
+                ? caf::openssl::publish(parts_.directory, where.port,
+                                        where.host.c_str(), true)
+                : system_.middleman().publish(parts_.directory, where.port,
+                                              where.host.c_str(), true);
   if (!port)
     return node_error("cannot listen on " + layout_.self.host + ":"
                       + std::to_string(layout_.self.port) + ": "
@@ -244,8 +256,7 @@ caf::expected<node_actor> node_runner::reach(const endpoint& peer) {
   auto pause = std::chrono::milliseconds(50);
   bool told = false;
   for (;;) {
-    auto handle
-      = system_.middleman().remote_actor<node_actor>(peer.host, peer.port);
+    auto handle = connect(peer, deadline);
     if (handle) {
       peers_[peer.node] = *handle;
       say("reached " + to_string(peer));
@@ -269,6 +280,37 @@ caf::expected<node_actor> node_runner::reach(const endpoint& peer) {
     pause = std::min<std::chrono::milliseconds>(2 * pause,
                                                 std::chrono::milliseconds(500));
   }
+}
+
+caf::expected<node_actor>
+node_runner::connect(const endpoint& peer, clock_type::time_point deadline) {
+  if (!run_.network.tls)
+    return system_.middleman().remote_actor<node_actor>(peer.host, peer.port);
+  // CAF 0.17's TLS handshake can wait for ever (a peer with another
+  // authority, or one without TLS): it runs on a thread of its own, and
+  // this node gives up at the deadline.
+  struct attempt {
+    std::mutex mutex;
+    std::condition_variable done;
+    std::optional<caf::expected<node_actor>> result;
+  };
+  auto shared = std::make_shared<attempt>();
+  auto& system = system_;
+  std::thread([shared, &system, peer] {
+    auto result
+      = caf::openssl::remote_actor<node_actor>(system, peer.host, peer.port);
+    std::lock_guard<std::mutex> guard{shared->mutex};
+    shared->result = std::move(result);
+    shared->done.notify_all();
+  }).detach();
+  std::unique_lock<std::mutex> lock{shared->mutex};
+  auto limit = std::max(deadline, clock_type::now() + std::chrono::seconds(1));
+  if (!shared->done.wait_until(lock, limit,
+                               [&] { return shared->result.has_value(); }))
+    return node_error("no TLS session with node " + to_string(peer)
+                      + " (a certificate its authority did not sign, or a "
+                        "peer without TLS?)");
+  return std::move(*shared->result);
 }
 
 caf::error node_runner::take_routes(const endpoint& peer,
@@ -507,6 +549,12 @@ node_outcome node_runner::run() {
 void configure_network(caf::actor_system_config& cfg,
                        const config::network_config& network) {
   cfg.load<caf::io::middleman>();
+  if (network.tls) {
+    cfg.load<caf::openssl::manager>();
+    cfg.openssl_certificate = network.certificate;
+    cfg.openssl_key = network.key;
+    cfg.openssl_cafile = network.cafile;
+  }
   cfg.add_message_type<node_actor>("ormo.node_actor");
   cfg.set("middleman.heartbeat-interval",
           caf::timespan{network.heartbeat_interval});

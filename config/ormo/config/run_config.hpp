@@ -157,6 +157,13 @@ struct network_config {
   std::chrono::nanoseconds connection_timeout = std::chrono::seconds(5);
   /// How long a node keeps trying to reach a peer it needs when it starts.
   std::chrono::nanoseconds connect_timeout = std::chrono::seconds(30);
+  /// TLS between nodes: every node presents `certificate` (with `key`) and
+  /// accepts only peers whose certificate `cafile` signed. Paths as given
+  /// (relative to the working directory).
+  bool tls = false;
+  std::string certificate;
+  std::string key;
+  std::string cafile;
 };
 
 struct run_config {
