@@ -357,6 +357,10 @@ struct child_process {
   std::exit(1);
 }
 
+/// The parent's ends of the pipes of earlier children: a later child closes
+/// its copies, so that each child sees its keep-alive pipe close.
+std::vector<int> parent_pipe_ends;
+
 /// Forks a child that runs `body(report_fd, keep_alive_fd)` and exits.
 /// REQUIRES: the caller has started no threads (fork copies only one).
 child_process fork_child(const std::function<void(int, int)>& body) {
@@ -371,6 +375,8 @@ child_process fork_child(const std::function<void(int, int)>& body) {
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     alarm(10 * transport_deadline_seconds);
+    for (int fd : parent_pipe_ends)
+      close(fd);
     close(report[0]);
     close(keep_alive[1]);
     body(report[1], keep_alive[0]);
@@ -378,6 +384,8 @@ child_process fork_child(const std::function<void(int, int)>& body) {
   }
   close(report[1]);
   close(keep_alive[0]);
+  parent_pipe_ends.push_back(report[0]);
+  parent_pipe_ends.push_back(keep_alive[1]);
   return {pid, report[0], keep_alive[1]};
 }
 
