@@ -577,6 +577,11 @@ struct trial_series {
 int transport_bench(bool quick, const std::vector<std::string>& caf_options) {
   const int trials = quick ? 3 : 7;
   const int rounds = quick ? 10 : 40;
+  {
+    // Refuse bad options here rather than in a helper process.
+    caf::actor_system_config cfg;
+    configure_transport(cfg, caf_options);
+  }
   // Both helpers before any thread exists in this process.
   auto tcp_child = fork_child(tcp_echo_server);
   auto caf_child = fork_child([&](int report, int keep_alive) {
