@@ -1,5 +1,6 @@
 #include "ormo/net/tensor_serialization.hpp"
 
+#include <array>
 #include <string>
 #include <utility>
 #include <vector>
