@@ -8,14 +8,17 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <Eigen/Core>
 #include <caf/error.hpp>
+#include <caf/fwd.hpp>
 #include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/sec.hpp>
 
+#include "ormo/net/tensor_serialization.hpp"
 #include "ormo/optim/update_rule.hpp"
 #include "ormo/rejection_reason.hpp"
 
@@ -44,33 +47,22 @@ inline shared_vector share(Eigen::VectorXf values) {
   return {std::make_shared<const Eigen::VectorXf>(std::move(values))};
 }
 
+/// Across nodes: the tensor layout of ormo/net/tensor_wire.hpp, moved with
+/// apply_raw from and into the vector's memory; a decode error (bad header,
+/// count not matching the bytes) fails the whole message. Other inspectors
+/// (to_string) see the element count only.
 template <class Inspector>
-typename std::enable_if<Inspector::reads_state,
-                        typename Inspector::result_type>::type
-inspect(Inspector& f, shared_vector& x) {
-  std::vector<char> bytes(x.size() * sizeof(float));
-  if (!bytes.empty())
-    std::memcpy(bytes.data(), x.values->data(), bytes.size());
-  return f(caf::meta::type_name("shared_vector"), bytes);
-}
-
-template <class Inspector>
-typename std::enable_if<Inspector::writes_state,
-                        typename Inspector::result_type>::type
-inspect(Inspector& f, shared_vector& x) {
-  std::vector<char> bytes;
-  auto load = [&]() -> caf::error {
-    if (bytes.size() % sizeof(float) != 0)
-      return caf::sec::invalid_argument;
-    auto values = std::make_shared<Eigen::VectorXf>(
-      static_cast<Eigen::Index>(bytes.size() / sizeof(float)));
-    if (!bytes.empty())
-      std::memcpy(values->data(), bytes.data(), bytes.size());
-    x.values = std::move(values);
-    return caf::none;
-  };
-  return f(caf::meta::type_name("shared_vector"), bytes,
-           caf::meta::load_callback(load));
+typename Inspector::result_type inspect(Inspector& f, shared_vector& x) {
+  if constexpr (std::is_base_of<caf::serializer, Inspector>::value) {
+    return net::save_tensor(f, x.values.get());
+  } else if constexpr (std::is_base_of<caf::deserializer, Inspector>::value) {
+    return net::load_tensor(f, x.values);
+  } else {
+    static_assert(!Inspector::writes_state,
+                  "shared_vector loads only from a caf::deserializer");
+    auto elements = x.size();
+    return f(caf::meta::type_name("shared_vector"), elements);
+  }
 }
 
 } // namespace ormo::actors
@@ -78,27 +70,27 @@ inspect(Inspector& f, shared_vector& x) {
 // Found by argument-dependent lookup, so in the namespace of the type.
 namespace ormo::optim {
 
-/// Crosses a node boundary as bytes; the receiver checks the values while
-/// decoding (a checked_gradient is never trusted from the wire).
+/// Crosses a node boundary as a shared_vector does; the receiver checks the
+/// values while decoding (a checked_gradient is never trusted from the
+/// wire): a non-finite gradient arrives marked so, and its orderer rejects
+/// it with a reason.
 template <class Inspector>
-typename std::enable_if<Inspector::reads_state,
-                        typename Inspector::result_type>::type
-inspect(Inspector& f, optim::checked_gradient& x) {
-  actors::shared_vector values{x.shared_values()};
-  return f(caf::meta::type_name("checked_gradient"), values);
-}
-
-template <class Inspector>
-typename std::enable_if<Inspector::writes_state,
-                        typename Inspector::result_type>::type
-inspect(Inspector& f, optim::checked_gradient& x) {
-  actors::shared_vector values;
-  auto load = [&]() -> caf::error {
-    x = optim::checked_gradient::check(std::move(values.values));
+typename Inspector::result_type inspect(Inspector& f,
+                                        optim::checked_gradient& x) {
+  if constexpr (std::is_base_of<caf::serializer, Inspector>::value) {
+    return net::save_tensor(f, x.shared_values().get());
+  } else if constexpr (std::is_base_of<caf::deserializer, Inspector>::value) {
+    std::shared_ptr<const Eigen::VectorXf> values;
+    if (auto err = net::load_tensor(f, values))
+      return err;
+    x = optim::checked_gradient::check(std::move(values));
     return caf::none;
-  };
-  return f(caf::meta::type_name("checked_gradient"), values,
-           caf::meta::load_callback(load));
+  } else {
+    static_assert(!Inspector::writes_state,
+                  "checked_gradient loads only from a caf::deserializer");
+    auto elements = x.size();
+    return f(caf::meta::type_name("checked_gradient"), elements);
+  }
 }
 
 } // namespace ormo::optim
