@@ -549,6 +549,11 @@ node_outcome node_runner::run() {
 void configure_network(caf::actor_system_config& cfg,
                        const config::network_config& network) {
   cfg.load<caf::io::middleman>();
+  // Measured with `ormo-bench transport` (docs/performance.md): the
+  // middleman's own thread deserializes (no hand-off to a BASP worker, one
+  // copy less), and the sharing scheduler sleeps instead of polling.
+  cfg.set("middleman.workers", std::size_t{0});
+  cfg.set("scheduler.policy", caf::atom("sharing"));
   if (network.tls) {
     cfg.load<caf::openssl::manager>();
     cfg.openssl_certificate = network.certificate;
