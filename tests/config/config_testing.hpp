@@ -108,6 +108,10 @@ evaluations_per_epoch = 2
 heartbeat_interval = "250ms"
 connection_timeout = "2s"
 connect_timeout = "1min"
+tls = true
+certificate = "data/tls/node.pem"
+key = "data/tls/node.key"
+cafile = "data/tls/ca.pem"
 
 [[nodes]]
 name = "ps"

@@ -373,3 +373,22 @@ TEST_CASE("connection_timeout is more than twice heartbeat_interval") {
           .network.connection_timeout
         == 1001ms);
 }
+
+TEST_CASE("TLS needs a readable certificate, key and authority") {
+  // Paths are relative to the working directory: tests/ for the test.
+  std::string tls = std::string{three_nodes} + "[network]\ntls = true\n";
+  CHECK(error_of(tls).find("network.certificate: needed when network.tls "
+                           "is true")
+        != std::string::npos);
+  auto with = [&](const char* certificate) {
+    return tls + "certificate = \"" + certificate
+           + "\"\nkey = \"data/tls/node.key\"\ncafile = \"data/tls/ca.pem\"\n";
+  };
+  CHECK(error_of(with("data/tls/missing.pem"))
+          .find("network.certificate: cannot read \"data/tls/missing.pem\"")
+        != std::string::npos);
+  auto run = parse_ok(with("data/tls/node.pem"));
+  CHECK(run.network.tls);
+  CHECK(run.network.certificate == "data/tls/node.pem");
+  CHECK(run.network.cafile == "data/tls/ca.pem");
+}
