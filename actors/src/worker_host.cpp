@@ -1,11 +1,13 @@
 #include "ormo/actors/worker_host.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <utility>
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "ormo/actors/error_code.hpp"
@@ -16,8 +18,10 @@ namespace {
 
 struct worker_host_state {
   worker_host_settings settings;
-  /// Every worker it spawned (ended ones too: an exit to them is a no-op).
-  std::vector<worker_actor> workers;
+  /// Every worker it spawned (ended ones too: an exit to them is a no-op);
+  /// shared with the functor that ends them when the host ends.
+  std::shared_ptr<std::vector<worker_actor>> workers
+    = std::make_shared<std::vector<worker_actor>>();
 
   static inline const char* name = "ormo.worker_host";
 };
@@ -28,6 +32,12 @@ using worker_host_pointer
 worker_host_actor::behavior_type host(worker_host_pointer self,
                                       worker_host_settings settings) {
   self->state.settings = std::move(settings);
+  // However the host ends (stopped, killed with its node's process), its
+  // workers end with it.
+  self->attach_functor([workers = self->state.workers](const caf::error&) {
+    for (auto& worker : *workers)
+      caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+  });
   return {
     [=](spawn_atom, worker_id id,
         std::uint64_t slot) -> caf::result<worker_actor> {
@@ -45,13 +55,10 @@ worker_host_actor::behavior_type host(worker_host_pointer self,
         = spawn_worker(self->system(), id, settings.shards,
                        std::move(source).value(), settings.timing(slot),
                        settings.supervisor);
-      self->state.workers.push_back(worker);
+      self->state.workers->push_back(worker);
       return worker;
     },
     [=](stop_atom) {
-      for (auto& worker : self->state.workers)
-        self->send_exit(worker, caf::exit_reason::user_shutdown);
-      self->state.workers.clear();
       self->quit();
       return true;
     },

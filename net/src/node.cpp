@@ -112,7 +112,8 @@ caf::error node_error(std::string what) {
   return caf::make_error(actors::error_code::invalid_setup, std::move(what));
 }
 
-/// What a node keeps alive and ends on every way out.
+/// What a node spawned, kept alive and ended on every way out (never
+/// another node's actors).
 struct node_parts {
   caf::actor_system& system;
   std::vector<shard_route> local_shards;
@@ -208,6 +209,8 @@ private:
   caf::scoped_actor self_;
   node_parts parts_;
   caf::timespan request_timeout_;
+  /// The run's supervisor (on this node: also in parts_).
+  supervisor_actor supervisor_;
   /// Every shard, in order, as this node reaches it.
   std::vector<shard_route> routes_;
   /// The directories of the other nodes this node reached, by name.
@@ -405,12 +408,12 @@ caf::error node_runner::enlist_host() {
     return actors::worker_timing_for(plan, slot);
   };
   settings.slots = layout_.slots;
-  settings.supervisor = parts_.supervisor;
+  settings.supervisor = supervisor_;
   parts_.host = actors::spawn_worker_host(system_, std::move(settings));
   std::vector<std::uint64_t> slots(layout_.slots.begin(), layout_.slots.end());
   caf::error failure;
   self_
-    ->request(parts_.supervisor, request_timeout_, actors::enlist_atom::value,
+    ->request(supervisor_, request_timeout_, actors::enlist_atom::value,
               layout_.name, parts_.host, slots)
     .receive([](bool) {},
              [&](caf::error& error) {
@@ -441,6 +444,7 @@ node_outcome node_runner::run_supervisor_node() {
     supervision.node_slots[name] = slots;
   parts_.supervisor
     = actors::spawn_supervisor(system_, std::move(supervision), true);
+  supervisor_ = parts_.supervisor;
   auto report = std::make_shared<actors::run_report>();
   auto plan = plan_;
   plan.monitor.workers_to_start = 0;
@@ -503,8 +507,8 @@ node_outcome node_runner::run_member_node() {
     auto supervisor = find_supervisor(*directory);
     if (!supervisor)
       return failed(system_.render(supervisor.error()));
-    parts_.supervisor = *supervisor;
-    self_->send(parts_.directory, attach_atom::value, parts_.supervisor);
+    supervisor_ = *supervisor; // another node's: never ended from here
+    self_->send(parts_.directory, attach_atom::value, supervisor_);
     if (auto error = enlist_host())
       return failed(system_.render(error));
   }

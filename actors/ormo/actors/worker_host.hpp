@@ -38,7 +38,8 @@ struct worker_host_settings {
   supervisor_actor supervisor;
 };
 
-/// Spawns the host. It quits after answering stop_atom, ending its workers.
+/// Spawns the host. It quits after answering stop_atom; its workers end
+/// with it, however it ends.
 worker_host_actor spawn_worker_host(caf::actor_system& system,
                                     worker_host_settings settings);
 
