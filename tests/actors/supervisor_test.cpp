@@ -495,6 +495,10 @@ TEST_CASE("supervisor: a lost node's workers are lost, never restarted") {
   CHECK(m.restarted == 0);
   CHECK(m.last_failure.rfind("node wb lost: ", 0) == 0);
   CHECK(stats_of(env, t).iteration_size == 2);
+  // Its worker ended with the host: it pushes no more.
+  auto pushed = stats_of(env, t).received;
+  env.run_for(milliseconds(5));
+  CHECK(stats_of(env, t).received == pushed + 2 * 5);
   // The node comes back: a new member with a new worker id.
   auto wb2 = spawn_host(env, t, {2});
   CHECK(env.ask<bool>(t.supervisor, enlist_atom::value, std::string("wb"),
@@ -506,6 +510,7 @@ TEST_CASE("supervisor: a lost node's workers are lost, never restarted") {
   auto stats = stats_of(env, t);
   CHECK(stats.iteration_size == 3);
   CHECK(accepted_of(stats, 4) == 5);
+  CHECK(stats.rejected.empty());
 }
 
 TEST_CASE("supervisor: its stop tells every enlisted host, which quits") {
