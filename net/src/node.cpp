@@ -115,7 +115,6 @@ caf::error node_error(std::string what) {
 /// What a node spawned, kept alive and ended on every way out (never
 /// another node's actors).
 struct node_parts {
-  caf::actor_system& system;
   std::vector<shard_route> local_shards;
   node_actor directory;
   actors::worker_host_actor host;
@@ -151,7 +150,7 @@ public:
       problem_(problem),
       callbacks_(callbacks),
       self_(system),
-      parts_{system, {}, {}, {}, {}, {}} {
+      parts_{} {
     auto twice = 2 * run.network.connection_timeout;
     request_timeout_ = std::max<caf::timespan>(twice, std::chrono::seconds(1));
   }
@@ -169,10 +168,19 @@ private:
            && callbacks_.training.stop_requested();
   }
 
-  node_outcome failed(std::string why) {
+  /// An error as one line: ormo's own errors by their text alone.
+  std::string why(const caf::error& error) const {
+    const auto& context = error.context();
+    if (error.category() == caf::atom("ormo") && context.size() == 1
+        && context.match_element<std::string>(0))
+      return context.get_as<std::string>(0);
+    return system_.render(error);
+  }
+
+  node_outcome failed(std::string message) {
     node_outcome outcome;
     outcome.exit_status = 1;
-    outcome.message = std::move(why);
+    outcome.message = std::move(message);
     return outcome;
   }
 
@@ -368,7 +376,7 @@ caf::error node_runner::gather_routes() {
         },
         [&](caf::error& error) {
           failure = node_error("node " + to_string(peer)
-                               + " gave no routes: " + system_.render(error));
+                               + " gave no routes: " + why(error));
         });
     if (failure)
       return failure;
@@ -390,7 +398,7 @@ node_runner::find_supervisor(const node_actor& peer) {
       return node_error("the supervisor node "
                         + to_string(layout_.supervisor_node)
                         + " has no supervisor: "
-                        + system_.render(found.error()));
+                        + why(found.error()));
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }
@@ -417,8 +425,7 @@ caf::error node_runner::enlist_host() {
               layout_.name, parts_.host, slots)
     .receive([](bool) {},
              [&](caf::error& error) {
-               failure = node_error("cannot enlist: "
-                                    + system_.render(error));
+               failure = node_error("cannot enlist: " + why(error));
              });
   if (!failure)
     say("enlisted " + std::to_string(slots.size()) + " worker slot(s)");
@@ -433,7 +440,7 @@ void node_runner::stop_peers() {
 
 node_outcome node_runner::run_supervisor_node() {
   if (auto error = gather_routes())
-    return failed(system_.render(error));
+    return failed(why(error));
   actors::supervisor_settings supervision;
   supervision.shards = routes_;
   supervision.initial_workers = 0;
@@ -464,16 +471,16 @@ node_outcome node_runner::run_supervisor_node() {
       .receive([](bool) {},
                [&](caf::error& error) {
                  failure = node_error("node " + name + " did not attach: "
-                                      + system_.render(error));
+                                      + why(error));
                });
     if (failure)
-      return failed(system_.render(failure));
+      return failed(why(failure));
   }
   self_->send(parts_.directory, attach_atom::value, parts_.supervisor);
   if (auto error = publish())
-    return failed(system_.render(error));
+    return failed(why(error));
   if (auto error = enlist_host())
-    return failed(system_.render(error));
+    return failed(why(error));
   self_->receive([](const caf::down_msg&) {});
   // The monitor stopped the supervisor, which tells every enlisted node;
   // then the shard nodes hear it from here.
@@ -496,21 +503,21 @@ node_outcome node_runner::run_supervisor_node() {
 
 node_outcome node_runner::run_member_node() {
   if (auto error = publish())
-    return failed(system_.render(error));
+    return failed(why(error));
   self_->monitor(parts_.directory);
   if (!layout_.slots.empty()) {
     if (auto error = gather_routes())
-      return failed(system_.render(error));
+      return failed(why(error));
     auto directory = reach(layout_.supervisor_node);
     if (!directory)
-      return failed(system_.render(directory.error()));
+      return failed(why(directory.error()));
     auto supervisor = find_supervisor(*directory);
     if (!supervisor)
-      return failed(system_.render(supervisor.error()));
+      return failed(why(supervisor.error()));
     supervisor_ = *supervisor; // another node's: never ended from here
     self_->send(parts_.directory, attach_atom::value, supervisor_);
     if (auto error = enlist_host())
-      return failed(system_.render(error));
+      return failed(why(error));
   }
   // Until the directory quits: stopped, or its supervisor went.
   auto attach_deadline = clock_type::now() + run_.network.connect_timeout;
@@ -534,7 +541,7 @@ node_outcome node_runner::run_member_node() {
     }
   }
   if (*ended && *ended != caf::exit_reason::user_shutdown)
-    return failed(system_.render(*ended));
+    return failed(why(*ended));
   node_outcome outcome;
   outcome.message = "the run is over";
   return outcome;
@@ -542,7 +549,7 @@ node_outcome node_runner::run_member_node() {
 
 node_outcome node_runner::run() {
   if (auto error = spawn_local_shards())
-    return failed(system_.render(error));
+    return failed(why(error));
   if (layout_.supervisor)
     return run_supervisor_node();
   return run_member_node();
