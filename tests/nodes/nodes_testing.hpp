@@ -74,6 +74,7 @@ inline std::uint16_t free_port() {
 struct topology {
   /// Extra lines of [run] (a stop rule is required).
   std::string run = "stop_seconds = 5";
+  std::string learning_rate = "0.1";
   std::string heartbeat_interval = "100ms";
   std::string connection_timeout = "1s";
   std::string connect_timeout = "5s";
@@ -86,8 +87,8 @@ struct topology {
   std::string text(std::uint16_t port,
                    const std::filesystem::path& out_dir) const {
     std::string t = "[run]\nseed = 1\n" + run + "\n\n";
-    t += "[algorithm]\nname = \"ormo\"\nlearning_rate = 0.1\n"
-         "momentum = 0.9\niteration_size = \"workers\"\n"
+    t += "[algorithm]\nname = \"ormo\"\nlearning_rate = " + learning_rate
+         + "\nmomentum = 0.9\niteration_size = \"workers\"\n"
          "apply = \"on_arrival\"\n\n";
     t += "[data]\nsource = \"synthetic\"\n\n";
     t += "[output]\ndir = \"" + out_dir.string()

@@ -60,7 +60,10 @@ TEST_CASE("ormo node: a server node and two worker nodes reach a target "
           "accuracy") {
   auto deadline = clock::now() + seconds{20};
   topology shape;
-  shape.run = "stop_accuracy = 0.85\nstop_seconds = 8";
+  shape.run = "stop_accuracy = 0.85\nstop_seconds = 10";
+  // Slow enough (about 4000 gradients, 2-3 s) that the target comes after
+  // both worker nodes joined: the run starts with the first.
+  shape.learning_rate = "0.003";
   node_fixture nodes("target_accuracy", shape);
   child_process *server, *wa, *wb;
   nodes.start_all(server, wa, wb, deadline);
