@@ -115,7 +115,10 @@ TEST_CASE("ormo node: a worker node killed mid-run is lost and training "
 TEST_SUITE("slow") {
   TEST_CASE("ormo node: a killed worker node started again rejoins") {
     auto deadline = clock::now() + seconds{25};
-    node_fixture nodes("restart_worker_node");
+    topology shape;
+    // Long enough that the returning node enlists well before the end.
+    shape.run = "stop_seconds = 8";
+    node_fixture nodes("restart_worker_node", shape);
     child_process *server, *wa, *wb;
     nodes.start_all(server, wa, wb, deadline);
     auto from = wait_for_training(*server, deadline);
