@@ -46,11 +46,12 @@ progress_line wait_for_one_worker_training(child_process& server,
                                            std::size_t from,
                                            clock::time_point deadline) {
   REQUIRE_MESSAGE(server.wait_until(progress_with(1, 0, from), deadline),
-                  "the supervisor did not lose a worker:\n" << server.out());
+                  "the supervisor did not lose a worker:\n"
+                    << server.out() << server.err());
   auto lost = first_progress_with(server.out(), 1, 0, from);
   REQUIRE_MESSAGE(
     server.wait_until(progress_with(1, lost.iteration + 10, lost.end), deadline),
-    "no gradients after the loss:\n" << server.out());
+    "no gradients after the loss:\n" << server.out() << server.err());
   return lost;
 }
 
