@@ -4,11 +4,13 @@
 // a scan of /proc for processes left behind. Linux only.
 #pragma once
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -89,7 +91,7 @@ struct topology {
     std::string t = "[run]\nseed = 1\n" + run + "\n\n";
     t += "[algorithm]\nname = \"ormo\"\nlearning_rate = " + learning_rate
          + "\nmomentum = 0.9\niteration_size = \"workers\"\n"
-         "apply = \"on_arrival\"\n\n";
+           "apply = \"on_arrival\"\n\n";
     t += "[data]\nsource = \"synthetic\"\n\n";
     t += "[output]\ndir = \"" + out_dir.string()
          + "\"\nprogress_seconds = 0.2\nevaluations_per_epoch = 4\n\n";
@@ -181,11 +183,12 @@ inline progress_line first_progress_with(const std::string& out, int workers,
 inline std::vector<int> processes_mentioning(const std::string& text) {
   std::vector<int> pids;
   std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", error)) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc", error)) {
     auto name = entry.path().filename().string();
-    if (name.empty()
-        || !std::all_of(name.begin(), name.end(),
-                        [](char c) { return std::isdigit(c) != 0; }))
+    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
+          return std::isdigit(c) != 0;
+        }))
       continue;
     std::ifstream in(entry.path() / "cmdline", std::ios::binary);
     std::string cmdline((std::istreambuf_iterator<char>(in)),
@@ -219,16 +222,13 @@ public:
   std::filesystem::path topology_path() const { return dir_ / "topology.toml"; }
   std::filesystem::path out_dir() const { return dir_ / "out"; }
   std::uint16_t port() const { return port_; }
-  std::string endpoint() const {
-    return "127.0.0.1:" + std::to_string(port_);
-  }
+  std::string endpoint() const { return "127.0.0.1:" + std::to_string(port_); }
 
   /// Starts `ormo node TOPOLOGY --name NAME` with `extra` arguments.
   child_process& start(const std::string& name,
                        std::vector<std::string> extra = {}) {
-    std::vector<std::string> arguments{ormo_binary, "node",
-                                       topology_path().string(), "--name",
-                                       name};
+    std::vector<std::string> arguments{
+      ormo_binary, "node", topology_path().string(), "--name", name};
     arguments.insert(arguments.end(), extra.begin(), extra.end());
     processes_.push_back(std::make_unique<child_process>(arguments));
     return *processes_.back();
@@ -258,8 +258,8 @@ public:
 
   /// Starts the server and the worker nodes "wa" and "wb" (those the
   /// topology has) and waits until each has enlisted.
-  void start_all(child_process*& server, child_process*& wa,
-                 child_process*& wb, clock::time_point deadline) {
+  void start_all(child_process*& server, child_process*& wa, child_process*& wb,
+                 clock::time_point deadline) {
     server = &start_server(deadline);
     wa = shape_.workers_a > 0 ? &start("wa") : nullptr;
     wb = shape_.workers_b > 0 ? &start("wb") : nullptr;

@@ -22,11 +22,10 @@ namespace {
 std::unique_ptr<child_process> start_launcher(node_fixture& nodes,
                                               clock::time_point deadline) {
   for (int attempt = 0;; ++attempt) {
-    auto launcher = std::make_unique<child_process>(
-      std::vector<std::string>{ormo_binary, "run",
-                               nodes.topology_path().string()});
-    auto listening = "[server] ormo: node server: listening on "
-                     + nodes.endpoint();
+    auto launcher = std::make_unique<child_process>(std::vector<std::string>{
+      ormo_binary, "run", nodes.topology_path().string()});
+    auto listening
+      = "[server] ormo: node server: listening on " + nodes.endpoint();
     bool ready = launcher->wait_until(
       [&](const std::string& out, const std::string&) {
         return out.find(listening) != std::string::npos
@@ -65,7 +64,8 @@ TEST_CASE("ormo run: a topology with nodes runs one process per node") {
                            "[wb] ormo: node wb: the run is over",
                            "[server] epoch ", "[server] ormo: done (seconds)"})
     CHECK_MESSAGE(result.out.find(line) != std::string::npos,
-                  line << " missing in:\n" << result.out);
+                  line << " missing in:\n"
+                       << result.out);
   auto summary = summary_of(nodes);
   CHECK(summary["stop_reason"] == "seconds");
   CHECK(summary["deterministic"] == false);
@@ -80,10 +80,11 @@ TEST_CASE("ormo run: Ctrl-C ends every node of a topology with exit 130") {
   shape.run = "stop_seconds = 60";
   node_fixture nodes("launcher_interrupted", shape);
   auto launcher = start_launcher(nodes, deadline);
-  for (const char* line : {"[wa] ormo: node wa: enlisted",
-                           "[wb] ormo: node wb: enlisted"})
+  for (const char* line :
+       {"[wa] ormo: node wa: enlisted", "[wb] ormo: node wb: enlisted"})
     REQUIRE_MESSAGE(launcher->wait_for_output(line, deadline),
-                    line << " missing in:\n" << launcher->out());
+                    line << " missing in:\n"
+                         << launcher->out());
   auto from = launcher->out().size();
   REQUIRE(launcher->wait_for_output_after(from, "[server] epoch ", deadline));
   auto children = processes_mentioning(nodes.topology_path().string());
@@ -103,9 +104,9 @@ TEST_CASE("ormo run --deterministic runs a topology with nodes in one "
   topology shape;
   shape.run = "stop_iterations = 300";
   node_fixture nodes("launcher_deterministic", shape);
-  auto result = run_process({ormo_binary, "run",
-                             nodes.topology_path().string(), "--deterministic"},
-                            seconds{30});
+  auto result = run_process(
+    {ormo_binary, "run", nodes.topology_path().string(), "--deterministic"},
+    seconds{30});
   REQUIRE_MESSAGE(result.exit_status == 0, result.out << result.err);
   CHECK(result.out.find("[server]") == std::string::npos);
   CHECK(result.out.find("ormo: done (iterations): 300 iterations")

@@ -49,9 +49,10 @@ progress_line wait_for_one_worker_training(child_process& server,
                   "the supervisor did not lose a worker:\n"
                     << server.out() << server.err());
   auto lost = first_progress_with(server.out(), 1, 0, from);
-  REQUIRE_MESSAGE(
-    server.wait_until(progress_with(1, lost.iteration + 10, lost.end), deadline),
-    "no gradients after the loss:\n" << server.out() << server.err());
+  REQUIRE_MESSAGE(server.wait_until(
+                    progress_with(1, lost.iteration + 10, lost.end), deadline),
+                  "no gradients after the loss:\n"
+                    << server.out() << server.err());
   return lost;
 }
 
@@ -127,14 +128,14 @@ TEST_SUITE("slow") {
     wa->finish(deadline);
     auto lost = wait_for_one_worker_training(*server, from, deadline);
     auto& again = nodes.start("wa");
-    REQUIRE_MESSAGE(again.wait_for_output("enlisted 1 worker slot(s)",
-                                          deadline),
-                    again.out() << again.err());
-    REQUIRE_MESSAGE(server->wait_until(progress_with(2, lost.iteration + 10,
-                                                     lost.end),
-                                       deadline),
-                    "no progress with the returned worker:\n"
-                      << server->out());
+    REQUIRE_MESSAGE(
+      again.wait_for_output("enlisted 1 worker slot(s)", deadline),
+      again.out() << again.err());
+    REQUIRE_MESSAGE(
+      server->wait_until(progress_with(2, lost.iteration + 10, lost.end),
+                         deadline),
+      "no progress with the returned worker:\n"
+        << server->out());
     auto result = server->finish(deadline);
     REQUIRE_MESSAGE(result.exit_status == 0, result.out << result.err);
     for (auto* worker : {wb, &again}) {
@@ -160,7 +161,8 @@ TEST_CASE("ormo node: a frozen worker node is lost within the connection "
   auto frozen_at = clock::now();
   wb->send_signal(SIGSTOP);
   REQUIRE_MESSAGE(server->wait_until(progress_with(1, 0, from), deadline),
-                  "the frozen node was not lost:\n" << server->out());
+                  "the frozen node was not lost:\n"
+                    << server->out());
   auto detection = seconds_since(frozen_at);
   MESSAGE("frozen node lost after " << detection << " s");
   CHECK(detection < 3.0); // 1 s timeout + heartbeat + progress period
