@@ -3,6 +3,7 @@
 // pidfd; never sleeps). Linux only (pidfd_open, Linux 5.3).
 #pragma once
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -77,14 +78,58 @@ public:
         close(fd);
   }
 
-  /// Reads until stdout holds `text` or `deadline` passes; true if found.
-  bool wait_for_output(const std::string& text, clock::time_point deadline) {
-    while (result_.out.find(text) == std::string::npos) {
+  /// Reads until `done(out, err)` holds for the output so far, or
+  /// `deadline` passes, or both pipes are closed; true if it holds.
+  template <class Predicate>
+  bool wait_until(Predicate done, clock::time_point deadline) {
+    while (!done(result_.out, result_.err)) {
       if (!poll_once(deadline, false))
-        return result_.out.find(text) != std::string::npos;
+        return done(result_.out, result_.err);
     }
     return true;
   }
+
+  /// Reads until stdout holds `text` or `deadline` passes; true if found.
+  bool wait_for_output(const std::string& text, clock::time_point deadline) {
+    return wait_until(
+      [&](const std::string& out, const std::string&) {
+        return out.find(text) != std::string::npos;
+      },
+      deadline);
+  }
+
+  /// Reads until stdout holds `text` at or after byte `from`, or `deadline`
+  /// passes; true if found.
+  bool wait_for_output_after(std::size_t from, const std::string& text,
+                             clock::time_point deadline) {
+    return wait_until(
+      [&](const std::string& out, const std::string&) {
+        return out.find(text, std::min(from, out.size())) != std::string::npos;
+      },
+      deadline);
+  }
+
+  /// Reads until stderr holds `text` or `deadline` passes; true if found.
+  bool wait_for_error(const std::string& text, clock::time_point deadline) {
+    return wait_until(
+      [&](const std::string&, const std::string& err) {
+        return err.find(text) != std::string::npos;
+      },
+      deadline);
+  }
+
+  /// Reads what the pipes hold now, without waiting.
+  void read_available() {
+    while (has_input())
+      poll_once(clock::now() + std::chrono::milliseconds{1}, false);
+  }
+
+  /// Stdout and stderr read so far (by the waits).
+  const std::string& out() const { return result_.out; }
+  const std::string& err() const { return result_.err; }
+
+  /// The process id; REQUIRES: for signals only while not yet finished.
+  pid_t pid() const { return pid_; }
 
   void send_signal(int signal) { REQUIRE(kill(pid_, signal) == 0); }
 
@@ -106,6 +151,12 @@ public:
   }
 
 private:
+  /// True if a pipe has data (or its end) to read right now.
+  bool has_input() {
+    pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
+    return poll(fds, 2, 0) > 0;
+  }
+
   /// Reads one chunk from `fd` into `to`; false at EOF (fd closed) or when
   /// nothing is there.
   bool drain(int& fd, std::string& to) {

@@ -1,0 +1,119 @@
+// `ormo run FILE` on a topology with [[nodes]]: one child process per node
+// with its lines prefixed, Ctrl-C ending them all, and --deterministic
+// running the whole topology in one process.
+#include <chrono>
+#include <csignal>
+#include <memory>
+#include <string>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "nodes/nodes_testing.hpp"
+
+using namespace ormo::test;
+using nlohmann::json;
+
+namespace {
+
+/// Starts `ormo run TOPOLOGY` and waits until its server node listens; on
+/// "cannot listen" (the free port was taken meanwhile) tries once more on
+/// another port.
+std::unique_ptr<child_process> start_launcher(node_fixture& nodes,
+                                              clock::time_point deadline) {
+  for (int attempt = 0;; ++attempt) {
+    auto launcher = std::make_unique<child_process>(std::vector<std::string>{
+      ormo_binary, "run", nodes.topology_path().string()});
+    auto listening
+      = "[server] ormo: node server: listening on " + nodes.endpoint();
+    bool ready = launcher->wait_until(
+      [&](const std::string& out, const std::string&) {
+        return out.find(listening) != std::string::npos
+               || out.find("cannot listen") != std::string::npos;
+      },
+      deadline);
+    if (launcher->out().find(listening) != std::string::npos)
+      return launcher;
+    REQUIRE_MESSAGE(ready, "the server node did not listen in time:\n"
+                             << launcher->out() << launcher->err());
+    REQUIRE_MESSAGE(attempt == 0, "cannot listen twice:\n" << launcher->out());
+    launcher->finish(deadline);
+    nodes.choose_port(free_port());
+  }
+}
+
+json summary_of(const node_fixture& nodes) {
+  return json::parse(read_text(nodes.out_dir() / "summary.json"));
+}
+
+} // namespace
+
+TEST_CASE("ormo run: a topology with nodes runs one process per node") {
+  auto deadline = clock::now() + seconds{30};
+  topology shape;
+  shape.run = "stop_seconds = 2";
+  node_fixture nodes("launcher_run", shape);
+  auto launcher = start_launcher(nodes, deadline);
+  auto result = launcher->finish(deadline);
+  REQUIRE_MESSAGE(result.exit_status == 0, result.out << result.err);
+  CHECK(result.out.find("ormo: 3 nodes on this machine: server wa wb")
+        != std::string::npos);
+  for (const char* line : {"[wa] ormo: node wa: enlisted 1 worker slot(s)",
+                           "[wb] ormo: node wb: enlisted 1 worker slot(s)",
+                           "[wa] ormo: node wa: the run is over",
+                           "[wb] ormo: node wb: the run is over",
+                           "[server] epoch ", "[server] ormo: done (seconds)"})
+    CHECK_MESSAGE(result.out.find(line) != std::string::npos,
+                  line << " missing in:\n"
+                       << result.out);
+  auto summary = summary_of(nodes);
+  CHECK(summary["stop_reason"] == "seconds");
+  CHECK(summary["deterministic"] == false);
+  CHECK(summary["membership"]["joined"] == 2);
+  CHECK(summary["failure"].is_null());
+  CHECK(processes_mentioning(nodes.topology_path().string()).empty());
+}
+
+TEST_CASE("ormo run: Ctrl-C ends every node of a topology with exit 130") {
+  auto deadline = clock::now() + seconds{30};
+  topology shape;
+  shape.run = "stop_seconds = 60";
+  node_fixture nodes("launcher_interrupted", shape);
+  auto launcher = start_launcher(nodes, deadline);
+  for (const char* line :
+       {"[wa] ormo: node wa: enlisted", "[wb] ormo: node wb: enlisted"})
+    REQUIRE_MESSAGE(launcher->wait_for_output(line, deadline),
+                    line << " missing in:\n"
+                         << launcher->out());
+  auto from = launcher->out().size();
+  REQUIRE(launcher->wait_for_output_after(from, "[server] epoch ", deadline));
+  auto children = processes_mentioning(nodes.topology_path().string());
+  CHECK(children.size() == 4); // the launcher and its three nodes
+  launcher->send_signal(SIGINT);
+  auto result = launcher->finish(deadline);
+  REQUIRE_FALSE(result.timed_out);
+  CHECK_MESSAGE(result.exit_status == 130, result.out << result.err);
+  auto summary = summary_of(nodes);
+  CHECK(summary["stop_reason"] == "interrupted");
+  CHECK(summary["epochs"].get<double>() > 0);
+  CHECK(processes_mentioning(nodes.topology_path().string()).empty());
+}
+
+TEST_CASE("ormo run --deterministic runs a topology with nodes in one "
+          "process") {
+  topology shape;
+  shape.run = "stop_iterations = 300";
+  node_fixture nodes("launcher_deterministic", shape);
+  auto result = run_process(
+    {ormo_binary, "run", nodes.topology_path().string(), "--deterministic"},
+    seconds{30});
+  REQUIRE_MESSAGE(result.exit_status == 0, result.out << result.err);
+  CHECK(result.out.find("[server]") == std::string::npos);
+  CHECK(result.out.find("ormo: done (iterations): 300 iterations")
+        != std::string::npos);
+  auto summary = summary_of(nodes);
+  CHECK(summary["deterministic"] == true);
+  CHECK(summary["workers"] == 2);
+  CHECK(summary["iterations"] == 300);
+  CHECK(summary["membership"]["joined"] == 2);
+}
