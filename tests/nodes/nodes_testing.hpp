@@ -80,6 +80,8 @@ struct topology {
   std::string heartbeat_interval = "100ms";
   std::string connection_timeout = "1s";
   std::string connect_timeout = "5s";
+  /// More lines of [network] (e.g. TLS keys).
+  std::string network_extra;
   /// Workers of the nodes "wa" and "wb" (0 leaves a node out).
   int workers_a = 1;
   int workers_b = 1;
@@ -97,7 +99,8 @@ struct topology {
          + "\"\nprogress_seconds = 0.2\nevaluations_per_epoch = 4\n\n";
     t += "[network]\nheartbeat_interval = \"" + heartbeat_interval
          + "\"\nconnection_timeout = \"" + connection_timeout
-         + "\"\nconnect_timeout = \"" + connect_timeout + "\"\n\n";
+         + "\"\nconnect_timeout = \"" + connect_timeout + "\"\n"
+         + network_extra + "\n";
     t += "[[nodes]]\nname = \"server\"\nhost = \"127.0.0.1\"\nport = "
          + std::to_string(port) + "\nshards = [0]\nsupervisor = true\n\n";
     if (workers_a > 0)

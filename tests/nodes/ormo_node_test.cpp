@@ -62,10 +62,10 @@ TEST_CASE("ormo node: a server node and two worker nodes reach a target "
           "accuracy") {
   auto deadline = clock::now() + seconds{20};
   topology shape;
-  shape.run = "stop_accuracy = 0.85\nstop_seconds = 10";
-  // Slow enough (about 4000 gradients, 2-3 s) that the target comes after
+  shape.run = "stop_accuracy = 0.85\nstop_seconds = 15";
+  // Slow enough (about 2 s on 2 cores) that the target comes after
   // both worker nodes joined: the run starts with the first.
-  shape.learning_rate = "0.003";
+  shape.learning_rate = "0.001";
   node_fixture nodes("target_accuracy", shape);
   child_process *server, *wa, *wb;
   nodes.start_all(server, wa, wb, deadline);
