@@ -168,17 +168,20 @@ void spawn_remote_member(supervisor_pointer self, worker_host_actor host,
     give_up);
 }
 
-/// Ends the membership of node `found` (its host is down or it was
-/// stopped): its workers are lost, never restarted elsewhere.
+/// Ends the membership of node `found`, whose host went down: its workers
+/// are lost, never restarted elsewhere; or, when the node was shut down on
+/// purpose (`left`: e.g. Ctrl-C there), they left.
 void lose_node(supervisor_pointer self,
                std::map<caf::actor_addr, supervisor_state::node_member>::
                  iterator found,
-               const std::string& why) {
+               const std::string& why, bool left) {
   auto& state = self->state;
   auto name = found->second.name;
   state.nodes.erase(found);
-  ++state.stats.nodes_lost;
-  state.stats.last_failure = "node " + name + " lost: " + why;
+  if (!left) {
+    ++state.stats.nodes_lost;
+    state.stats.last_failure = "node " + name + " lost: " + why;
+  }
   for (auto member = state.members.begin(); member != state.members.end();) {
     if (member->second.node != name) {
       ++member;
@@ -190,7 +193,7 @@ void lose_node(supervisor_pointer self,
     state.last_accepted.erase(id);
     state.stats.gradients_per_second.erase(id);
     --state.stats.live;
-    ++state.stats.lost;
+    ++(left ? state.stats.left : state.stats.lost);
     for (auto& route : state.settings.shards)
       self->send(route.orderer, leave_atom::value, id);
   }
@@ -239,7 +242,8 @@ void on_down(supervisor_pointer self, const caf::down_msg& down) {
   auto node = state.nodes.find(down.source);
   if (node != state.nodes.end()) {
     if (!state.stopping)
-      lose_node(self, node, self->system().render(down.reason));
+      lose_node(self, node, self->system().render(down.reason),
+                down.reason == caf::exit_reason::user_shutdown);
     return;
   }
   auto found = state.members.find(down.source);

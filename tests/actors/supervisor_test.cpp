@@ -530,3 +530,20 @@ TEST_CASE("supervisor: its stop tells every enlisted host, which quits") {
   env.run_for(milliseconds(1));
   CHECK(*down);
 }
+
+TEST_CASE("supervisor: the workers of a node shut down on purpose left") {
+  deterministic_system env;
+  auto t = spawn_node_topology(env);
+  auto wa = spawn_host(env, t, {0, 1});
+  CHECK(env.ask<bool>(t.supervisor, enlist_atom::value, std::string("wa"), wa,
+                      std::vector<std::uint64_t>{0, 1}));
+  env.run_for(milliseconds(2));
+  caf::anon_send_exit(wa, caf::exit_reason::user_shutdown);
+  env.run_for(milliseconds(1));
+  auto m = membership_of(env, t);
+  CHECK(m.live == 0);
+  CHECK(m.left == 2);
+  CHECK(m.lost == 0);
+  CHECK(m.nodes_lost == 0);
+  CHECK(m.last_failure.empty());
+}
