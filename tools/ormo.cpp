@@ -218,10 +218,8 @@ int run_node(const ormo::config::run_config& config, const std::string& name) {
                                   callbacks);
   }
   printer.finish_line();
-  if (layout->supervisor && outcome.report.stop_reason.empty()
-      && outcome.report.failure.empty())
-    outcome.report.failure = outcome.message; // it never started
-  if (layout->supervisor)
+  bool started = !outcome.report.stop_reason.empty();
+  if (layout->supervisor && started)
     return finish(outcome.report, out_dir);
   if (outcome.exit_status == 0)
     std::printf("ormo: node %s: %s\n", name.c_str(), outcome.message.c_str());
