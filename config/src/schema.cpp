@@ -299,6 +299,10 @@ document_schema make_run_config_schema() {
         "connect_timeout", {100ms, 1h},
         [](auto& c) -> auto& { return c.network.connect_timeout; },
         "How long a starting node keeps trying to reach a peer it needs."),
+      integer_key<rc>(
+        "chunk_kib", up_to(4, 65536),
+        [](auto& c) -> auto& { return c.network.chunk_kib; },
+        "A tensor larger than this (KiB) crosses nodes in chunks of it."),
       boolean_key<rc>(
         "tls", [](auto& c) -> auto& { return c.network.tls; },
         "Nodes talk TLS, each verifying the other's certificate."),

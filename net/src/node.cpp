@@ -26,6 +26,7 @@
 #include "ormo/actors/error_code.hpp"
 #include "ormo/actors/supervisor.hpp"
 #include "ormo/actors/worker_host.hpp"
+#include "chunk_relay.hpp"
 
 namespace ormo::net {
 
@@ -42,9 +43,10 @@ using clock_type = std::chrono::steady_clock;
 
 /// The one actor a node publishes: its directory.
 using node_actor = caf::typed_actor<
-  /// The shards this node hosts: their indices and routes.
+  /// The shards this node hosts: their indices, routes and relays.
   caf::replies_to<routes_atom>::with<std::vector<std::uint64_t>,
-                                     std::vector<shard_route>>,
+                                     std::vector<shard_route>,
+                                     std::vector<shard_relay_actor>>,
   /// The run's supervisor (the supervisor node only).
   caf::replies_to<supervisor_atom>::with<supervisor_actor>,
   /// The run's supervisor: when it goes, so does this node (normally if
@@ -56,6 +58,7 @@ using node_actor = caf::typed_actor<
 struct node_state {
   std::vector<std::uint64_t> indices;
   std::vector<shard_route> routes;
+  std::vector<shard_relay_actor> relays;
   supervisor_actor supervisor;
   bool attached = false;
 
@@ -64,11 +67,13 @@ struct node_state {
 
 using node_pointer = node_actor::stateful_pointer<node_state>;
 
-node_actor::behavior_type node_directory(node_pointer self,
-                                         std::vector<std::uint64_t> indices,
-                                         std::vector<shard_route> routes) {
+node_actor::behavior_type
+node_directory(node_pointer self, std::vector<std::uint64_t> indices,
+               std::vector<shard_route> routes,
+               std::vector<shard_relay_actor> relays) {
   self->state.indices = std::move(indices);
   self->state.routes = std::move(routes);
+  self->state.relays = std::move(relays);
   self->set_down_handler([=](caf::down_msg& down) {
     if (down.source != self->state.supervisor.address())
       return;
@@ -82,7 +87,8 @@ node_actor::behavior_type node_directory(node_pointer self,
   });
   return {
     [=](routes_atom) {
-      return std::make_tuple(self->state.indices, self->state.routes);
+      return std::make_tuple(self->state.indices, self->state.routes,
+                             self->state.relays);
     },
     [=](supervisor_atom) -> caf::result<supervisor_actor> {
       if (!self->state.supervisor)
@@ -116,6 +122,8 @@ caf::error node_error(std::string what) {
 /// another node's actors).
 struct node_parts {
   std::vector<shard_route> local_shards;
+  std::vector<shard_relay_actor> relays;
+  std::vector<shard_proxy_actor> proxies;
   node_actor directory;
   actors::worker_host_actor host;
   supervisor_actor supervisor;
@@ -129,6 +137,10 @@ struct node_parts {
     end(monitor);
     end(supervisor);
     end(host);
+    for (auto& proxy : proxies)
+      end(proxy);
+    for (auto& relay : relays)
+      end(relay);
     for (auto& route : local_shards) {
       end(route.orderer);
       end(route.server);
@@ -201,7 +213,17 @@ private:
   caf::error gather_routes();
   caf::error take_routes(const endpoint& peer,
                          const std::vector<std::uint64_t>& indices,
-                         const std::vector<shard_route>& routes);
+                         const std::vector<shard_route>& routes,
+                         const std::vector<shard_relay_actor>& relays);
+  /// Values per chunk of a tensor crossing nodes.
+  std::size_t chunk_values() const {
+    return static_cast<std::size_t>(run_.network.chunk_kib) * 1024
+           / sizeof(float);
+  }
+  /// The routes for workers (`whole` = true: pulls and pushes) or for the
+  /// monitor (pulls only) on this node: a remote shard larger than a chunk
+  /// through a proxy of its relay.
+  std::vector<shard_route> routes_for(bool whole);
   caf::expected<supervisor_actor> find_supervisor(const node_actor& peer);
   caf::error enlist_host();
   node_outcome run_supervisor_node();
@@ -219,8 +241,11 @@ private:
   caf::timespan request_timeout_;
   /// The run's supervisor (on this node: also in parts_).
   supervisor_actor supervisor_;
-  /// Every shard, in order, as this node reaches it.
+  /// Every shard, in order, as this node reaches it, and its relay.
   std::vector<shard_route> routes_;
+  std::vector<shard_relay_actor> relays_;
+  /// By shard index, spawned on first use.
+  std::map<std::size_t, shard_proxy_actor> proxies_;
   /// The directories of the other nodes this node reached, by name.
   std::map<std::string, node_actor> peers_;
 };
@@ -234,9 +259,10 @@ caf::error node_runner::spawn_local_shards() {
       return route.error();
     indices.push_back(shard);
     parts_.local_shards.push_back(*route);
+    parts_.relays.push_back(spawn_shard_relay(system_, *route, chunk_values()));
   }
-  parts_.directory
-    = system_.spawn(node_directory, std::move(indices), parts_.local_shards);
+  parts_.directory = system_.spawn(node_directory, std::move(indices),
+                                   parts_.local_shards, parts_.relays);
   return caf::none;
 }
 
@@ -324,16 +350,18 @@ node_runner::connect(const endpoint& peer, clock_type::time_point deadline) {
   return std::move(*shared->result);
 }
 
-caf::error node_runner::take_routes(const endpoint& peer,
-                                    const std::vector<std::uint64_t>& indices,
-                                    const std::vector<shard_route>& routes) {
+caf::error node_runner::take_routes(
+  const endpoint& peer, const std::vector<std::uint64_t>& indices,
+  const std::vector<shard_route>& routes,
+  const std::vector<shard_relay_actor>& relays) {
   auto wrong = [&](std::string what) {
     return node_error("node " + to_string(peer) + " answered wrong routes: "
                       + what);
   };
-  if (indices.size() != routes.size())
+  if (indices.size() != routes.size() || indices.size() != relays.size())
     return wrong(std::to_string(indices.size()) + " indices for "
-                 + std::to_string(routes.size()) + " routes");
+                 + std::to_string(routes.size()) + " routes and "
+                 + std::to_string(relays.size()) + " relays");
   std::size_t expected = 0;
   for (const auto& owner : layout_.shard_nodes)
     expected += owner.node == peer.node ? 1 : 0;
@@ -350,15 +378,37 @@ caf::error node_runner::take_routes(const endpoint& peer,
     if (route.offset != static_cast<Eigen::Index>(part.offset)
         || route.size != static_cast<Eigen::Index>(part.size))
       return wrong("shard " + std::to_string(index) + " holds another slice");
-    if (!route.server || !route.orderer)
+    if (!route.server || !route.orderer || !relays[k])
       return wrong("shard " + std::to_string(index) + " has no actors");
     routes_[index] = route;
+    relays_[index] = relays[k];
   }
   return caf::none;
 }
 
+std::vector<shard_route> node_runner::routes_for(bool whole) {
+  auto routes = routes_;
+  for (std::size_t s = 0; s < routes.size(); ++s) {
+    auto size = static_cast<std::size_t>(routes[s].size);
+    if (layout_.shard_nodes[s].node == layout_.name || size <= chunk_values())
+      continue;
+    auto& proxy = proxies_[s];
+    if (!proxy) {
+      proxy = spawn_shard_proxy(system_, relays_[s], size, chunk_values(),
+                                plan_.workers.request_timeout);
+      parts_.proxies.push_back(proxy);
+    }
+    auto proxied = through(routes[s], proxy);
+    routes[s].server = proxied.server;
+    if (whole)
+      routes[s].orderer = proxied.orderer;
+  }
+  return routes;
+}
+
 caf::error node_runner::gather_routes() {
   routes_.assign(plan_.shards.size(), shard_route{});
+  relays_.assign(plan_.shards.size(), shard_relay_actor{});
   std::vector<std::string> done;
   for (const auto& peer : layout_.shard_nodes) {
     if (std::find(done.begin(), done.end(), peer.node) != done.end())
@@ -371,8 +421,9 @@ caf::error node_runner::gather_routes() {
     self_->request(*directory, request_timeout_, routes_atom::value)
       .receive(
         [&](std::vector<std::uint64_t>& indices,
-            std::vector<shard_route>& routes) {
-          failure = take_routes(peer, indices, routes);
+            std::vector<shard_route>& routes,
+            std::vector<shard_relay_actor>& relays) {
+          failure = take_routes(peer, indices, routes, relays);
         },
         [&](caf::error& error) {
           failure = node_error("node " + to_string(peer)
@@ -407,7 +458,7 @@ caf::error node_runner::enlist_host() {
   if (layout_.slots.empty())
     return caf::none;
   actors::worker_host_settings settings;
-  settings.shards = routes_;
+  settings.shards = routes_for(true);
   settings.make_source = [make_source = problem_.make_source,
                           slots = plan_.workers.initial](std::size_t slot) {
     return make_source(slot, slots);
@@ -459,7 +510,7 @@ node_outcome node_runner::run_supervisor_node() {
   std::vector<std::string> places;
   for (const auto& owner : layout_.shard_nodes)
     places.push_back("node " + to_string(owner));
-  parts_.monitor = actors::spawn_monitor(system_, plan, routes_,
+  parts_.monitor = actors::spawn_monitor(system_, plan, routes_for(false),
                                          parts_.supervisor, problem_,
                                          callbacks_.training, report,
                                          std::move(places));
@@ -572,6 +623,7 @@ void configure_network(caf::actor_system_config& cfg,
     cfg.openssl_cafile = network.cafile;
   }
   cfg.add_message_type<node_actor>("ormo.node_actor");
+  add_chunk_types(cfg);
   cfg.set("middleman.heartbeat-interval",
           caf::timespan{network.heartbeat_interval});
   cfg.set("middleman.connection-timeout",

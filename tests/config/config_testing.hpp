@@ -108,6 +108,7 @@ evaluations_per_epoch = 2
 heartbeat_interval = "250ms"
 connection_timeout = "2s"
 connect_timeout = "1min"
+chunk_kib = 64
 tls = true
 certificate = "data/tls/node.pem"
 key = "data/tls/node.key"

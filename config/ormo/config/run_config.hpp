@@ -157,6 +157,9 @@ struct network_config {
   std::chrono::nanoseconds connection_timeout = std::chrono::seconds(5);
   /// How long a node keeps trying to reach a peer it needs when it starts.
   std::chrono::nanoseconds connect_timeout = std::chrono::seconds(30);
+  /// A tensor larger than this (KiB) crosses nodes in chunks of this size,
+  /// so that one message never keeps a link silent past connection_timeout.
+  int chunk_kib = 4096;
   /// TLS between nodes: every node presents `certificate` (with `key`) and
   /// accepts only peers whose certificate `cafile` signed. Paths as given
   /// (relative to the working directory).
