@@ -73,7 +73,8 @@ constexpr std::size_t max_open_transfers = 16;
 struct relay_state {
   actors::shard_route shard;
   std::size_t chunk_values = 0;
-  /// Gradients arriving, by sender and transfer id.
+  /// Gradients arriving, by sender and transfer id; a sender that goes
+  /// down takes its assemblies with it.
   std::map<std::pair<caf::actor_addr, std::uint64_t>, assembly> incoming;
   std::map<caf::actor_addr, std::size_t> open_by_sender;
 
@@ -92,9 +93,17 @@ shard_relay_actor::behavior_type relay(relay_pointer self,
   auto forget = [=](const caf::actor_addr& sender, std::uint64_t id) {
     auto& state = self->state;
     if (state.incoming.erase({sender, id}) != 0
-        && --state.open_by_sender[sender] == 0)
+        && --state.open_by_sender[sender] == 0) {
       state.open_by_sender.erase(sender);
+      self->demonitor(sender);
+    }
   };
+  self->set_down_handler([=](caf::down_msg& down) {
+    auto& state = self->state;
+    for (auto i = state.incoming.begin(); i != state.incoming.end();)
+      i = i->first.first == down.source ? state.incoming.erase(i) : ++i;
+    state.open_by_sender.erase(down.source);
+  });
   return {
     [=](chunk_atom, std::uint64_t id, std::uint64_t offset,
         const shared_vector& piece) {
@@ -103,9 +112,12 @@ shard_relay_actor::behavior_type relay(relay_pointer self,
       auto key = std::make_pair(caf::actor_cast<caf::actor_addr>(sender), id);
       auto found = state.incoming.find(key);
       if (found == state.incoming.end()) {
-        if (state.open_by_sender[key.first] >= max_open_transfers)
+        auto& open = state.open_by_sender[key.first];
+        if (open >= max_open_transfers)
           return; // dropped: the push of this transfer fails
-        ++state.open_by_sender[key.first];
+        if (open++ == 0)
+          self->monitor(sender); // its assemblies go with it
+
         found = state.incoming.emplace(key, assembly{}).first;
       }
       if (!found->second.take(offset, piece, state.size()))
