@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include "tools/process.hpp"
 #include "tools/tools_testing.hpp"
@@ -271,6 +272,21 @@ public:
         REQUIRE_MESSAGE(worker->wait_for_output("enlisted", deadline),
                         "a worker node did not enlist:\n"
                           << worker->out() << worker->err());
+  }
+
+  /// start_all, then waits for every node to end with status 0 (required)
+  /// and returns the run's summary.json.
+  nlohmann::json run_to_end(clock::time_point deadline) {
+    child_process *server, *wa, *wb;
+    start_all(server, wa, wb, deadline);
+    auto result = server->finish(deadline);
+    REQUIRE_MESSAGE(result.exit_status == 0, result.out << result.err);
+    for (auto* worker : {wa, wb})
+      if (worker != nullptr) {
+        auto ended = worker->finish(deadline);
+        CHECK_MESSAGE(ended.exit_status == 0, ended.out << ended.err);
+      }
+    return nlohmann::json::parse(read_text(out_dir() / "summary.json"));
   }
 
 private:

@@ -17,14 +17,7 @@ TEST_CASE("ormo node: parameters larger than a chunk cross nodes in chunks") {
   shape.run = "stop_seconds = 2";
   shape.network_extra = "chunk_kib = 4\n";
   node_fixture nodes("chunked", shape);
-  child_process *server, *wa, *wb;
-  nodes.start_all(server, wa, wb, deadline);
-  auto result = server->finish(deadline);
-  REQUIRE_MESSAGE(result.exit_status == 0, result.out << result.err);
-  for (auto* worker : {wa, wb})
-    CHECK(worker->finish(deadline).exit_status == 0);
-  auto summary = nlohmann::json::parse(
-    read_text(nodes.out_dir() / "summary.json"));
+  auto summary = nodes.run_to_end(deadline);
   CHECK(summary["membership"]["joined"] == 2);
   CHECK(summary["gradients_applied"].get<long long>() > 100);
   CHECK(summary["gradients_rejected"].empty());

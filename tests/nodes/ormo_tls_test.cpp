@@ -32,14 +32,7 @@ TEST_CASE("ormo node: TLS nodes of one authority train together") {
   shape.run = "stop_seconds = 2";
   shape.network_extra = tls_lines("node");
   node_fixture nodes("tls_train", shape);
-  child_process *server, *wa, *wb;
-  nodes.start_all(server, wa, wb, deadline);
-  auto result = server->finish(deadline);
-  REQUIRE_MESSAGE(result.exit_status == 0, result.out << result.err);
-  for (auto* worker : {wa, wb})
-    CHECK(worker->finish(deadline).exit_status == 0);
-  auto summary = nlohmann::json::parse(
-    read_text(nodes.out_dir() / "summary.json"));
+  auto summary = nodes.run_to_end(deadline);
   CHECK(summary["membership"]["joined"] == 2);
   CHECK(summary["gradients_applied"].get<long long>() > 0);
 }
