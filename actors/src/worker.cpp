@@ -31,7 +31,7 @@ void fail(worker_pointer self, const caf::error& error) {
 void take_snapshot(worker_pointer self, std::size_t shard,
                    parameter_snapshot& snapshot) {
   auto& held = self->state.snapshots[shard];
-  if (!held.parameters.values || snapshot.version >= held.version)
+  if (snapshot.version >= held.version)
     held = std::move(snapshot);
 }
 
@@ -51,8 +51,8 @@ void reply_handled(worker_pointer self) {
 void report_disagreement(worker_pointer self,
                          const std::vector<rejection_reason>& outcomes) {
   auto& state = self->state;
-  auto applied = std::count(outcomes.begin(), outcomes.end(),
-                            rejection_reason::none);
+  auto applied
+    = std::count(outcomes.begin(), outcomes.end(), rejection_reason::none);
   if (applied == 0 || static_cast<std::size_t>(applied) == outcomes.size()
       || !state.supervisor)
     return;
@@ -174,9 +174,8 @@ void compute(worker_pointer self) {
   auto measured = std::chrono::steady_clock::now() - start;
   // After this push the worker computes again before an answer comes only
   // when fewer than pushes_in_flight pushes are then unanswered.
-  const bool release
-    = state.pushes.size() + 1
-      >= static_cast<std::size_t>(state.timing.pushes_in_flight);
+  const bool release = state.pushes.size() + 1 >= static_cast<std::size_t>(
+                         state.timing.pushes_in_flight);
   for (std::size_t s = 0; s < shard_count; ++s) {
     state.computed_at[s] = state.snapshots[s].iteration;
     if (release)
