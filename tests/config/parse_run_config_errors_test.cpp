@@ -194,7 +194,7 @@ TEST_CASE("rules that tie keys together point at the offending key") {
            "a push only when the iteration closes)");
   CHECK(error_of(std::string{minimal} + "[workers]\npushes_in_flight = 8\n",
                  {{"algorithm.name", "\"ssgdm\""}})
-        .find("workers.pushes_in_flight: 8 with algorithm.name = \"ssgdm\"")
+          .find("workers.pushes_in_flight: 8 with algorithm.name = \"ssgdm\"")
         != std::string::npos);
   // 1 is today's loop, so ssgdm takes it; the others take any.
   parse_ok(std::string{minimal}
