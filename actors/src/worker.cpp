@@ -151,9 +151,23 @@ void try_compute(worker_pointer self) {
 void compute(worker_pointer self) {
   auto& state = self->state;
   const auto shard_count = state.shards.size();
-  if (!state.gradient || !sole_owner(state.gradient))
-    state.gradient = std::make_shared<Eigen::VectorXf>(
-      static_cast<Eigen::Index>(state.source->dimension()));
+  if (!state.gradient || !sole_owner(state.gradient)) {
+    // Pipelining: the last gradient may still be on its way; a free spare
+    // saves an allocation (and its page faults) per gradient.
+    auto& spares = state.spare_gradients;
+    auto spare = std::find_if(spares.begin(), spares.end(),
+                              [](auto& g) { return sole_owner(g); });
+    if (spare != spares.end()) {
+      std::swap(*spare, state.gradient);
+    } else {
+      if (state.gradient
+          && spares.size() + 1
+               < static_cast<std::size_t>(state.timing.pushes_in_flight))
+        spares.push_back(std::move(state.gradient));
+      state.gradient = std::make_shared<Eigen::VectorXf>(
+        static_cast<Eigen::Index>(state.source->dimension()));
+    }
+  }
   if (shard_count > 1)
     for (std::size_t s = 0; s < shard_count; ++s)
       state.assembled.segment(state.shards[s].offset, state.shards[s].size)

@@ -51,6 +51,9 @@ struct worker_state {
   Eigen::VectorXf assembled;
   /// The last gradient; reused once no shard holds it any more.
   std::shared_ptr<Eigen::VectorXf> gradient;
+  /// Earlier gradients still held by pushes in flight, reused once free
+  /// (at most pushes_in_flight - 1, so none when pipelining is off).
+  std::vector<std::shared_ptr<Eigen::VectorXf>> spare_gradients;
   std::vector<iteration_index> computed_at;
   float loss = 0;
   std::uint64_t sequence = 0;
