@@ -25,9 +25,9 @@ void fail(worker_pointer self, const caf::error& error) {
   self->quit(error);
 }
 
-/// Keeps `snapshot` as shard `shard`'s newest parameters unless the worker
-/// holds a newer version (answers from one server arrive in its order, so
-/// this keeps the later of two).
+/// Keeps the snapshot a push answer brought as shard `shard`'s newest
+/// parameters unless the worker holds a newer version (answers from one
+/// server arrive in its order, so this keeps the later of two).
 void take_snapshot(worker_pointer self, std::size_t shard,
                    parameter_snapshot& snapshot) {
   auto& held = self->state.snapshots[shard];
@@ -118,7 +118,8 @@ void pull(worker_pointer self, std::size_t shard) {
         --state.pulls_awaited;
         state.pulling[shard] = false;
         state.stale[shard] = false;
-        take_snapshot(self, shard, snapshot);
+        // The server's state when it answered: newer than anything held.
+        state.snapshots[shard] = std::move(snapshot);
         reply_handled(self);
       },
       [=](caf::error& error) { fail(self, error); });
