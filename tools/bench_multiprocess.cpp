@@ -64,13 +64,18 @@ progress_seconds = 1000
 evaluations_per_epoch = 0.01
 )";
 
+// Both topologies: each worker computes its next gradient while this many
+// pushes await their answers (the loopback's transfer time overlaps the
+// computation).
+const char* workers_keys = "\n[workers]\npushes_in_flight = 2\n";
+
 std::string in_process_topology() {
-  return std::string(common_keys) + "\n[workers]\ncount = 2\n";
+  return std::string(common_keys) + workers_keys + "count = 2\n";
 }
 
 std::string three_node_topology(int port) {
   std::ostringstream out;
-  out << common_keys << R"(
+  out << common_keys << workers_keys << R"(
 [[nodes]]
 name = "server"
 port = )" << port << R"(

@@ -21,6 +21,7 @@ worker_slot_plan make_slot(const workers_plan& workers, std::size_t slot) {
   result.jitter = workers.jitter;
   result.seed = random_source::derive_seed(workers.seed ^ timing_stream, slot);
   result.request_timeout = workers.request_timeout;
+  result.pushes_in_flight = workers.pushes_in_flight;
   return result;
 }
 
@@ -94,6 +95,7 @@ result<training_plan> make_training_plan(const config::run_config& run,
   slots.jitter = run.workers.compute_jitter;
   slots.request_timeout = to_nanoseconds(
     std::chrono::duration<double>(run.workers.request_timeout_s));
+  slots.pushes_in_flight = run.workers.pushes_in_flight;
   for (std::size_t slot = 0; slot < slots.initial; ++slot)
     slots.slots.push_back(make_slot(slots, slot));
 
@@ -140,14 +142,16 @@ bool operator==(const shard_plan& a, const shard_plan& b) {
 bool operator==(const worker_slot_plan& a, const worker_slot_plan& b) {
   return a.slowdown == b.slowdown && a.virtual_compute == b.virtual_compute
          && a.jitter == b.jitter && a.seed == b.seed
-         && a.request_timeout == b.request_timeout;
+         && a.request_timeout == b.request_timeout
+         && a.pushes_in_flight == b.pushes_in_flight;
 }
 
 bool operator==(const workers_plan& a, const workers_plan& b) {
   return a.initial == b.initial && a.slots == b.slots
          && same_speed(a.speed, b.speed) && a.seed == b.seed
          && a.virtual_compute == b.virtual_compute && a.jitter == b.jitter
-         && a.request_timeout == b.request_timeout;
+         && a.request_timeout == b.request_timeout
+         && a.pushes_in_flight == b.pushes_in_flight;
 }
 
 bool operator==(const supervisor_plan& a, const supervisor_plan& b) {

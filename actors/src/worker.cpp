@@ -17,6 +17,7 @@ namespace ormo::actors {
 namespace {
 
 void pull(worker_pointer self, std::size_t shard);
+void try_compute(worker_pointer self);
 void compute(worker_pointer self);
 void push(worker_pointer self);
 
@@ -24,42 +25,83 @@ void fail(worker_pointer self, const caf::error& error) {
   self->quit(error);
 }
 
-/// One reply of the current round is in: when it was the last, pull what is
-/// stale or compute on what is fresh.
-void reply_arrived(worker_pointer self) {
-  auto& state = self->state;
-  if (--state.awaiting != 0)
-    return;
-  if (state.leaving) {
-    self->quit();
-    return;
-  }
-  if (!state.stale_shards.empty()) {
-    auto stale = std::move(state.stale_shards);
-    state.stale_shards.clear();
-    state.awaiting = stale.size();
-    ++state.rounds;
-    for (auto shard : stale)
-      pull(self, shard);
-    return;
-  }
-  compute(self);
+/// Keeps the snapshot a push answer brought as shard `shard`'s newest
+/// parameters unless the worker holds a newer version (answers from one
+/// server arrive in its order, so this keeps the later of two).
+void take_snapshot(worker_pointer self, std::size_t shard,
+                   parameter_snapshot& snapshot) {
+  auto& held = self->state.snapshots[shard];
+  if (snapshot.version >= held.version)
+    held = std::move(snapshot);
 }
 
-/// All shards answered the push: tell the supervisor when they disagreed.
-void report_disagreement(worker_pointer self) {
+/// A reply was handled: a leaving worker quits once nothing is awaited or
+/// in progress; the others compute when they may.
+void reply_handled(worker_pointer self) {
   auto& state = self->state;
-  const auto& outcomes = state.outcomes;
-  auto applied = std::count(outcomes.begin(), outcomes.end(),
-                            rejection_reason::none);
+  if (state.leaving) {
+    if (state.awaiting == 0 && !state.computing)
+      self->quit();
+    return;
+  }
+  try_compute(self);
+}
+
+/// Every shard answered a push: tell the supervisor when they disagreed.
+void report_disagreement(worker_pointer self,
+                         const std::vector<rejection_reason>& outcomes) {
+  auto& state = self->state;
+  auto applied
+    = std::count(outcomes.begin(), outcomes.end(), rejection_reason::none);
   if (applied == 0 || static_cast<std::size_t>(applied) == outcomes.size()
       || !state.supervisor)
     return;
   self->send(state.supervisor, partial_atom::value, outcomes);
 }
 
+/// Shard `shard` answered the push numbered `sequence`.
+void push_answered(worker_pointer self, std::uint64_t sequence,
+                   std::size_t shard, push_outcome& outcome) {
+  auto& state = self->state;
+  ++state.replies;
+  --state.awaiting;
+  auto record = std::find_if(
+    state.pushes.begin(), state.pushes.end(),
+    [sequence](const push_in_flight& p) { return p.sequence == sequence; });
+  if (record == state.pushes.end()) {
+    fail(self, caf::make_error(error_code::invalid_reply,
+                               "shard " + std::to_string(shard)
+                                 + " answered push " + std::to_string(sequence)
+                                 + ", which awaits no answer"));
+    return;
+  }
+  if (outcome.accepted()
+      && static_cast<Eigen::Index>(outcome.snapshot.parameters.size())
+           == state.shards[shard].size) {
+    take_snapshot(self, shard, outcome.snapshot);
+  } else {
+    record->stale_shards.push_back(shard);
+    state.stale[shard] = true;
+  }
+  record->outcomes[shard] = outcome.rejection;
+  if (--record->awaited == 0) {
+    report_disagreement(self, record->outcomes);
+    auto stale = std::move(record->stale_shards);
+    state.pushes.erase(record);
+    if (!state.leaving)
+      for (auto s : stale)
+        // Not when a pull answered since the rejection.
+        if (state.stale[s] && !state.pulling[s])
+          pull(self, s);
+  }
+  reply_handled(self);
+}
+
 void pull(worker_pointer self, std::size_t shard) {
   auto& state = self->state;
+  state.pulling[shard] = true;
+  ++state.pulls_awaited;
+  ++state.awaiting;
   self->request(state.shards[shard].server, caf::infinite, pull_atom::value)
     .then(
       [=](parameter_snapshot& snapshot) {
@@ -71,18 +113,62 @@ void pull(worker_pointer self, std::size_t shard) {
                                        + " sent a snapshot of the wrong size"));
           return;
         }
+        ++state.replies;
+        --state.awaiting;
+        --state.pulls_awaited;
+        state.pulling[shard] = false;
+        state.stale[shard] = false;
+        // The server's state when it answered: newer than anything held.
         state.snapshots[shard] = std::move(snapshot);
-        reply_arrived(self);
+        reply_handled(self);
       },
       [=](caf::error& error) { fail(self, error); });
+}
+
+/// Computes the next gradient when the worker may: not leaving, not already
+/// computing, fewer than pushes_in_flight pushes unanswered, no pull awaited
+/// and parameters for every shard that are not stale.
+void try_compute(worker_pointer self) {
+  auto& state = self->state;
+  if (state.leaving || state.computing
+      || state.pushes.size()
+           >= static_cast<std::size_t>(state.timing.pushes_in_flight)
+      || state.pulls_awaited > 0)
+    return;
+  bool ready = true;
+  for (std::size_t s = 0; s < state.shards.size(); ++s) {
+    if (state.stale[s]) {
+      ready = false;
+    } else if (!state.snapshots[s].parameters.values) {
+      // Released and no answer brought new ones (not expected): pull.
+      pull(self, s);
+      ready = false;
+    }
+  }
+  if (ready)
+    compute(self);
 }
 
 void compute(worker_pointer self) {
   auto& state = self->state;
   const auto shard_count = state.shards.size();
-  if (!state.gradient || !sole_owner(state.gradient))
-    state.gradient = std::make_shared<Eigen::VectorXf>(
-      static_cast<Eigen::Index>(state.source->dimension()));
+  if (!state.gradient || !sole_owner(state.gradient)) {
+    // Pipelining: the last gradient may still be on its way; a free spare
+    // saves an allocation (and its page faults) per gradient.
+    auto& spares = state.spare_gradients;
+    auto spare = std::find_if(spares.begin(), spares.end(),
+                              [](auto& g) { return sole_owner(g); });
+    if (spare != spares.end()) {
+      std::swap(*spare, state.gradient);
+    } else {
+      if (state.gradient
+          && spares.size() + 1
+               < static_cast<std::size_t>(state.timing.pushes_in_flight))
+        spares.push_back(std::move(state.gradient));
+      state.gradient = std::make_shared<Eigen::VectorXf>(
+        static_cast<Eigen::Index>(state.source->dimension()));
+    }
+  }
   if (shard_count > 1)
     for (std::size_t s = 0; s < shard_count; ++s)
       state.assembled.segment(state.shards[s].offset, state.shards[s].size)
@@ -101,10 +187,16 @@ void compute(worker_pointer self) {
     return;
   }
   auto measured = std::chrono::steady_clock::now() - start;
+  // After this push the worker computes again before an answer comes only
+  // when fewer than pushes_in_flight pushes are then unanswered.
+  const bool release = state.pushes.size() + 1 >= static_cast<std::size_t>(
+                         state.timing.pushes_in_flight);
   for (std::size_t s = 0; s < shard_count; ++s) {
     state.computed_at[s] = state.snapshots[s].iteration;
-    state.snapshots[s].parameters.values.reset();
+    if (release)
+      state.snapshots[s].parameters.values.reset();
   }
+  state.computing = true;
   caf::timespan delay{0};
   if (state.timing.virtual_compute)
     delay = std::chrono::duration_cast<caf::timespan>(
@@ -122,11 +214,14 @@ void compute(worker_pointer self) {
 void push(worker_pointer self) {
   auto& state = self->state;
   const auto shard_count = state.shards.size();
+  state.computing = false;
   ++state.sequence;
-  state.awaiting = shard_count;
-  state.outcomes.assign(shard_count, rejection_reason::none);
-  state.outcomes_awaited = shard_count;
-  ++state.rounds;
+  state.awaiting += shard_count;
+  push_in_flight record;
+  record.sequence = state.sequence;
+  record.outcomes.assign(shard_count, rejection_reason::none);
+  record.awaited = shard_count;
+  state.pushes.push_back(std::move(record));
   // Checked here, on the worker's thread, once per slice: the servers trust
   // the proof and read the gradient only in their update passes.
   std::vector<optim::checked_gradient> slices;
@@ -144,11 +239,12 @@ void push(worker_pointer self) {
         = static_cast<std::int64_t>(static_cast<std::size_t>(route.offset)
                                     + slices.back().first_non_finite());
   }
+  const auto sequence = state.sequence;
   for (std::size_t s = 0; s < shard_count; ++s) {
     const auto& route = state.shards[s];
     gradient_push message;
     message.worker = state.id;
-    message.sequence = state.sequence;
+    message.sequence = sequence;
     message.computed_at = state.computed_at[s];
     message.gradient = std::move(slices[s]);
     message.first_non_finite = first_non_finite;
@@ -158,20 +254,11 @@ void push(worker_pointer self) {
                 std::move(message))
       .then(
         [=](push_outcome& outcome) {
-          auto& state = self->state;
-          if (outcome.accepted()
-              && static_cast<Eigen::Index>(outcome.snapshot.parameters.size())
-                   == state.shards[s].size)
-            state.snapshots[s] = std::move(outcome.snapshot);
-          else
-            state.stale_shards.push_back(s);
-          state.outcomes[s] = outcome.rejection;
-          if (--state.outcomes_awaited == 0)
-            report_disagreement(self);
-          reply_arrived(self);
+          push_answered(self, sequence, s, outcome);
         },
         [=](caf::error& error) { fail(self, error); });
   }
+  try_compute(self);
 }
 
 } // namespace
@@ -189,14 +276,14 @@ worker(worker_pointer self, worker_id id, std::vector<shard_route> shards,
   state.random = random_source(timing.seed);
   state.snapshots.resize(state.shards.size());
   state.computed_at.resize(state.shards.size());
+  state.stale.assign(state.shards.size(), false);
+  state.pulling.assign(state.shards.size(), false);
   if (state.shards.size() > 1)
     state.assembled.resize(
       static_cast<Eigen::Index>(state.source->dimension()));
   return {
     [=](start_atom) {
       auto& state = self->state;
-      state.awaiting = state.shards.size();
-      ++state.rounds;
       for (std::size_t s = 0; s < state.shards.size(); ++s)
         pull(self, s);
       self->delayed_send(self, state.timing.request_timeout, tick_atom::value);
@@ -205,7 +292,7 @@ worker(worker_pointer self, worker_id id, std::vector<shard_route> shards,
     [=](leave_atom) { self->state.leaving = true; },
     [=](tick_atom) {
       auto& state = self->state;
-      if (state.awaiting > 0 && state.rounds == state.rounds_at_tick) {
+      if (state.awaiting > 0 && state.replies == state.replies_at_tick) {
         auto limit = std::chrono::duration_cast<std::chrono::seconds>(
           state.timing.request_timeout);
         fail(self, caf::make_error(caf::sec::request_timeout,
@@ -213,7 +300,7 @@ worker(worker_pointer self, worker_id id, std::vector<shard_route> shards,
                                      + std::to_string(limit.count()) + " s"));
         return;
       }
-      state.rounds_at_tick = state.rounds;
+      state.replies_at_tick = state.replies;
       self->delayed_send(self, state.timing.request_timeout, tick_atom::value);
     },
   };

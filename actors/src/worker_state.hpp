@@ -11,36 +11,56 @@
 
 namespace ormo::actors {
 
+/// A push some shard has not answered yet.
+struct push_in_flight {
+  std::uint64_t sequence = 0;
+  /// Each shard's outcome (by route index; none: applied or not yet in).
+  std::vector<rejection_reason> outcomes;
+  /// Answers still awaited.
+  std::size_t awaited = 0;
+  /// Shards that rejected it, in the order their answers came; pulled once
+  /// every shard answered.
+  std::vector<std::size_t> stale_shards;
+};
+
 struct worker_state {
   worker_id id = 0;
   std::vector<shard_route> shards;
   std::shared_ptr<model::gradient_source> source;
   worker_timing timing;
   /// Latest parameters of each shard; released once the gradient is
-  /// computed, so that servers can update in place.
+  /// computed unless the worker may compute on them again before an answer
+  /// comes (pipelining), so that servers can update in place.
   std::vector<parameter_snapshot> snapshots;
-  /// Replies still awaited in the current pull or push round.
+  /// Replies still awaited: pulls and every shard's answer to every push.
   std::size_t awaiting = 0;
-  /// Rounds of requests begun so far, and that count at the last watchdog
-  /// tick.
-  std::uint64_t rounds = 0;
-  std::uint64_t rounds_at_tick = 0;
-  /// Shards that rejected the last push and must be pulled again.
-  std::vector<std::size_t> stale_shards;
+  /// Replies received so far, and that count at the last watchdog tick.
+  std::uint64_t replies = 0;
+  std::uint64_t replies_at_tick = 0;
+  /// Pushes not answered by every shard yet, oldest first.
+  std::vector<push_in_flight> pushes;
+  /// Per shard: rejected a push and not pulled again since (no computing on
+  /// it), and whether that pull is awaited.
+  std::vector<bool> stale;
+  std::vector<bool> pulling;
+  /// Pulls awaited.
+  std::size_t pulls_awaited = 0;
+  /// A gradient is computed and its (slowed) push not sent yet.
+  bool computing = false;
   /// The full parameter vector when there are several shards.
   Eigen::VectorXf assembled;
   /// The last gradient; reused once no shard holds it any more.
   std::shared_ptr<Eigen::VectorXf> gradient;
+  /// Earlier gradients still held by pushes in flight, reused once free
+  /// (at most pushes_in_flight - 1, so none when pipelining is off).
+  std::vector<std::shared_ptr<Eigen::VectorXf>> spare_gradients;
   std::vector<iteration_index> computed_at;
   float loss = 0;
   std::uint64_t sequence = 0;
-  /// Asked to leave: quit once the current round is answered.
+  /// Asked to leave: compute nothing new, quit once every push is answered.
   bool leaving = false;
   /// Told when the shards disagree on one gradient (may be null).
   supervisor_actor supervisor;
-  /// The current push's outcome at each shard, and its answers awaited.
-  std::vector<rejection_reason> outcomes;
-  std::size_t outcomes_awaited = 0;
   /// Draws the virtual compute jitter.
   random_source random{0};
 

@@ -187,6 +187,16 @@ void check_rules(detail::document_reader& reader, run_config& config) {
     reader.fail_at("data.path", "must name the fashion-mnist directory");
   if (config.output.dir.empty())
     reader.fail_at("output.dir", "must not be empty");
+  // The synchronous reference's servers answer only when the iteration
+  // closes, which needs every worker's gradient: a worker must not compute
+  // ahead of its answer.
+  if (config.workers.pushes_in_flight > 1
+      && config.algorithm.settings.name == optim::algorithm::ssgdm)
+    reader.fail_at("workers.pushes_in_flight",
+                   std::to_string(config.workers.pushes_in_flight)
+                     + " with algorithm.name = \"ssgdm\"; the synchronous "
+                       "reference needs 1 (its servers answer a push only "
+                       "when the iteration closes)");
   const auto& speeds = config.workers.speed;
   auto count = static_cast<std::size_t>(config.workers.count);
   if (speeds.profile == speed_profile::factors) {

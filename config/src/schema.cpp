@@ -235,6 +235,15 @@ document_schema make_run_config_schema() {
         "before it fails (checked by a watchdog, so after once to twice "
         "this). Under `ssgdm` also the longest wait at the barrier: raise it "
         "when one gradient takes longer."),
+      with_docs(
+        integer_key<rc>(
+          "pushes_in_flight", {1, 8, false},
+          [](auto& c) -> auto& { return c.workers.pushes_in_flight; },
+          "Pushes a worker may have awaiting their answers while it "
+          "computes its next gradient on the newest parameters it holds "
+          "(each gradient carries the iteration index it was computed at). "
+          "1 = compute only after every shard answered."),
+        "", "1 … 8; 1 under `ssgdm`"),
       table_key("speed")}},
     {"workers.speed",
      {choice_key<rc>(

@@ -501,12 +501,16 @@ node_outcome node_runner::run_supervisor_node() {
   for (const auto& [name, slots] : layout_.slots_by_node)
     supervision.node_slots[name] = slots;
   parts_.supervisor
-    = actors::spawn_supervisor(system_, std::move(supervision), true);
+    = actors::spawn_supervisor(system_, std::move(supervision), false);
   supervisor_ = parts_.supervisor;
   auto report = std::make_shared<actors::run_report>();
   auto plan = plan_;
   plan.monitor.workers_to_start = 0;
-  plan.monitor.own_thread = true;
+  // Not on threads of their own: a node runs CAF's sharing scheduler (one
+  // queue, first in first out: nothing starves them), and with them
+  // detached a supervisor node sometimes never ended (~actor_system waiting
+  // for a detached thread whose actor had quit but was never destroyed).
+  plan.monitor.own_thread = false;
   std::vector<std::string> places;
   for (const auto& owner : layout_.shard_nodes)
     places.push_back("node " + to_string(owner));
@@ -569,8 +573,14 @@ node_outcome node_runner::run_member_node() {
     self_->send(parts_.directory, attach_atom::value, supervisor_);
     if (auto error = enlist_host())
       return failed(why(error));
+    // A node with only workers is done when the supervisor has stopped its
+    // host (the supervisor's own end may then reach it only as a lost
+    // link, the supervisor node's process being gone).
+    if (layout_.shards.empty())
+      self_->monitor(parts_.host);
   }
-  // Until the directory quits: stopped, or its supervisor went.
+  // Until the directory quits (stopped, or its supervisor went) or, on a
+  // node with only workers, the host was stopped.
   auto attach_deadline = clock_type::now() + run_.network.connect_timeout;
   std::optional<caf::error> ended;
   while (!ended) {

@@ -13,6 +13,7 @@
 #include <doctest/doctest.h>
 
 #include "ormo/actors/speed_profile.hpp"
+#include "ormo/actors/training.hpp"
 
 using namespace ormo;
 using namespace ormo::actors;
@@ -36,6 +37,7 @@ config::run_config small_run() {
   run.workers.compute_jitter = 0.3;
   run.workers.restart_limit = 2;
   run.workers.request_timeout_s = 2.5;
+  run.workers.pushes_in_flight = 3;
   run.algorithm.settings.name = optim::algorithm::ormo_da;
   run.algorithm.settings.learning_rate = 0.05;
   run.algorithm.settings.momentum = 0.8;
@@ -235,6 +237,8 @@ TEST_CASE("training_plan: a slot added later gets its timing from the plan") {
     CHECK(later.virtual_compute == plan.workers.slots[0].virtual_compute);
     CHECK(later.jitter == plan.workers.slots[0].jitter);
     CHECK(later.request_timeout == plan.workers.slots[0].request_timeout);
+    CHECK(later.pushes_in_flight == 3);
+    CHECK(worker_timing_for(plan, slot).pushes_in_flight == 3);
     // The seed depends on the slot only, not on how many started.
     CHECK(later.seed == reference.workers.slots[slot].seed);
     seeds.insert(later.seed);
@@ -273,7 +277,14 @@ TEST_CASE("training_plan: supervisor, monitor and report settings copied") {
   for (const auto& slot : plan.workers.slots) {
     CHECK(slot.jitter == 0.3);
     CHECK(slot.request_timeout == 2500ms);
+    CHECK(slot.pushes_in_flight == 3);
   }
+  CHECK(plan.workers.pushes_in_flight == 3);
+  // The slots compare it: a worker's pipelining is part of its timing.
+  auto one_in_flight = plan;
+  one_in_flight.workers.slots[0].pushes_in_flight = 1;
+  CHECK_FALSE(one_in_flight == plan);
+  CHECK(plan_of(config::run_config{}).workers.pushes_in_flight == 1);
 
   // A plan is a value: a changed copy differs, the original does not.
   auto changed = plan;

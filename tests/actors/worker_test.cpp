@@ -1,5 +1,6 @@
 // worker in virtual time: its speed, no barrier with a slow worker (and the
-// barrier of the SSGDm reference), rejected gradients, several shards.
+// barrier of the SSGDm reference), rejected gradients, several shards, and
+// pipelined pushes (scripted shards whose answers the test writes).
 #include "ormo/actors/worker.hpp"
 
 #include <map>
@@ -48,8 +49,7 @@ accepted_after(caf::timespan duration, std::vector<double> slowdowns,
   supervisor_settings settings;
   settings.shards = {shard};
   settings.initial_workers = static_cast<std::int32_t>(slowdowns.size());
-  settings.make_source
-    = [](std::size_t) -> source_result {
+  settings.make_source = [](std::size_t) -> source_result {
     return source_of<quadratic_source>(target());
   };
   settings.timing = [slowdowns](std::size_t slot) {
@@ -147,8 +147,7 @@ TEST_CASE("worker: speeds are measured per worker") {
   settings.shards = {shard};
   settings.initial_workers = 3;
   settings.speed_interval = milliseconds(200);
-  settings.make_source
-    = [](std::size_t) -> source_result {
+  settings.make_source = [](std::size_t) -> source_result {
     return source_of<quadratic_source>(target());
   };
   settings.timing
@@ -229,8 +228,7 @@ TEST_CASE("worker: a round unanswered for a request timeout ends the worker") {
   shard.size = dimension;
   shard.server = env.track(env.sys().spawn(silent_server));
   shard.orderer = env.track(spawn_momentum_orderer(
-    env.sys(), std::shared_ptr<optim::update_rule>(ormo_rule()),
-    shard.server));
+    env.sys(), std::shared_ptr<optim::update_rule>(ormo_rule()), shard.server));
   auto timing = virtual_timing();
   timing.request_timeout = std::chrono::seconds(10);
   auto handle = spawn_worker(
@@ -320,4 +318,476 @@ TEST_CASE("worker: a NaN in one shard's slice is rejected by every shard") {
     CHECK(w.version == 0);
     CHECK(*w.parameters == Eigen::VectorXf::Zero(half));
   }
+}
+
+// -- pipelining (pushes_in_flight > 1) ---------------------------------------
+
+namespace {
+
+/// The other half of a scripted shard: what it saw, what it answers.
+struct shard_script {
+  /// Answers every pull (when pulls are not held).
+  parameter_snapshot next_pull;
+  /// Keep pulls unanswered until the server gets answer_atom.
+  bool hold_pulls = false;
+  int pulls = 0;
+  /// Every push received, in order of arrival.
+  std::vector<gradient_push> pushes;
+  /// Pushes not answered yet, now and at most.
+  std::size_t unanswered = 0;
+  std::size_t max_unanswered = 0;
+
+  void received(const gradient_push& push) {
+    pushes.push_back(push);
+    max_unanswered = std::max(max_unanswered, ++unanswered);
+  }
+};
+
+/// The test's own message to a scripted actor.
+using answer_atom = caf::atom_constant<caf::atom("answer")>;
+
+/// `size` parameters all equal to `value`, at iteration and version `value`,
+/// so a gradient source sees which snapshot it computes on.
+parameter_snapshot snapshot_at(Eigen::Index size, int value) {
+  return {share(Eigen::VectorXf::Constant(size, static_cast<float>(value))),
+          value, static_cast<std::uint64_t>(value)};
+}
+
+push_outcome accepted_with(parameter_snapshot snapshot) {
+  return {rejection_reason::none, {}, std::move(snapshot)};
+}
+
+push_outcome rejected_for(rejection_reason reason) {
+  return {reason, "scripted", {}};
+}
+
+struct scripted_orderer_state {
+  std::map<std::uint64_t, caf::response_promise> waiting;
+};
+
+/// Takes pushes and answers each only when the test sends it (answer_atom,
+/// sequence, outcome).
+caf::behavior
+scripted_orderer(caf::stateful_actor<scripted_orderer_state>* self,
+                 std::shared_ptr<shard_script> script) {
+  return {
+    [=](push_atom, gradient_push& push) {
+      script->received(push);
+      auto promise = self->make_response_promise();
+      self->state.waiting.emplace(push.sequence, promise);
+      return promise;
+    },
+    [=](answer_atom, std::uint64_t sequence, push_outcome& outcome) {
+      auto waiting = self->state.waiting.find(sequence);
+      if (waiting == self->state.waiting.end())
+        return;
+      waiting->second.deliver(std::move(outcome));
+      self->state.waiting.erase(waiting);
+      --script->unanswered;
+    },
+  };
+}
+
+struct scripted_server_state {
+  std::vector<caf::typed_response_promise<parameter_snapshot>> held;
+};
+
+/// Answers pulls with the script's next_pull, at once or (hold_pulls) when
+/// it gets answer_atom.
+caf::behavior scripted_server(caf::stateful_actor<scripted_server_state>* self,
+                              std::shared_ptr<shard_script> script) {
+  return {
+    [=](pull_atom) -> caf::result<parameter_snapshot> {
+      ++script->pulls;
+      if (!script->hold_pulls)
+        return script->next_pull;
+      self->state.held.push_back(
+        self->make_response_promise<parameter_snapshot>());
+      return self->state.held.back();
+    },
+    [=](answer_atom) {
+      for (auto& promise : self->state.held)
+        promise.deliver(script->next_pull);
+      self->state.held.clear();
+    },
+  };
+}
+
+/// A shard whose answers the test writes.
+struct scripted_shard {
+  shard_route route;
+  caf::actor orderer;
+  caf::actor server;
+  std::shared_ptr<shard_script> script;
+
+  void answer(std::uint64_t sequence, push_outcome outcome) const {
+    caf::anon_send(orderer, answer_atom::value, sequence, std::move(outcome));
+  }
+  void release_pulls() const { caf::anon_send(server, answer_atom::value); }
+};
+
+scripted_shard spawn_scripted_shard(deterministic_system& env,
+                                    Eigen::Index size,
+                                    Eigen::Index offset = 0) {
+  scripted_shard shard;
+  shard.script = std::make_shared<shard_script>();
+  shard.script->next_pull = snapshot_at(size, 0);
+  shard.server = env.track(env.sys().spawn(scripted_server, shard.script));
+  shard.orderer = env.track(env.sys().spawn(scripted_orderer, shard.script));
+  shard.route.offset = offset;
+  shard.route.size = size;
+  shard.route.server = caf::actor_cast<parameter_server_actor>(shard.server);
+  shard.route.orderer = caf::actor_cast<momentum_orderer_actor>(shard.orderer);
+  return shard;
+}
+
+struct delaying_state {
+  std::map<std::uint64_t, std::pair<caf::response_promise, push_outcome>> ready;
+  std::uint64_t next = 0;
+};
+
+/// In front of a real orderer: answers each push `latency` of virtual time
+/// after the orderer did (a slow link back to the worker).
+caf::behavior delaying_orderer(caf::stateful_actor<delaying_state>* self,
+                               momentum_orderer_actor orderer,
+                               caf::timespan latency,
+                               std::shared_ptr<shard_script> script) {
+  return {
+    [=](push_atom, gradient_push& push) {
+      script->received(push);
+      auto promise = self->make_response_promise();
+      auto id = self->state.next++;
+      self->request(orderer, caf::infinite, push_atom::value, std::move(push))
+        .then([=](push_outcome& outcome) {
+          self->state.ready.emplace(
+            id, std::make_pair(promise, std::move(outcome)));
+          self->delayed_send(self, latency, answer_atom::value, id);
+        });
+      return promise;
+    },
+    [=](answer_atom, std::uint64_t id) {
+      auto ready = self->state.ready.find(id);
+      if (ready == self->state.ready.end())
+        return;
+      ready->second.first.deliver(std::move(ready->second.second));
+      self->state.ready.erase(ready);
+      --script->unanswered;
+    },
+  };
+}
+
+/// A quadratic_source that keeps the parameters of each call.
+class recording_source : public quadratic_source {
+public:
+  using quadratic_source::quadratic_source;
+
+  float compute(Eigen::Ref<const Eigen::VectorXf> parameters,
+                Eigen::Ref<Eigen::VectorXf> gradient) override {
+    seen.emplace_back(parameters);
+    return quadratic_source::compute(parameters, gradient);
+  }
+
+  std::vector<Eigen::VectorXf> seen;
+};
+
+/// virtual_timing() with up to `pushes` pushes in flight.
+worker_timing pipelined(int pushes) {
+  auto timing = virtual_timing();
+  timing.pushes_in_flight = pushes;
+  return timing;
+}
+
+} // namespace
+
+TEST_CASE("worker: at most pushes_in_flight pushes await their answers") {
+  for (int n : {1, 2, 3, 8}) {
+    CAPTURE(n);
+    deterministic_system env;
+    auto shard = spawn_scripted_shard(env, dimension);
+    auto source = std::make_shared<recording_source>(target());
+    env.track(ormo::actors::spawn_worker(env.sys(), 1, {shard.route}, source,
+                                         pipelined(n)));
+    // Nothing is answered: n gradients on the pulled parameters, then none.
+    env.run_for(milliseconds(100));
+    const auto& pushes = shard.script->pushes;
+    CHECK(pushes.size() == static_cast<std::size_t>(n));
+    CHECK(source->calls == n);
+    CHECK(shard.script->pulls == 1);
+    // Answer push k with the parameters of iteration k: each gradient after
+    // the first n is computed on the newest answer, the others before any.
+    for (std::uint64_t k = 1; k <= 20; ++k) {
+      shard.answer(k,
+                   accepted_with(snapshot_at(dimension, static_cast<int>(k))));
+      env.run_for(milliseconds(10));
+      CHECK(shard.script->unanswered == static_cast<std::size_t>(n));
+    }
+    CHECK(shard.script->max_unanswered == static_cast<std::size_t>(n));
+    REQUIRE(pushes.size() == static_cast<std::size_t>(n) + 20);
+    CHECK(static_cast<std::size_t>(source->calls) == pushes.size());
+    for (std::size_t j = 0; j < pushes.size(); ++j) {
+      CAPTURE(j);
+      auto expected = static_cast<iteration_index>(
+        j < static_cast<std::size_t>(n) ? 0
+                                        : j - static_cast<std::size_t>(n) + 1);
+      CHECK(pushes[j].sequence == j + 1);
+      CHECK(pushes[j].computed_at == expected);
+      CHECK(source->seen[j][0] == static_cast<float>(expected));
+    }
+    CHECK(shard.script->pulls == 1);
+  }
+}
+
+TEST_CASE("worker: pipelining hides the answers' latency") {
+  // 1 ms to compute, 3 ms until an answer comes back: one push in flight
+  // gives a gradient per 4 ms, two per 4 ms with two, one per ms with four.
+  auto accepted_with_pushes = [](int n) {
+    deterministic_system env;
+    auto real = spawn_shard(env, Eigen::VectorXf::Zero(dimension), ormo_rule());
+    auto script = std::make_shared<shard_script>();
+    auto route = real;
+    route.orderer
+      = caf::actor_cast<momentum_orderer_actor>(env.track(env.sys().spawn(
+        delaying_orderer, real.orderer, milliseconds(3), script)));
+    caf::anon_send(real.orderer, join_atom::value, worker_id{1});
+    env.track(ormo::actors::spawn_worker(
+      env.sys(), 1, {route}, std::make_shared<quadratic_source>(target()),
+      pipelined(n)));
+    env.run_for(milliseconds(100));
+    // With four, an answer is back by the time the fourth push goes out.
+    CHECK(script->max_unanswered == static_cast<std::size_t>(std::min(n, 3)));
+    auto stats = env.ask<orderer_stats>(real.orderer, stats_atom::value);
+    CHECK(stats.rejected.empty());
+    CHECK(stats.accepted == script->pushes.size());
+    return stats.accepted;
+  };
+  auto one = accepted_with_pushes(1);
+  auto two = accepted_with_pushes(2);
+  auto four = accepted_with_pushes(4);
+  CHECK(one >= 24);
+  CHECK(one <= 26);
+  CHECK(two >= 48);
+  CHECK(two <= 51);
+  CHECK(four >= 96);
+  CHECK(four <= 100);
+}
+
+TEST_CASE("worker: a pipelined gradient carries the iteration it was "
+          "computed at") {
+  // One worker, answers at once: each gradient is computed while the answer
+  // to the previous push is on its way, so on parameters one step old.
+  auto run = [](int n) {
+    deterministic_system env;
+    auto shard
+      = spawn_shard(env, Eigen::VectorXf::Zero(dimension), ormo_rule());
+    spawn_worker(env, 1, {shard}, std::make_shared<quadratic_source>(target()),
+                 pipelined(n));
+    env.run_for(milliseconds(100));
+    auto stats = env.ask<orderer_stats>(shard.orderer, stats_atom::value);
+    CHECK(stats.rejected.empty());
+    CHECK(stats.accepted == 100);
+    auto w = env.ask<parameter_snapshot>(shard.server, pull_atom::value);
+    return std::make_pair(stats, Eigen::VectorXf(*w.parameters));
+  };
+  auto [alone, w_alone] = run(1);
+  CHECK(alone.max_delay == 0);
+  CHECK(alone.delay_sum == 0);
+  auto [pipelined_stats, w_pipelined] = run(2);
+  // The first gradient is computed before any push, every later one at the
+  // parameters before the last step.
+  CHECK(pipelined_stats.max_delay == 1);
+  CHECK(pipelined_stats.delay_sum == 99);
+  // It learns all the same.
+  CHECK((w_pipelined - target()).norm() < 0.05 * target().norm());
+  CHECK(max_abs_difference(w_alone, w_pipelined) > 0);
+}
+
+TEST_CASE("worker: a rejected shard is pulled before the worker computes "
+          "on it again") {
+  deterministic_system env;
+  auto shard = spawn_scripted_shard(env, dimension);
+  auto source = std::make_shared<recording_source>(target());
+  auto handle = env.track(ormo::actors::spawn_worker(
+    env.sys(), 1, {shard.route}, source, pipelined(3)));
+  env.run_for(milliseconds(10));
+  const auto& pushes = shard.script->pushes;
+  REQUIRE(pushes.size() == 3);
+  // Push 1 and 2 accepted, 3 rejected, at once: the worker computes on 5 as
+  // soon as the first answer frees a credit, keeps 6, then pulls.
+  shard.script->hold_pulls = true;
+  shard.script->next_pull = snapshot_at(dimension, 9);
+  shard.answer(1, accepted_with(snapshot_at(dimension, 5)));
+  shard.answer(2, accepted_with(snapshot_at(dimension, 6)));
+  shard.answer(3, rejected_for(rejection_reason::future_iteration));
+  env.run_for(milliseconds(10));
+  REQUIRE(pushes.size() == 4);
+  CHECK(pushes[3].computed_at == 5);
+  CHECK(shard.script->pulls == 2);
+  // Two credits are free and it holds parameters, but not fresh ones: it
+  // waits for the pull.
+  CHECK(source->calls == 4);
+  shard.release_pulls();
+  env.run_for(milliseconds(10));
+  REQUIRE(pushes.size() == 6);
+  CHECK(pushes[4].computed_at == 9);
+  CHECK(pushes[5].computed_at == 9);
+  CHECK(source->calls == 6);
+  // An answer older than the parameters it had is not taken: it pulls.
+  shard.script->hold_pulls = false;
+  shard.script->next_pull = snapshot_at(dimension, 11);
+  shard.answer(4, accepted_with(snapshot_at(dimension, 8)));
+  env.run_for(milliseconds(10));
+  REQUIRE(pushes.size() == 7);
+  CHECK(pushes[6].computed_at == 11);
+  CHECK(shard.script->pulls == 3);
+  CHECK(source->seen[6][0] == 11);
+  auto reason = exit_reason_of(env, handle);
+  env.run();
+  CHECK_FALSE(reason->has_value());
+}
+
+TEST_CASE("worker: partial gradients are reported per push when several are "
+          "in flight") {
+  deterministic_system env;
+  const Eigen::Index half = dimension / 2;
+  auto a = spawn_scripted_shard(env, half, 0);
+  auto b = spawn_scripted_shard(env, half, half);
+  auto reports = std::make_shared<std::vector<std::vector<rejection_reason>>>();
+  auto recorder = env.track(env.sys().spawn([=](caf::event_based_actor*) {
+    return caf::behavior{
+      [=](partial_atom, std::vector<rejection_reason>& outcomes) {
+        reports->push_back(std::move(outcomes));
+      }};
+  }));
+  env.track(ormo::actors::spawn_worker(
+    env.sys(), 1, {a.route, b.route},
+    std::make_shared<quadratic_source>(target()), pipelined(2),
+    caf::actor_cast<supervisor_actor>(recorder)));
+  env.run_for(milliseconds(10));
+  REQUIRE(a.script->pushes.size() == 2);
+  REQUIRE(b.script->pushes.size() == 2);
+  // Push 1: a applies it, b rejects it; push 2 the other way round. The
+  // answers interleave; each push is reported once all its answers are in.
+  a.answer(1, accepted_with(snapshot_at(half, 1)));
+  env.run();
+  b.answer(2, accepted_with(snapshot_at(half, 1)));
+  env.run();
+  CHECK(reports->empty());
+  a.answer(2, rejected_for(rejection_reason::future_iteration));
+  env.run();
+  REQUIRE(reports->size() == 1);
+  CHECK(reports->back()
+        == std::vector<rejection_reason>{rejection_reason::future_iteration,
+                                         rejection_reason::none});
+  b.answer(1, rejected_for(rejection_reason::unknown_worker));
+  env.run();
+  REQUIRE(reports->size() == 2);
+  CHECK(reports->back()
+        == std::vector<rejection_reason>{rejection_reason::none,
+                                         rejection_reason::unknown_worker});
+  // Each rejecting shard was pulled again once its push was fully answered.
+  CHECK(a.script->pulls == 2);
+  CHECK(b.script->pulls == 2);
+}
+
+TEST_CASE("worker: leaving, a pipelined worker finishes its pushes in "
+          "flight and computes no new gradient") {
+  deterministic_system env;
+  auto shard = spawn_scripted_shard(env, dimension);
+  auto source = std::make_shared<quadratic_source>(target());
+  auto handle = env.track(ormo::actors::spawn_worker(
+    env.sys(), 1, {shard.route}, source, pipelined(3)));
+  auto reason = exit_reason_of(env, handle);
+  env.run_for(milliseconds(10));
+  REQUIRE(shard.script->pushes.size() == 3);
+  // An answer frees a credit: the fourth gradient is computed, its push is
+  // due in 1 ms, when the worker is told to leave.
+  shard.answer(1, accepted_with(snapshot_at(dimension, 1)));
+  env.run();
+  CHECK(source->calls == 4);
+  caf::anon_send(handle, leave_atom::value);
+  env.run_for(milliseconds(10));
+  // It pushed the gradient in progress and waits for three answers.
+  CHECK(shard.script->pushes.size() == 4);
+  for (std::uint64_t k = 2; k <= 4; ++k) {
+    CAPTURE(k);
+    CHECK_FALSE(reason->has_value());
+    shard.answer(k, accepted_with(snapshot_at(dimension, static_cast<int>(k))));
+    env.run_for(milliseconds(10));
+    CHECK(source->calls == 4);
+  }
+  REQUIRE(reason->has_value());
+  CHECK_FALSE(**reason);
+  CHECK(shard.script->pushes.size() == 4);
+}
+
+TEST_CASE("worker: pipelined counts add up over workers, shards and "
+          "rejections") {
+  deterministic_system env;
+  const Eigen::Index half = dimension / 2;
+  std::vector<shard_route> shards;
+  for (Eigen::Index offset : {Eigen::Index{0}, half})
+    shards.push_back(spawn_shard(env, Eigen::VectorXf::Zero(half),
+                                 ormo_rule(static_cast<std::size_t>(half)),
+                                 offset));
+  auto good = std::make_shared<quadratic_source>(target());
+  auto other = std::make_shared<quadratic_source>(target());
+  auto bad = std::make_shared<nan_source>(target());
+  std::vector<worker_actor> handles{
+    spawn_worker(env, 1, shards, good, pipelined(3)),
+    spawn_worker(env, 2, shards, other, pipelined(2)),
+    spawn_worker(env, 3, shards, bad, pipelined(3))};
+  std::vector<std::shared_ptr<std::optional<caf::error>>> reasons;
+  for (const auto& handle : handles)
+    reasons.push_back(exit_reason_of(env, handle));
+  env.run_for(milliseconds(50));
+  for (const auto& handle : handles)
+    caf::anon_send(handle, leave_atom::value);
+  env.run_for(milliseconds(10));
+  for (const auto& reason : reasons) {
+    REQUIRE(reason->has_value());
+    CHECK_FALSE(**reason);
+  }
+  // Each gradient computed was pushed to both shards and answered: applied
+  // by both, or (the NaN ones) rejected by both.
+  CHECK(good->calls >= 49);
+  CHECK(other->calls >= 49);
+  CHECK(bad->calls >= 49);
+  for (const auto& route : shards) {
+    auto stats = env.ask<orderer_stats>(route.orderer, stats_atom::value);
+    CHECK(
+      stats.received
+      == static_cast<std::uint64_t>(good->calls + other->calls + bad->calls));
+    CHECK(stats.accepted_by_worker
+          == std::map<worker_id, std::uint64_t>{
+            {1, static_cast<std::uint64_t>(good->calls)},
+            {2, static_cast<std::uint64_t>(other->calls)}});
+    CHECK(stats.accepted == total(stats.accepted_by_worker));
+    CHECK(stats.rejected
+          == std::map<rejection_reason, std::uint64_t>{
+            {rejection_reason::non_finite_value,
+             static_cast<std::uint64_t>(bad->calls)}});
+  }
+}
+
+TEST_CASE("worker: pipelined pushes unanswered for a request timeout end "
+          "the worker") {
+  deterministic_system env;
+  shard_route shard;
+  shard.size = dimension;
+  shard.server = env.track(env.sys().spawn(silent_server));
+  shard.orderer = env.track(spawn_momentum_orderer(
+    env.sys(), std::shared_ptr<optim::update_rule>(ormo_rule()), shard.server));
+  auto timing = pipelined(2);
+  timing.request_timeout = std::chrono::seconds(10);
+  auto source = std::make_shared<quadratic_source>(target());
+  auto handle = spawn_worker(env, 1, {shard}, source, timing);
+  auto reason = exit_reason_of(env, handle);
+  env.run_for(std::chrono::seconds(9));
+  CHECK_FALSE(reason->has_value());
+  // Two pushes went out, the third waits for a credit.
+  CHECK(source->calls == 2);
+  CHECK(env.ask<orderer_stats>(shard.orderer, stats_atom::value).received == 2);
+  env.run_for(std::chrono::seconds(11));
+  REQUIRE(reason->has_value());
+  CHECK(*reason == caf::sec::request_timeout);
 }

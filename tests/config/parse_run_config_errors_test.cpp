@@ -82,6 +82,8 @@ TEST_CASE("out-of-range values name the file line column and key") {
      "3000000000 is not in [0, 2147483647]"},
     {"workers", "request_timeout_s", "0", "0 is not in (0, 1e+06]"},
     {"workers", "request_timeout_s", "1e300", "1e+300 is not in (0, 1e+06]"},
+    {"workers", "pushes_in_flight", "0", "0 is not in [1, 8]"},
+    {"workers", "pushes_in_flight", "9", "9 is not in [1, 8]"},
     {"workers", "compute_ms", "1e300", "1e+300 is not in (0, 1e+09]"},
     {"workers.speed", "fraction", "1.5", "1.5 is not in [0, 1]"},
     {"workers.speed", "factor", "0.5", "must be >= 1, got 0.5"},
@@ -182,6 +184,27 @@ TEST_CASE("rules that tie keys together point at the offending key") {
   CHECK(error_of(std::string{minimal}
                  + "[data]\nsource = \"fashion-mnist\"\npath = \"\"\n")
         == "t.toml:5:8: data.path: must name the fashion-mnist directory");
+  // The synchronous reference's servers answer only when the iteration
+  // closes: a worker must not compute ahead, whichever key comes last.
+  CHECK(error_of(std::string{minimal}
+                 + "[algorithm]\nname = \"ssgdm\"\n"
+                   "[workers]\npushes_in_flight = 2\n")
+        == "t.toml:6:20: workers.pushes_in_flight: 2 with algorithm.name = "
+           "\"ssgdm\"; the synchronous reference needs 1 (its servers answer "
+           "a push only when the iteration closes)");
+  CHECK(error_of(std::string{minimal} + "[workers]\npushes_in_flight = 8\n",
+                 {{"algorithm.name", "\"ssgdm\""}})
+          .find("workers.pushes_in_flight: 8 with algorithm.name = \"ssgdm\"")
+        != std::string::npos);
+  // 1 is today's loop, so ssgdm takes it; the others take any.
+  parse_ok(std::string{minimal}
+           + "[algorithm]\nname = \"ssgdm\"\n"
+             "[workers]\npushes_in_flight = 1\n");
+  for (const char* name : {"asgd", "asgd-da", "naive-asgdm", "ormo", "ormo-da"})
+    CHECK(parse_ok(std::string{minimal} + "[algorithm]\nname = \"" + name
+                   + "\"\n[workers]\npushes_in_flight = 8\n")
+            .workers.pushes_in_flight
+          == 8);
   // The factor count follows workers.count, also when --set changes it.
   CHECK(error_of(std::string{minimal}
                    + "[workers]\ncount = 2\n[workers.speed]\n"

@@ -70,6 +70,7 @@ TEST_CASE("every key is read") {
   CHECK(c.workers.compute_jitter == 0.3);
   CHECK(c.workers.restart_limit == 7);
   CHECK(c.workers.request_timeout_s == 12.5);
+  CHECK(c.workers.pushes_in_flight == 3);
   CHECK(c.workers.speed.profile == speed_profile::factors);
   CHECK(c.workers.speed.factors == std::vector<double>{1, 2.5, 4});
   CHECK(c.workers.speed.fraction == 0.5);
@@ -343,6 +344,7 @@ TEST_CASE("to_toml lists every key even at its default") {
                     "compute_jitter = 0.2\n",
                     "restart_limit = 3\n",
                     "request_timeout_s = 60.0\n",
+                    "pushes_in_flight = 1\n",
                     "[workers.speed]\n",
                     "profile = \"uniform\"\n",
                     "factors = []\n",

@@ -71,6 +71,8 @@ struct worker_slot_plan {
   std::uint64_t seed = 0;
   /// How long a round of a worker's requests may stay unanswered.
   std::chrono::nanoseconds request_timeout = std::chrono::seconds(60);
+  /// Pushes that may await their answers while the worker computes on.
+  int pushes_in_flight = 1;
 };
 
 /// The workers: one timing per initial slot, and what makes the timing of
@@ -86,6 +88,7 @@ struct workers_plan {
   std::optional<std::chrono::nanoseconds> virtual_compute;
   double jitter = 0;
   std::chrono::nanoseconds request_timeout = std::chrono::seconds(60);
+  int pushes_in_flight = 1;
 };
 
 /// The supervisor's settings that are data.

@@ -8,6 +8,17 @@
 // another one (except under the synchronous reference, whose servers hold
 // the answers until the iteration closes).
 //
+// Pipelining (pushes_in_flight = N > 1): the worker computes its next
+// gradient right after a push, on the newest parameters it holds, while up
+// to N pushes await their answers; an answer with newer parameters (a
+// higher or equal version, so the later of two) replaces the shard's
+// snapshot for the next computation. Each gradient carries the iteration
+// index of the parameters it was computed on, so the rule counts its delay.
+// A shard that rejected a push is pulled (once every shard answered that
+// push) before the worker computes on it again. While it may still compute
+// on a snapshot the worker holds its buffer, so a server updates into
+// another one (copy-on-write). N = 1 is the loop above, unchanged.
+//
 // Speed: a worker with slowdown f > 1 waits (f - 1) times its measured
 // compute time before pushing, without blocking a thread. In deterministic
 // mode the compute time is virtual: f * virtual_compute.
@@ -17,12 +28,15 @@
 // rejected it; never with one shard), it tells its supervisor each shard's
 // outcome, so that the run's counts hold for the whole gradient.
 //
+// Leaving: the worker computes no new gradient, pushes the one in progress,
+// takes the answers to every push in flight and then quits.
+//
 // Failure: a throwing gradient_source or a failed request ends the worker
 // with an error; its supervisor sees the down message. Requests carry no
 // timeout of their own (in CAF 0.17 each timeout wakes the clock thread
 // twice, on the hot path): a watchdog ticking every request_timeout ends
-// the worker when a round of requests stays unanswered from one tick to the
-// next, so after between one and two timeouts.
+// the worker when requests are awaited and no answer arrived from one tick
+// to the next, so after between one and two timeouts.
 #pragma once
 
 #include <chrono>
@@ -52,6 +66,11 @@ struct worker_timing {
   /// How long a round of requests may stay unanswered (up to twice this):
   /// a dead remote server must not hang a worker.
   caf::timespan request_timeout = std::chrono::seconds(60);
+  /// Pushes that may await their answers while the worker computes on
+  /// (>= 1; 1 = compute only after every shard answered the last push).
+  /// REQUIRES 1 under the synchronous reference, whose servers hold the
+  /// answers until the iteration closes.
+  int pushes_in_flight = 1;
 };
 
 /// Spawns a worker and starts it (it pulls every shard, then loops).

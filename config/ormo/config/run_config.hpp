@@ -112,6 +112,10 @@ struct workers_config {
   /// it fails (a watchdog checks, so within once to twice this); under the
   /// synchronous reference also the longest wait at the barrier; > 0.
   double request_timeout_s = 60;
+  /// Pushes a worker may have awaiting their answers while it computes its
+  /// next gradient on the newest parameters it holds; 1 ... 8, 1 = compute
+  /// only after every shard answered. 1 under ssgdm.
+  int pushes_in_flight = 1;
 };
 
 struct server_config {
