@@ -429,14 +429,22 @@ std::string enlist_error(deterministic_system& env, const topology& t,
   return env.sys().render(*answer->error);
 }
 
+/// Enlists `host` as node `node` with `slots`; REQUIRES the supervisor's
+/// yes.
+void enlist(deterministic_system& env, const topology& t,
+            const std::string& node, worker_host_actor host,
+            std::vector<std::uint64_t> slots) {
+  REQUIRE(env.ask<bool>(t.supervisor, enlist_atom::value, node,
+                        std::move(host), std::move(slots)));
+}
+
 } // namespace
 
 TEST_CASE("supervisor: an enlisted node's workers join before they push") {
   deterministic_system env;
   auto t = spawn_node_topology(env);
   auto wa = spawn_host(env, t, {0, 1});
-  CHECK(env.ask<bool>(t.supervisor, enlist_atom::value, std::string("wa"), wa,
-                      std::vector<std::uint64_t>{1, 0}));
+  enlist(env, t, "wa", wa, {1, 0});
   env.run_for(milliseconds(10));
   auto m = membership_of(env, t);
   CHECK(m.live == 2);
@@ -461,8 +469,7 @@ TEST_CASE("supervisor: nodes outside the topology or its slots are refused") {
            "than the topology gives it");
   CHECK(enlist_error(env, t, "wa", host, {0, 1, 2})
         .find("other worker slots") != std::string::npos);
-  CHECK(env.ask<bool>(t.supervisor, enlist_atom::value, std::string("wa"),
-                      host, std::vector<std::uint64_t>{0, 1}));
+  enlist(env, t, "wa", host, {0, 1});
   auto again = spawn_host(env, t, {0, 1});
   CHECK(enlist_error(env, t, "wa", again, {0, 1})
         == "ormo.invalid_setup: node wa refused: a node of that name is a "
@@ -476,10 +483,8 @@ TEST_CASE("supervisor: a lost node's workers are lost, never restarted") {
   auto t = spawn_node_topology(env);
   auto wa = spawn_host(env, t, {0, 1});
   auto wb = spawn_host(env, t, {2});
-  CHECK(env.ask<bool>(t.supervisor, enlist_atom::value, std::string("wa"), wa,
-                      std::vector<std::uint64_t>{0, 1}));
-  CHECK(env.ask<bool>(t.supervisor, enlist_atom::value, std::string("wb"), wb,
-                      std::vector<std::uint64_t>{2}));
+  enlist(env, t, "wa", wa, {0, 1});
+  enlist(env, t, "wb", wb, {2});
   env.run_for(milliseconds(5));
   REQUIRE(membership_of(env, t).live == 3);
   REQUIRE(stats_of(env, t).iteration_size == 3);
@@ -501,8 +506,7 @@ TEST_CASE("supervisor: a lost node's workers are lost, never restarted") {
   CHECK(stats_of(env, t).received == pushed + 2 * 5);
   // The node comes back: a new member with a new worker id.
   auto wb2 = spawn_host(env, t, {2});
-  CHECK(env.ask<bool>(t.supervisor, enlist_atom::value, std::string("wb"),
-                      wb2, std::vector<std::uint64_t>{2}));
+  enlist(env, t, "wb", wb2, {2});
   env.run_for(milliseconds(5));
   m = membership_of(env, t);
   CHECK(m.live == 3);
@@ -517,8 +521,7 @@ TEST_CASE("supervisor: its stop tells every enlisted host, which quits") {
   deterministic_system env;
   auto t = spawn_node_topology(env);
   auto wa = spawn_host(env, t, {0, 1});
-  CHECK(env.ask<bool>(t.supervisor, enlist_atom::value, std::string("wa"), wa,
-                      std::vector<std::uint64_t>{0, 1}));
+  enlist(env, t, "wa", wa, {0, 1});
   env.run_for(milliseconds(2));
   auto down = std::make_shared<bool>(false);
   env.track(env.sys().spawn([=](caf::event_based_actor* self) {
@@ -535,8 +538,7 @@ TEST_CASE("supervisor: the workers of a node shut down on purpose left") {
   deterministic_system env;
   auto t = spawn_node_topology(env);
   auto wa = spawn_host(env, t, {0, 1});
-  CHECK(env.ask<bool>(t.supervisor, enlist_atom::value, std::string("wa"), wa,
-                      std::vector<std::uint64_t>{0, 1}));
+  enlist(env, t, "wa", wa, {0, 1});
   env.run_for(milliseconds(2));
   caf::anon_send_exit(wa, caf::exit_reason::user_shutdown);
   env.run_for(milliseconds(1));
