@@ -26,6 +26,20 @@ std::size_t line_count(const std::string& text) {
   return lines_of(text).size();
 }
 
+/// The run ended by its time rule, without failure, counting `node` lost
+/// (after `iteration`, when training went on without it).
+void check_lost_and_went_on(const json& summary, const std::string& node,
+                            long long iteration) {
+  CHECK(summary["stop_reason"] == "seconds");
+  CHECK(summary["failure"].is_null());
+  CHECK(summary["membership"]["lost"].get<int>() >= 1);
+  CHECK(summary["membership"]["nodes_lost"].get<int>() >= 1);
+  REQUIRE(summary["last_failure"].is_string());
+  CHECK(summary["last_failure"].get<std::string>().find("node " + node)
+        != std::string::npos);
+  CHECK(summary["iterations"].get<long long>() > iteration);
+}
+
 double seconds_since(clock::time_point start) {
   return std::chrono::duration<double>(clock::now() - start).count();
 }
@@ -103,15 +117,8 @@ TEST_CASE("ormo node: a worker node killed mid-run is lost and training "
   auto other = wb->finish(deadline);
   CHECK_MESSAGE(other.exit_status == 0, other.out << other.err);
   auto summary = summary_of(nodes);
-  CHECK(summary["stop_reason"] == "seconds");
-  CHECK(summary["failure"].is_null());
   CHECK(summary["membership"]["joined"] == 2);
-  CHECK(summary["membership"]["lost"].get<int>() >= 1);
-  CHECK(summary["membership"]["nodes_lost"].get<int>() >= 1);
-  REQUIRE(summary["last_failure"].is_string());
-  CHECK(summary["last_failure"].get<std::string>().find("node wa")
-        != std::string::npos);
-  CHECK(summary["iterations"].get<long long>() > lost.iteration);
+  check_lost_and_went_on(summary, "wa", lost.iteration);
 }
 
 TEST_SUITE("slow") {
@@ -174,15 +181,7 @@ TEST_CASE("ormo node: a frozen worker node is lost within the connection "
   wb->send_signal(SIGCONT);
   wb->send_signal(SIGKILL);
   wb->finish(deadline);
-  auto summary = summary_of(nodes);
-  CHECK(summary["stop_reason"] == "seconds");
-  CHECK(summary["failure"].is_null());
-  CHECK(summary["membership"]["lost"].get<int>() >= 1);
-  CHECK(summary["membership"]["nodes_lost"].get<int>() >= 1);
-  REQUIRE(summary["last_failure"].is_string());
-  CHECK(summary["last_failure"].get<std::string>().find("node wb")
-        != std::string::npos);
-  CHECK(summary["iterations"].get<long long>() > lost.iteration);
+  check_lost_and_went_on(summary_of(nodes), "wb", lost.iteration);
 }
 
 TEST_CASE("ormo node: a worker node ended by SIGTERM exits 130 and the run "
