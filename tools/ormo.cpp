@@ -154,6 +154,21 @@ ormo::actors::plan_inputs inputs_of(
   return inputs;
 }
 
+/// A run's rows go to `metrics` (flushed each), its progress to `printer`;
+/// Ctrl-C or SIGTERM asks it to stop.
+ormo::actors::training_callbacks
+run_callbacks(std::ofstream& metrics, ormo::tools::progress_printer& printer) {
+  ormo::actors::training_callbacks callbacks;
+  callbacks.on_row = [&](const ormo::actors::metrics_row& row) {
+    metrics << ormo::actors::to_csv_line(row);
+    metrics.flush();
+  };
+  callbacks.on_progress
+    = [&](const ormo::actors::progress& p) { printer.print(p); };
+  callbacks.stop_requested = [] { return interrupted.load(); };
+  return callbacks;
+}
+
 /// `ormo node FILE --name NODE`: this process runs one node's part.
 int run_node(const ormo::config::run_config& config, const std::string& name) {
   auto layout = ormo::net::layout_of(config, name);
@@ -194,13 +209,7 @@ int run_node(const ormo::config::run_config& config, const std::string& name) {
   }
   ormo::tools::progress_printer printer(stdout);
   ormo::net::node_callbacks callbacks;
-  callbacks.training.on_row = [&](const ormo::actors::metrics_row& row) {
-    metrics << ormo::actors::to_csv_line(row);
-    metrics.flush();
-  };
-  callbacks.training.on_progress
-    = [&](const ormo::actors::progress& p) { printer.print(p); };
-  callbacks.training.stop_requested = [] { return interrupted.load(); };
+  callbacks.training = run_callbacks(metrics, printer);
   callbacks.on_status = [&](const std::string& line) {
     printer.finish_line();
     std::printf("ormo: node %s: %s\n", name.c_str(), line.c_str());
@@ -274,14 +283,7 @@ int run(const ormo::tools::run_arguments& arguments) {
   std::ofstream metrics(out_dir / "metrics.csv", std::ios::trunc);
   metrics << ormo::actors::csv_header();
   ormo::tools::progress_printer printer(stdout);
-  ormo::actors::training_callbacks callbacks;
-  callbacks.on_row = [&](const ormo::actors::metrics_row& row) {
-    metrics << ormo::actors::to_csv_line(row);
-    metrics.flush();
-  };
-  callbacks.on_progress
-    = [&](const ormo::actors::progress& p) { printer.print(p); };
-  callbacks.stop_requested = [] { return interrupted.load(); };
+  auto callbacks = run_callbacks(metrics, printer);
   handle_interrupts();
   caf::actor_system_config cfg;
   ormo::actors::configure(cfg, config.run.deterministic);
