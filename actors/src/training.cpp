@@ -97,6 +97,31 @@ caf::error invalid_setup(std::string what) {
   return caf::make_error(error_code::invalid_setup, std::move(what));
 }
 
+/// The rule of every shard of `plan`, or why one cannot be built.
+caf::expected<std::vector<std::unique_ptr<optim::update_rule>>>
+make_rules(const training_plan& plan) {
+  std::vector<std::unique_ptr<optim::update_rule>> rules;
+  for (const auto& shard : plan.shards) {
+    auto rule = make_rule(shard.rule);
+    if (!rule)
+      return invalid_setup("algorithm: " + rule.error().message());
+    rules.push_back(std::move(rule).value());
+  }
+  return rules;
+}
+
+shard_route spawn_shard_with(caf::actor_system& system, const shard_plan& part,
+                             std::unique_ptr<optim::update_rule> rule,
+                             const Eigen::VectorXf& initial_parameters) {
+  shard_route route;
+  route.offset = static_cast<Eigen::Index>(part.offset);
+  route.size = static_cast<Eigen::Index>(part.size);
+  route.server = spawn_parameter_server(
+    system, initial_parameters.segment(route.offset, route.size));
+  route.orderer = spawn_momentum_orderer(system, std::move(rule), route.server);
+  return route;
+}
+
 } // namespace
 
 worker_timing worker_timing_for(const training_plan& plan, std::size_t slot) {
@@ -110,14 +135,8 @@ spawn_shard(caf::actor_system& system, const training_plan& plan,
   auto rule = make_rule(part.rule);
   if (!rule)
     return invalid_setup("algorithm: " + rule.error().message());
-  shard_route route;
-  route.offset = static_cast<Eigen::Index>(part.offset);
-  route.size = static_cast<Eigen::Index>(part.size);
-  route.server = spawn_parameter_server(
-    system, initial_parameters.segment(route.offset, route.size));
-  route.orderer
-    = spawn_momentum_orderer(system, std::move(rule).value(), route.server);
-  return route;
+  return spawn_shard_with(system, part, std::move(rule).value(),
+                          initial_parameters);
 }
 
 run_monitor_actor spawn_monitor(caf::actor_system& system,
@@ -166,18 +185,14 @@ spawn_training(caf::actor_system& system, const training_plan& plan,
                          + " parameters for a plan of "
                          + std::to_string(plan.dimension));
   // Every rule first: a failure spawns nothing.
-  for (const auto& shard : plan.shards) {
-    auto rule = make_rule(shard.rule);
-    if (!rule)
-      return invalid_setup("algorithm: " + rule.error().message());
-  }
+  auto rules = make_rules(plan);
+  if (!rules)
+    return rules.error();
   training_handles handles;
-  for (std::size_t s = 0; s < plan.shards.size(); ++s) {
-    auto route = spawn_shard(system, plan, s, problem.initial_parameters);
-    if (!route)
-      return route.error();
-    handles.shards.push_back(std::move(*route));
-  }
+  for (std::size_t s = 0; s < plan.shards.size(); ++s)
+    handles.shards.push_back(spawn_shard_with(system, plan.shards[s],
+                                              std::move((*rules)[s]),
+                                              problem.initial_parameters));
 
   supervisor_settings supervision;
   supervision.shards = handles.shards;
