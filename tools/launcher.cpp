@@ -32,6 +32,7 @@ bool is_local(const std::string& host) {
 struct child {
   std::string name;
   bool supervisor = false;
+  bool hosts_shards = false;
   pid_t pid = -1;
   int output = -1; // read end of its stdout and stderr
   std::string pending;
@@ -192,23 +193,18 @@ int launch_nodes(const config::run_config& run, const std::string& file,
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::vector<child> nodes;
-  for (const auto& node : run.nodes)
-  {
+  for (const auto& node : run.nodes) {
     child c;
     c.name = node.name;
     c.supervisor = node.supervisor;
+    c.hosts_shards = !node.shards.empty();
     nodes.push_back(std::move(c));
   }
   // Shard nodes first: the others reach them.
-  std::stable_sort(nodes.begin(), nodes.end(), [&](auto& a, auto& b) {
-    auto shards = [&](const child& c) {
-      for (const auto& node : run.nodes)
-        if (node.name == c.name)
-          return !node.shards.empty();
-      return false;
-    };
-    return shards(a) && !shards(b);
-  });
+  std::stable_sort(nodes.begin(), nodes.end(),
+                   [](const child& a, const child& b) {
+                     return a.hosts_shards && !b.hosts_shards;
+                   });
   std::printf("ormo: %zu nodes on this machine:", nodes.size());
   for (const auto& node : nodes)
     std::printf(" %s", node.name.c_str());
