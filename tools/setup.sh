@@ -14,7 +14,7 @@ packages=(
   g++ cmake make
   libcaf-dev libeigen3-dev libboost-serialization-dev doctest-dev
   libtomlplusplus-dev zlib1g-dev dataset-fashion-mnist
-  libcli11-dev nlohmann-json3-dev
+  libcli11-dev nlohmann-json3-dev libssl-dev
 )
 
 say() { echo "ormo setup: $*"; }

@@ -20,6 +20,7 @@
 #include <caf/openssl/publish.hpp>
 #include <caf/openssl/remote_actor.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/sec.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_actor.hpp>
 
@@ -27,6 +28,7 @@
 #include "ormo/actors/supervisor.hpp"
 #include "ormo/actors/worker_host.hpp"
 #include "chunk_relay.hpp"
+#include "tls_error_queue.hpp"
 
 namespace ormo::net {
 
@@ -304,10 +306,14 @@ caf::expected<node_actor> node_runner::reach(const endpoint& peer) {
     if (clock_type::now() >= deadline) {
       auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(
         run_.network.connect_timeout);
+      std::string hint;
+      if (handle.error() == caf::sec::disconnect_during_handshake)
+        hint = ": it closed the connection during the handshake (the same "
+               "network.tls on both? certificates of one authority?)";
       return node_error("cannot reach node " + to_string(peer) + " within "
                         + std::to_string(limit.count()) + " ms ("
                         + system_.render(handle.error())
-                        + "; network.connect_timeout)");
+                        + "; network.connect_timeout)" + hint);
     }
     if (!told) {
       say("waiting for " + to_string(peer) + " ...");
@@ -627,6 +633,7 @@ void configure_network(caf::actor_system_config& cfg,
   cfg.set("middleman.workers", std::size_t{0});
   cfg.set("scheduler.policy", caf::atom("sharing"));
   if (network.tls) {
+    empty_tls_errors_after_reading();
     cfg.load<caf::openssl::manager>();
     cfg.openssl_certificate = network.certificate;
     cfg.openssl_key = network.key;

@@ -1,11 +1,12 @@
 // TLS between nodes (network.tls) with the test certificates of
 // tests/data/tls: nodes whose certificates one authority signed train
-// together; a node whose certificate another authority signed is refused,
-// and gives up within its own deadline instead of hanging in CAF 0.17's
-// handshake.
+// together; a node whose certificate another authority signed, or one
+// without TLS, is refused, gives up within its own deadline instead of
+// hanging in CAF 0.17's handshake, and leaves the nodes it tried undisturbed.
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -37,34 +38,56 @@ TEST_CASE("ormo node: TLS nodes of one authority train together") {
   CHECK(summary["gradients_applied"].get<long long>() > 0);
 }
 
-TEST_CASE("ormo node: a node another authority certified cannot join and "
-          "gives up in time") {
-  auto deadline = clock::now() + std::chrono::seconds{20};
+TEST_CASE("ormo node: a node another authority certified and a node "
+          "without TLS cannot join, give up in time, and leave the run "
+          "undisturbed") {
+  auto deadline = clock::now() + std::chrono::seconds{40};
   topology shape;
-  shape.run = "stop_seconds = 4";
+  shape.run = "stop_seconds = 8";
   shape.connect_timeout = "1s";
-  shape.workers_b = 0;
   shape.network_extra = tls_lines("node");
-  node_fixture nodes("tls_stranger", shape);
+  node_fixture nodes("tls_strangers", shape);
   auto& server = nodes.start_server(deadline);
+  auto& wa = nodes.start("wa");
+  REQUIRE_MESSAGE(wa.wait_for_output("enlisted", deadline), wa.err());
   auto dir = std::filesystem::absolute("data/tls");
-  auto started = clock::now();
-  auto& stranger = nodes.start(
-    "wa", {"--set", "network.certificate=\"" + (dir / "stranger.pem").string()
-                      + "\"",
-           "--set",
-           "network.key=\"" + (dir / "stranger.key").string() + "\""});
-  auto refused = stranger.finish(started + std::chrono::seconds{10});
-  auto elapsed
-    = std::chrono::duration<double>(clock::now() - started).count();
-  MESSAGE("the stranger gave up after " << elapsed << " s");
-  REQUIRE_FALSE(refused.timed_out);
-  CHECK(refused.exit_status == 1);
-  CHECK(refused.out.find("enlisted") == std::string::npos);
-  CHECK_MESSAGE(refused.err.find("server (" + nodes.endpoint() + ")")
-                  != std::string::npos,
-                refused.err);
-  // The server never had a worker; it ends by itself at its stop rule.
+  std::vector<std::vector<std::string>> strangers{
+    {"--set",
+     "network.certificate=\"" + (dir / "stranger.pem").string() + "\"",
+     "--set", "network.key=\"" + (dir / "stranger.key").string() + "\""},
+    {"--set", "network.tls=false"}};
+  for (const auto& arguments : strangers) {
+    CAPTURE(arguments.back());
+    auto started = clock::now();
+    auto& stranger = nodes.start("wb", arguments);
+    auto refused = stranger.finish(started + std::chrono::seconds{10});
+    MESSAGE("gave up after "
+            << std::chrono::duration<double>(clock::now() - started).count()
+            << " s");
+    REQUIRE_FALSE(refused.timed_out);
+    CHECK(refused.exit_status == 1);
+    CHECK(refused.out.find("enlisted") == std::string::npos);
+    CHECK_MESSAGE(refused.err.find("server (" + nodes.endpoint() + ")")
+                    != std::string::npos,
+                  refused.err);
+    CHECK_MESSAGE(refused.err.find("handshake") != std::string::npos,
+                  refused.err);
+  }
+  // The server still trains with wa, and takes the right wb.
+  auto from = server.out().size();
+  auto last = progress_lines(server.out()).empty()
+                ? 0
+                : progress_lines(server.out()).back().iteration;
+  REQUIRE_MESSAGE(server.wait_until(progress_with(1, last + 1, from), deadline),
+                  server.out() << server.err());
+  auto& wb = nodes.start("wb");
+  REQUIRE_MESSAGE(wb.wait_for_output("enlisted", deadline), wb.err());
   auto ended = server.finish(deadline);
-  CHECK_FALSE(ended.timed_out);
+  REQUIRE_MESSAGE(ended.exit_status == 0, ended.out << ended.err);
+  for (auto* worker : {&wa, &wb})
+    CHECK(worker->finish(deadline).exit_status == 0);
+  auto summary
+    = nlohmann::json::parse(read_text(nodes.out_dir() / "summary.json"));
+  CHECK(summary["membership"]["joined"] == 2);
+  CHECK(summary["membership"]["lost"] == 0);
 }
