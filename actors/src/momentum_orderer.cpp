@@ -75,6 +75,31 @@ void close_early(momentum_orderer_pointer self) {
   check_watch(self);
 }
 
+/// The answer to a push received again: the first decision's. An applied
+/// push gets the current parameters, or, under the synchronous reference,
+/// waits like the first for the close of its iteration.
+caf::result<push_outcome> answer_again(momentum_orderer_pointer self,
+                                       const push_ledger::decision& first) {
+  auto& state = self->state;
+  if (first.rejection != rejection_reason::none)
+    return push_outcome{first.rejection, first.detail, {}};
+  if (state.synchronous && !first.closed_iteration
+      && first.iteration == state.rule->iteration()) {
+    parameter_step wait; // moves nothing
+    wait.iteration = first.iteration;
+    wait.hold_until_close = true;
+    return self->delegate(state.server, step_atom::value, std::move(wait));
+  }
+  auto promise = self->make_response_promise<push_outcome>();
+  self->request(state.server, caf::infinite, pull_atom::value)
+    .then(
+      [promise](parameter_snapshot& snapshot) mutable {
+        promise.deliver(push_outcome{{}, {}, std::move(snapshot)});
+      },
+      [promise](caf::error& error) mutable { promise.deliver(error); });
+  return promise;
+}
+
 } // namespace
 
 momentum_orderer_actor::behavior_type
@@ -90,27 +115,40 @@ momentum_orderer(momentum_orderer_pointer self,
   return {
     [=](push_atom, gradient_push& push) -> caf::result<push_outcome> {
       auto& state = self->state;
+      auto seen = state.ledger.find(push.worker, push.sequence);
+      if (seen.what == push_ledger::standing::repeat) {
+        ++state.stats.duplicates;
+        return answer_again(self, *seen.first);
+      }
       ++state.stats.received;
-      auto member = state.last_sequence.find(push.worker);
-      if (member == state.last_sequence.end())
+      if (seen.what == push_ledger::standing::unknown_worker)
         return reject(self, rejection_reason::unknown_worker,
                       "worker " + std::to_string(push.worker)
                         + " is not a member");
-      if (push.sequence <= member->second)
+      if (seen.what == push_ledger::standing::too_old)
         return reject(self, rejection_reason::duplicate_sequence,
                       "sequence " + std::to_string(push.sequence)
                         + " of worker " + std::to_string(push.worker)
-                        + " was already received");
+                        + " is older than the last "
+                        + std::to_string(push_ledger::window)
+                        + " it pushed");
+      auto decide = [&](rejection_reason reason, std::string detail) {
+        state.ledger.record(push.worker, push.sequence,
+                            {reason, detail, state.rule->iteration(), false});
+        return reject(self, reason, std::move(detail));
+      };
       if (push.first_non_finite >= 0 && push.gradient.finite())
-        return reject(
-          self, rejection_reason::non_finite_value,
-          "gradient value " + std::to_string(push.first_non_finite)
-            + " (in another shard's slice) is not finite");
+        return decide(rejection_reason::non_finite_value,
+                      "gradient value " + std::to_string(push.first_non_finite)
+                        + " (in another shard's slice) is not finite");
       auto placed = state.rule->place(push.gradient, push.computed_at);
       if (!placed.accepted())
-        return reject(self, placed.rejection,
-                      std::move(placed.detail));
-      member->second = push.sequence;
+        return decide(placed.rejection, std::move(placed.detail));
+      state.ledger.record(push.worker, push.sequence,
+                          {rejection_reason::none,
+                           {},
+                           placed.iteration,
+                           placed.closed_iteration});
       auto& stats = state.stats;
       ++stats.accepted;
       ++stats.accepted_by_worker[push.worker];
@@ -122,12 +160,8 @@ momentum_orderer(momentum_orderer_pointer self,
       return self->delegate(state.server, step_atom::value,
                             step_for(state, placed, push.gradient));
     },
-    [=](join_atom, worker_id worker) {
-      self->state.last_sequence.emplace(worker, 0);
-    },
-    [=](leave_atom, worker_id worker) {
-      self->state.last_sequence.erase(worker);
-    },
+    [=](join_atom, worker_id worker) { self->state.ledger.join(worker); },
+    [=](leave_atom, worker_id worker) { self->state.ledger.leave(worker); },
     [=](resize_atom, std::int32_t iteration_size) {
       auto& state = self->state;
       if (iteration_size < 1)

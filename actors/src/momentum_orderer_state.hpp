@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "ormo/actors/momentum_orderer.hpp"
+#include "ormo/actors/push_ledger.hpp"
 
 namespace ormo::actors {
 
@@ -23,9 +24,8 @@ struct momentum_orderer_state {
   /// Shared only to pass it through spawn; the spawner must drop its copy.
   std::shared_ptr<optim::update_rule> rule;
   parameter_server_actor server;
-  /// Registered workers and the last sequence number accepted from each
-  /// (0: none yet; workers number their pushes from 1).
-  std::map<worker_id, std::uint64_t> last_sequence;
+  /// Registered workers and the decisions on their recent pushes.
+  push_ledger ledger;
   orderer_stats stats;
   /// The rule holds pushes until the close (the synchronous reference):
   /// workers wait for the close of their iteration.

@@ -3,6 +3,7 @@
 // counted, the SSGDm barrier holds answers until the iteration closes, and
 // watches fire once.
 #include "ormo/actors/momentum_orderer.hpp"
+#include "ormo/actors/push_ledger.hpp"
 
 #include <map>
 #include <string>
@@ -194,7 +195,7 @@ TEST_CASE("momentum_orderer: rejections are answered and counted") {
   const Eigen::VectorXf g1 = test::random_vector(random, dimension);
   const Eigen::VectorXf g2 = test::random_vector(random, dimension);
   const Eigen::VectorXf g3 = test::random_vector(random, dimension);
-  // Iteration 0 closes; worker 1's numbers may jump (5), never go back.
+  // Iteration 0 closes; worker 1's numbers may jump (5).
   reference.place_and_apply(g1, 0, expected);
   reference.place_and_apply(g2, 0, expected);
   REQUIRE(env
@@ -223,8 +224,7 @@ TEST_CASE("momentum_orderer: rejections are answered and counted") {
   using reason = rejection_reason;
   std::vector<bad_push> bad{
     {"unknown worker", make_push(9, 1, 1, g3), reason::unknown_worker},
-    {"duplicate sequence", make_push(1, 5, 1, g3), reason::duplicate_sequence},
-    {"older sequence", make_push(1, 3, 1, g3), reason::duplicate_sequence},
+    {"sequence 0", make_push(1, 0, 1, g3), reason::duplicate_sequence},
     {"NaN", make_push(1, 6, 1, with_nan), reason::non_finite_value},
     {"infinity", make_push(2, 2, 1, with_infinity), reason::non_finite_value},
     {"wrong dimension", make_push(2, 3, 1, too_long),
@@ -287,6 +287,114 @@ TEST_CASE("momentum_orderer: rejections are answered and counted") {
   CHECK(max_abs_difference(*after.parameters, *next.snapshot.parameters) == 0);
 }
 
+TEST_CASE("momentum_orderer: a push received again gets its first answer "
+          "and is applied once; a late one is placed") {
+  deterministic_system env;
+  const Eigen::VectorXf initial = initial_parameters();
+  auto settings = ormo_settings(optim::apply_mode::on_arrival);
+  auto shard = spawn_shard(
+    env, initial,
+    std::make_unique<optim::ordered_momentum>(dimension, 2, settings));
+  caf::anon_send(shard.orderer, join_atom::value, worker_id{1});
+  caf::anon_send(shard.orderer, join_atom::value, worker_id{2});
+  env.run();
+  optim::ordered_momentum reference(dimension, 2, settings);
+  Eigen::VectorXf expected = initial;
+  random_source random(5);
+  const Eigen::VectorXf g1 = test::random_vector(random, dimension);
+  const Eigen::VectorXf g2 = test::random_vector(random, dimension);
+  auto push = [&](worker_id worker, std::uint64_t sequence,
+                  const Eigen::VectorXf& g) {
+    return env.ask<push_outcome>(shard.orderer, push_atom::value,
+                                 make_push(worker, sequence, 0, g));
+  };
+  auto stats = [&] {
+    return env.ask<orderer_stats>(shard.orderer, stats_atom::value);
+  };
+
+  reference.place_and_apply(g1, 0, expected);
+  auto first = push(1, 1, g1);
+  REQUIRE(first.accepted());
+  auto again = push(1, 1, g1);
+  CHECK(again.accepted());
+  CHECK(again.snapshot.version == first.snapshot.version);
+  CHECK(max_abs_difference(*again.snapshot.parameters, expected) <= 1e-6f);
+  CHECK(stats().duplicates == 1);
+  CHECK(stats().received == 1);
+
+  // A rejection is repeated with its reason and detail, counted once.
+  Eigen::VectorXf with_nan = g2;
+  with_nan[1] = NAN;
+  auto refused = push(1, 2, with_nan);
+  REQUIRE(refused.rejection == rejection_reason::non_finite_value);
+  auto refused_again = push(1, 2, g2); // the link's copy decides nothing
+  CHECK(refused_again.rejection == refused.rejection);
+  CHECK(refused_again.detail == refused.detail);
+  CHECK(stats().rejected.at(rejection_reason::non_finite_value) == 1);
+
+  // Push 4 overtook push 3 (3 was lost and sent again): both are placed.
+  reference.place_and_apply(g2, 0, expected);
+  REQUIRE(push(1, 4, g2).accepted());
+  reference.place_and_apply(g1, 0, expected);
+  auto late = push(1, 3, g1);
+  CHECK(late.accepted());
+  CHECK(max_abs_difference(*late.snapshot.parameters, expected) <= 1e-6f);
+  auto counts = stats();
+  CHECK(counts.received == 4);
+  CHECK(counts.accepted == 3);
+  CHECK(counts.duplicates == 2);
+  CHECK(counts.received == counts.accepted + total(counts.rejected));
+
+  // Beyond the window a number is too old to tell: refused, never placed.
+  for (std::uint64_t k = 1; k <= push_ledger::window + 1; ++k)
+    REQUIRE(push(2, k, g2).accepted());
+  const auto before
+    = env.ask<parameter_snapshot>(shard.server, pull_atom::value);
+  auto stale = push(2, 1, g2);
+  CHECK(stale.rejection == rejection_reason::duplicate_sequence);
+  CHECK(stale.detail.find("older than the last") != std::string::npos);
+  CHECK(env.ask<parameter_snapshot>(shard.server, pull_atom::value).version
+        == before.version);
+}
+
+TEST_CASE("momentum_orderer: under SSGDm a repeated push waits for the "
+          "close like the first") {
+  deterministic_system env;
+  optim::synchronous_momentum_settings settings;
+  settings.learning_rate = 0.1;
+  settings.momentum = 0.9;
+  auto shard = spawn_shard(
+    env, initial_parameters(),
+    std::make_unique<optim::synchronous_momentum>(dimension, 2, settings));
+  caf::anon_send(shard.orderer, join_atom::value, worker_id{1});
+  caf::anon_send(shard.orderer, join_atom::value, worker_id{2});
+  env.run();
+  const Eigen::VectorXf g = Eigen::VectorXf::Ones(dimension);
+  auto first = env.request<push_outcome>(shard.orderer, push_atom::value,
+                                         make_push(1, 1, 0, g));
+  env.run();
+  auto again = env.request<push_outcome>(shard.orderer, push_atom::value,
+                                         make_push(1, 1, 0, g));
+  env.run();
+  CHECK_FALSE(first->arrived());
+  CHECK_FALSE(again->arrived()); // held, like the first
+  auto closing = env.request<push_outcome>(shard.orderer, push_atom::value,
+                                           make_push(2, 1, 0, g));
+  env.run();
+  REQUIRE(closing->value);
+  REQUIRE(first->value);
+  REQUIRE(again->value);
+  CHECK(again->value->accepted());
+  CHECK(again->value->snapshot.iteration == 1);
+  auto counts = env.ask<orderer_stats>(shard.orderer, stats_atom::value);
+  CHECK(counts.accepted == 2);
+  CHECK(counts.duplicates == 1);
+  // Once the iteration closed, a repeat is answered at once.
+  CHECK(env.ask<push_outcome>(shard.orderer, push_atom::value,
+                              make_push(1, 1, 0, g))
+          .accepted());
+}
+
 TEST_CASE("momentum_orderer: a join after a leave starts a new sequence") {
   deterministic_system env;
   auto shard = spawn_shard(
@@ -300,14 +408,20 @@ TEST_CASE("momentum_orderer: a join after a leave starts a new sequence") {
     env
       .ask<push_outcome>(shard.orderer, push_atom::value, make_push(4, 1, 0, g))
       .accepted());
-  // A second join of a member keeps its sequence (no replay of 1).
+  // A second join of a member keeps its record: 1 is a repeat, answered
+  // as the first time and not applied again.
   caf::anon_send(shard.orderer, join_atom::value, worker_id{4});
   env.run();
+  const auto before
+    = env.ask<parameter_snapshot>(shard.server, pull_atom::value);
   CHECK(
     env
       .ask<push_outcome>(shard.orderer, push_atom::value, make_push(4, 1, 1, g))
-      .rejection
-    == rejection_reason::duplicate_sequence);
+      .accepted());
+  CHECK(env.ask<parameter_snapshot>(shard.server, pull_atom::value).version
+        == before.version);
+  CHECK(env.ask<orderer_stats>(shard.orderer, stats_atom::value).duplicates
+        == 1);
   CHECK(
     env
       .ask<push_outcome>(shard.orderer, push_atom::value, make_push(4, 2, 1, g))

@@ -181,10 +181,14 @@ typename Inspector::result_type inspect(Inspector& f, push_outcome& x) {
 struct orderer_stats {
   iteration_index iteration = 0;
   std::int32_t iteration_size = 0;
+  /// Pushes decided (each worker's sequence number once).
   std::uint64_t received = 0;
   std::uint64_t accepted = 0;
   /// Reason -> count (only reasons that occurred).
   std::map<rejection_reason, std::uint64_t> rejected;
+  /// Pushes received again after their decision (a worker's retry, a copy
+  /// a link made): answered as the first time, applied never.
+  std::uint64_t duplicates = 0;
   /// Sum and count of the minibatch losses of accepted gradients.
   double loss_sum = 0;
   std::uint64_t loss_count = 0;
@@ -197,8 +201,8 @@ struct orderer_stats {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, orderer_stats& x) {
   return f(caf::meta::type_name("orderer_stats"), x.iteration, x.iteration_size,
-           x.received, x.accepted, x.rejected, x.loss_sum, x.loss_count,
-           x.delay_sum, x.max_delay, x.accepted_by_worker);
+           x.received, x.accepted, x.rejected, x.duplicates, x.loss_sum,
+           x.loss_count, x.delay_sum, x.max_delay, x.accepted_by_worker);
 }
 
 /// Membership as the supervisor sees it.
