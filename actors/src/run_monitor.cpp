@@ -138,6 +138,8 @@ run_counts whole_counts(const std::vector<orderer_stats>& shards,
   whole.loss_count = first.loss_count;
   whole.delay_sum = first.delay_sum;
   whole.max_delay = first.max_delay;
+  for (const auto& shard : shards)
+    whole.duplicates += shard.duplicates;
   if (shards.size() == 1)
     return whole;
   whole.partial = membership.gradients_partial;
@@ -173,6 +175,7 @@ run_membership membership_of(const membership_stats& m) {
   membership.left = m.left;
   membership.lost = m.lost;
   membership.nodes_lost = m.nodes_lost;
+  membership.retries = m.retries;
   membership.last_failure = m.last_failure;
   return membership;
 }

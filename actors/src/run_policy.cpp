@@ -206,6 +206,7 @@ void run_policy::fill_report(run_report& report, const run_end& end,
   report.gradients_received = counts.received;
   report.gradients_applied = counts.applied;
   report.gradients_partial = counts.partial;
+  report.gradients_duplicate = counts.duplicates;
   report.gradients_rejected.clear();
   for (const auto& [reason, count] : counts.rejected)
     report.gradients_rejected[to_string(reason)] = count;
@@ -235,6 +236,7 @@ void run_policy::fill_report(run_report& report, const run_end& end,
   report.left = m.left;
   report.lost = m.lost;
   report.nodes_lost = m.nodes_lost;
+  report.retries = m.retries;
   report.last_failure = m.last_failure;
 }
 

@@ -348,6 +348,9 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self,
       return enlist(self, name, std::move(host), std::move(slots));
     },
     [=](stats_atom) { return self->state.stats; },
+    [=](retry_atom, std::uint64_t slices) {
+      self->state.stats.retries += slices;
+    },
     [=](partial_atom, const std::vector<rejection_reason>& outcomes) {
       auto& stats = self->state.stats;
       ++stats.gradients_partial;

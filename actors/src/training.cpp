@@ -89,6 +89,7 @@ worker_timing to_worker_timing(const worker_slot_plan& slot) {
   timing.jitter = slot.jitter;
   timing.seed = slot.seed;
   timing.request_timeout = slot.request_timeout;
+  timing.retry_after = slot.retry_after;
   timing.pushes_in_flight = slot.pushes_in_flight;
   return timing;
 }

@@ -21,6 +21,7 @@ worker_slot_plan make_slot(const workers_plan& workers, std::size_t slot) {
   result.jitter = workers.jitter;
   result.seed = random_source::derive_seed(workers.seed ^ timing_stream, slot);
   result.request_timeout = workers.request_timeout;
+  result.retry_after = workers.retry_after;
   result.pushes_in_flight = workers.pushes_in_flight;
   return result;
 }
@@ -95,6 +96,8 @@ result<training_plan> make_training_plan(const config::run_config& run,
   slots.jitter = run.workers.compute_jitter;
   slots.request_timeout = to_nanoseconds(
     std::chrono::duration<double>(run.workers.request_timeout_s));
+  slots.retry_after = to_nanoseconds(
+    std::chrono::duration<double>(run.workers.retry_after_s));
   slots.pushes_in_flight = run.workers.pushes_in_flight;
   for (std::size_t slot = 0; slot < slots.initial; ++slot)
     slots.slots.push_back(make_slot(slots, slot));
@@ -143,6 +146,7 @@ bool operator==(const worker_slot_plan& a, const worker_slot_plan& b) {
   return a.slowdown == b.slowdown && a.virtual_compute == b.virtual_compute
          && a.jitter == b.jitter && a.seed == b.seed
          && a.request_timeout == b.request_timeout
+         && a.retry_after == b.retry_after
          && a.pushes_in_flight == b.pushes_in_flight;
 }
 
@@ -151,6 +155,7 @@ bool operator==(const workers_plan& a, const workers_plan& b) {
          && same_speed(a.speed, b.speed) && a.seed == b.seed
          && a.virtual_compute == b.virtual_compute && a.jitter == b.jitter
          && a.request_timeout == b.request_timeout
+         && a.retry_after == b.retry_after
          && a.pushes_in_flight == b.pushes_in_flight;
 }
 

@@ -60,21 +60,26 @@ void report_disagreement(worker_pointer self,
 }
 
 /// Shard `shard` answered the push numbered `sequence`.
+/// Shard `shard` answered the push numbered `sequence`; a second answer
+/// (to a slice sent again) changes nothing.
 void push_answered(worker_pointer self, std::uint64_t sequence,
                    std::size_t shard, push_outcome& outcome) {
   auto& state = self->state;
-  ++state.replies;
-  --state.awaiting;
   auto record = std::find_if(
     state.pushes.begin(), state.pushes.end(),
     [sequence](const push_in_flight& p) { return p.sequence == sequence; });
-  if (record == state.pushes.end()) {
-    fail(self, caf::make_error(error_code::invalid_reply,
-                               "shard " + std::to_string(shard)
-                                 + " answered push " + std::to_string(sequence)
-                                 + ", which awaits no answer"));
+  if (record == state.pushes.end() || record->answered[shard]) {
+    if (sequence > state.sequence)
+      fail(self, caf::make_error(error_code::invalid_reply,
+                                 "shard " + std::to_string(shard)
+                                   + " answered push "
+                                   + std::to_string(sequence)
+                                   + ", which was never sent"));
     return;
   }
+  record->answered[shard] = true;
+  ++state.replies;
+  --state.awaiting;
   if (outcome.accepted()
       && static_cast<Eigen::Index>(outcome.snapshot.parameters.size())
            == state.shards[shard].size) {
@@ -211,17 +216,43 @@ void compute(worker_pointer self) {
     push(self);
 }
 
+/// Sends push `sequence`'s slice `message` to shard `shard`.
+void send_slice(worker_pointer self, std::uint64_t sequence, std::size_t shard,
+                gradient_push message) {
+  self
+    ->request(self->state.shards[shard].orderer, caf::infinite,
+              push_atom::value, std::move(message))
+    .then(
+      [=](push_outcome& outcome) {
+        push_answered(self, sequence, shard, outcome);
+      },
+      [=](caf::error& error) { fail(self, error); });
+}
+
+/// Sends again every slice unanswered for retry_after, and tells the
+/// supervisor how many.
+void send_again(worker_pointer self) {
+  auto& state = self->state;
+  auto now = self->clock().now();
+  std::uint64_t resent = 0;
+  for (auto& record : state.pushes)
+    for (std::size_t s = 0; s < record.slices.size(); ++s)
+      if (!record.answered[s]
+          && now - record.sent_at[s] >= state.timing.retry_after) {
+        record.sent_at[s] = now;
+        send_slice(self, record.sequence, s, record.slices[s]);
+        ++resent;
+      }
+  if (resent > 0 && state.supervisor)
+    self->send(state.supervisor, retry_atom::value, resent);
+}
+
 void push(worker_pointer self) {
   auto& state = self->state;
   const auto shard_count = state.shards.size();
   state.computing = false;
   ++state.sequence;
   state.awaiting += shard_count;
-  push_in_flight record;
-  record.sequence = state.sequence;
-  record.outcomes.assign(shard_count, rejection_reason::none);
-  record.awaited = shard_count;
-  state.pushes.push_back(std::move(record));
   // Checked here, on the worker's thread, once per slice: the servers trust
   // the proof and read the gradient only in their update passes.
   std::vector<optim::checked_gradient> slices;
@@ -240,8 +271,9 @@ void push(worker_pointer self) {
                                     + slices.back().first_non_finite());
   }
   const auto sequence = state.sequence;
+  push_in_flight record;
+  record.sequence = sequence;
   for (std::size_t s = 0; s < shard_count; ++s) {
-    const auto& route = state.shards[s];
     gradient_push message;
     message.worker = state.id;
     message.sequence = sequence;
@@ -249,15 +281,15 @@ void push(worker_pointer self) {
     message.gradient = std::move(slices[s]);
     message.first_non_finite = first_non_finite;
     message.loss = state.loss;
-    self
-      ->request(route.orderer, caf::infinite, push_atom::value,
-                std::move(message))
-      .then(
-        [=](push_outcome& outcome) {
-          push_answered(self, sequence, s, outcome);
-        },
-        [=](caf::error& error) { fail(self, error); });
+    record.slices.push_back(std::move(message));
   }
+  record.outcomes.assign(shard_count, rejection_reason::none);
+  record.answered.assign(shard_count, false);
+  record.sent_at.assign(shard_count, self->clock().now());
+  record.awaited = shard_count;
+  state.pushes.push_back(std::move(record));
+  for (std::size_t s = 0; s < shard_count; ++s)
+    send_slice(self, sequence, s, state.pushes.back().slices[s]);
   try_compute(self);
 }
 
@@ -287,6 +319,8 @@ worker(worker_pointer self, worker_id id, std::vector<shard_route> shards,
       for (std::size_t s = 0; s < state.shards.size(); ++s)
         pull(self, s);
       self->delayed_send(self, state.timing.request_timeout, tick_atom::value);
+      if (state.timing.retry_after < state.timing.request_timeout)
+        self->delayed_send(self, state.timing.retry_after, retry_atom::value);
     },
     [=](push_atom) { push(self); },
     [=](leave_atom) { self->state.leaving = true; },
@@ -302,6 +336,11 @@ worker(worker_pointer self, worker_id id, std::vector<shard_route> shards,
       }
       state.replies_at_tick = state.replies;
       self->delayed_send(self, state.timing.request_timeout, tick_atom::value);
+    },
+    [=](retry_atom) {
+      send_again(self);
+      self->delayed_send(self, self->state.timing.retry_after,
+                         retry_atom::value);
     },
   };
 }

@@ -6,6 +6,8 @@
 #include <memory>
 #include <vector>
 
+#include <caf/actor_clock.hpp>
+
 #include "ormo/actors/worker.hpp"
 #include "ormo/random.hpp"
 
@@ -14,8 +16,13 @@ namespace ormo::actors {
 /// A push some shard has not answered yet.
 struct push_in_flight {
   std::uint64_t sequence = 0;
-  /// Each shard's outcome (by route index; none: applied or not yet in).
+  /// The slice sent to each shard (by route index), kept to send again.
+  std::vector<gradient_push> slices;
+  /// Each shard's outcome (none: applied or not yet in), whether it came,
+  /// and when the slice was last sent (the actor clock's time).
   std::vector<rejection_reason> outcomes;
+  std::vector<bool> answered;
+  std::vector<caf::actor_clock::time_point> sent_at;
   /// Answers still awaited.
   std::size_t awaited = 0;
   /// Shards that rejected it, in the order their answers came; pulled once

@@ -235,6 +235,15 @@ document_schema make_run_config_schema() {
         "before it fails (checked by a watchdog, so after once to twice "
         "this). Under `ssgdm` also the longest wait at the barrier: raise it "
         "when one gradient takes longer."),
+      number_key<rc>(
+        "retry_after_s", left_open(0, 1e6),
+        [](auto& c) -> auto& { return c.workers.retry_after_s; },
+        "Real seconds a push may stay unanswered by a shard before the "
+        "worker sends it again (same sequence number: the shard answers as "
+        "it did the first time and never applies it twice), and again "
+        "after each further interval until `request_timeout_s`. Under "
+        "`ssgdm` an answer waits for the iteration's close: a resend then "
+        "is harmless, counted in `retries`."),
       with_docs(
         integer_key<rc>(
           "pushes_in_flight", {1, 8, false},

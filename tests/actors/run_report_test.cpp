@@ -273,6 +273,8 @@ run_report sample_report() {
   r.gradients_received = 5000;
   r.gradients_applied = 4990;
   r.gradients_rejected = {{"duplicate_sequence", 3}, {"non_finite_value", 7}};
+  r.gradients_duplicate = 2;
+  r.retries = 1;
   r.mean_delay = 1.75;
   r.max_delay = 6;
   r.final_train_loss = 0.5;
@@ -330,6 +332,8 @@ TEST_CASE("run_report: summary JSON is valid and has the documented keys") {
                           "gradients_applied",
                           "gradients_partial",
                           "gradients_rejected",
+                          "gradients_duplicate",
+                          "retries",
                           "final_train_loss",
                           "final_test_accuracy",
                           "wall_seconds",
@@ -357,6 +361,8 @@ TEST_CASE("run_report: summary JSON is valid and has the documented keys") {
   CHECK(m.at("gradients_received") == "5000");
   CHECK(m.at("gradients_applied") == "4990");
   CHECK(m.at("gradients_partial") == "0");
+  CHECK(m.at("gradients_duplicate") == "2");
+  CHECK(m.at("retries") == "1");
   CHECK(compact(m.at("gradients_rejected"))
         == "{\"duplicate_sequence\":3,\"non_finite_value\":7}");
   CHECK(m.at("final_train_loss") == "0.5");
@@ -406,6 +412,8 @@ TEST_CASE("run_report: summary JSON keeps its key order and number forms") {
                                     "gradients_applied",
                                     "gradients_partial",
                                     "gradients_rejected",
+                                    "gradients_duplicate",
+                                    "retries",
                                     "mean_delay",
                                     "max_delay",
                                     "final_train_loss",

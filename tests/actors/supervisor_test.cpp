@@ -113,6 +113,9 @@ TEST_CASE("supervisor: gradients flow and the counts add up") {
   CHECK(m.live == 3);
   CHECK(m.joined == 3);
   CHECK(m.left + m.crashed + m.restarted + m.evicted == 0);
+  // Nothing was lost, so nothing was sent twice.
+  CHECK(m.retries == 0);
+  CHECK(stats.duplicates == 0);
   // Speed: 1000 gradients per virtual second each.
   REQUIRE(m.gradients_per_second.size() == 3);
   for (const auto& [id, speed] : m.gradients_per_second) {
@@ -123,6 +126,15 @@ TEST_CASE("supervisor: gradients flow and the counts add up") {
   auto end = env.ask<parameter_snapshot>(t.shard.server, pull_atom::value);
   CHECK(end.version > 0);
   CHECK(loss_at(*end.parameters) < 0.01 * loss_at(*start.parameters));
+}
+
+TEST_CASE("supervisor: the workers' retries are counted") {
+  deterministic_system env;
+  auto t = spawn_topology(env, workers(0));
+  caf::anon_send(t.supervisor, retry_atom::value, std::uint64_t{2});
+  caf::anon_send(t.supervisor, retry_atom::value, std::uint64_t{1});
+  env.run();
+  CHECK(membership_of(env, t).retries == 3);
 }
 
 TEST_CASE("supervisor: K follows the live workers") {

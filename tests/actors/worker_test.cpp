@@ -231,6 +231,7 @@ TEST_CASE("worker: a round unanswered for a request timeout ends the worker") {
     env.sys(), std::shared_ptr<optim::update_rule>(ormo_rule()), shard.server));
   auto timing = virtual_timing();
   timing.request_timeout = std::chrono::seconds(10);
+  timing.retry_after = timing.request_timeout; // no retries
   auto handle = spawn_worker(
     env, 1, {shard}, std::make_shared<quadratic_source>(target()), timing);
   auto reason = exit_reason_of(env, handle);
@@ -779,6 +780,7 @@ TEST_CASE("worker: pipelined pushes unanswered for a request timeout end "
     env.sys(), std::shared_ptr<optim::update_rule>(ormo_rule()), shard.server));
   auto timing = pipelined(2);
   timing.request_timeout = std::chrono::seconds(10);
+  timing.retry_after = timing.request_timeout; // no retries
   auto source = std::make_shared<quadratic_source>(target());
   auto handle = spawn_worker(env, 1, {shard}, source, timing);
   auto reason = exit_reason_of(env, handle);
@@ -790,4 +792,90 @@ TEST_CASE("worker: pipelined pushes unanswered for a request timeout end "
   env.run_for(std::chrono::seconds(11));
   REQUIRE(reason->has_value());
   CHECK(*reason == caf::sec::request_timeout);
+}
+
+namespace {
+
+/// What a lossy link in front of an orderer loses.
+struct losses {
+  /// Pushes dropped on their way in (the orderer never sees them).
+  int requests = 0;
+  /// Answers dropped on their way back (the orderer decided).
+  int answers = 0;
+};
+
+struct lossy_link_state {
+  std::vector<caf::typed_response_promise<push_outcome>> never_answered;
+};
+
+/// In front of `orderer`: loses pushes or answers as `lose` says, passes
+/// everything else on.
+momentum_orderer_actor::behavior_type
+lossy_link(momentum_orderer_actor::stateful_pointer<lossy_link_state> self,
+           momentum_orderer_actor orderer, std::shared_ptr<losses> lose) {
+  return {
+    [=](push_atom, gradient_push& push) -> caf::result<push_outcome> {
+      if (lose->requests > 0) {
+        --lose->requests;
+        self->state.never_answered.push_back(
+          self->make_response_promise<push_outcome>());
+        return self->state.never_answered.back();
+      }
+      if (lose->answers > 0) {
+        --lose->answers;
+        self->request(orderer, caf::infinite, push_atom::value, push)
+          .then([](push_outcome&) {});
+        self->state.never_answered.push_back(
+          self->make_response_promise<push_outcome>());
+        return self->state.never_answered.back();
+      }
+      return self->delegate(orderer, push_atom::value, std::move(push));
+    },
+    [=](join_atom, worker_id w) { self->send(orderer, join_atom::value, w); },
+    [=](leave_atom, worker_id w) { self->send(orderer, leave_atom::value, w); },
+    [=](resize_atom, std::int32_t k) {
+      self->send(orderer, resize_atom::value, k);
+    },
+    [=](stats_atom) { return self->delegate(orderer, stats_atom::value); },
+    [=](watch_atom, bool stop_rule, std::uint64_t received,
+        iteration_index iteration, run_monitor_actor watcher) {
+      self->send(orderer, watch_atom::value, stop_rule, received, iteration,
+                 std::move(watcher));
+    },
+  };
+}
+
+} // namespace
+
+TEST_CASE("worker: a push or an answer lost on the way is sent again, "
+          "applied once, and the worker goes on") {
+  for (bool answer_lost : {false, true}) {
+    CAPTURE(answer_lost);
+    deterministic_system env;
+    auto shard
+      = spawn_shard(env, Eigen::VectorXf::Zero(dimension), ormo_rule());
+    auto lose = std::make_shared<losses>();
+    (answer_lost ? lose->answers : lose->requests) = 1;
+    auto real_orderer = shard.orderer;
+    shard.orderer
+      = env.track(env.sys().spawn(lossy_link, real_orderer, lose));
+    auto timing = virtual_timing();
+    timing.request_timeout = std::chrono::seconds(10);
+    timing.retry_after = std::chrono::seconds(1);
+    auto source = std::make_shared<quadratic_source>(target());
+    auto handle = spawn_worker(env, 1, {shard}, source, timing);
+    auto reason = exit_reason_of(env, handle);
+    // The first push is lost; within two retry periods it is sent again,
+    // answered, and the worker computes on.
+    env.run_for(std::chrono::milliseconds(2500));
+    CHECK_FALSE(reason->has_value());
+    CHECK(source->calls > 100);
+    auto stats = env.ask<orderer_stats>(real_orderer, stats_atom::value);
+    // Every gradient decided once: the lost push too (placed when it came
+    // again), the lost answer's push not twice.
+    CHECK(stats.accepted == stats.received);
+    CHECK(stats.duplicates == (answer_lost ? 1u : 0u));
+    CHECK(stats.received + 1 >= static_cast<std::uint64_t>(source->calls));
+    CHECK(stats.received <= static_cast<std::uint64_t>(source->calls));
+  }
 }

@@ -88,6 +88,7 @@ compute_ms = 2.5
 compute_jitter = 0.3
 restart_limit = 7
 request_timeout_s = 12.5
+retry_after_s = 1.5
 pushes_in_flight = 3
 
 [workers.speed]

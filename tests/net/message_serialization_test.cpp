@@ -83,7 +83,7 @@ bool same(const orderer_stats& a, const orderer_stats& b) {
          && a.received == b.received && a.accepted == b.accepted
          && a.rejected == b.rejected && a.loss_sum == b.loss_sum
          && a.loss_count == b.loss_count && a.delay_sum == b.delay_sum
-         && a.max_delay == b.max_delay
+         && a.max_delay == b.max_delay && a.duplicates == b.duplicates
          && a.accepted_by_worker == b.accepted_by_worker;
 }
 
@@ -95,7 +95,8 @@ bool same(const membership_stats& a, const membership_stats& b) {
          && a.last_failure == b.last_failure
          && a.gradients_partial == b.gradients_partial
          && a.partial_applied == b.partial_applied
-         && a.partial_rejected == b.partial_rejected;
+         && a.partial_rejected == b.partial_rejected
+         && a.retries == b.retries;
 }
 
 bool same(const std::vector<rejection_reason>& a,
@@ -234,6 +235,7 @@ TEST_CASE("message_serialization: orderer_stats") {
   stats.loss_count = 16000;
   stats.delay_sum = 3.5e4;
   stats.max_delay = 7;
+  stats.duplicates = 3;
   stats.accepted_by_worker = {{1, 8000}, {2, 8000}};
   check_round_trips(node.sys, stats);
 }
@@ -252,6 +254,7 @@ TEST_CASE("message_serialization: membership_stats") {
   stats.gradients_partial = 2;
   stats.partial_applied = {2, 0};
   stats.partial_rejected = {{}, {{rejection_reason::future_iteration, 2}}};
+  stats.retries = 7;
   check_round_trips(node.sys, stats);
 }
 

@@ -61,8 +61,9 @@ using worker_actor = caf::typed_actor<
   /// Finish the gradient in progress (push it, take the answer), then quit
   /// normally.
   caf::reacts_to<leave_atom>,
-  /// Its own watchdog (see worker.hpp).
-  caf::reacts_to<tick_atom>>;
+  /// Its own watchdog, and its check for pushes to send again (see
+  /// worker.hpp).
+  caf::reacts_to<tick_atom>, caf::reacts_to<retry_atom>>;
 
 /// Spawns workers on its node for a supervisor on another node (see
 /// worker_host.hpp).
@@ -90,6 +91,8 @@ using supervisor_actor = caf::typed_actor<
   /// A worker's shards disagreed on one gradient: each shard's outcome (by
   /// shard route index; none: applied). Counted in membership_stats.
   caf::reacts_to<partial_atom, std::vector<rejection_reason>>,
+  /// A worker sent this many push slices again (no answer came in time).
+  caf::reacts_to<retry_atom, std::uint64_t>,
   /// Periodic speed measurement.
   caf::reacts_to<tick_atom>,
   /// Stops every worker and then itself.

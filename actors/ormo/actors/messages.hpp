@@ -230,6 +230,8 @@ struct membership_stats {
   /// applied, and how many it rejected by reason. Empty until the first.
   std::vector<std::uint64_t> partial_applied;
   std::vector<std::map<rejection_reason, std::uint64_t>> partial_rejected;
+  /// Push slices the workers sent again for want of an answer.
+  std::uint64_t retries = 0;
 };
 
 template <class Inspector>
@@ -238,7 +240,7 @@ typename Inspector::result_type inspect(Inspector& f, membership_stats& x) {
            x.crashed, x.restarted, x.evicted, x.lost, x.nodes_lost,
            x.gradients_per_second,
            x.last_failure, x.gradients_partial, x.partial_applied,
-           x.partial_rejected);
+           x.partial_rejected, x.retries);
 }
 
 } // namespace ormo::actors

@@ -80,6 +80,8 @@ struct run_counts {
   std::uint64_t partial = 0;
   /// Gradients every shard rejected, by reason.
   std::map<rejection_reason, std::uint64_t> rejected;
+  /// Push slices received again after their decision, over all shards.
+  std::uint64_t duplicates = 0;
   /// Sum and count of the minibatch losses of the gradients the first
   /// shard applied (a partial gradient's loss is counted when that shard
   /// applied it).
@@ -103,6 +105,8 @@ struct run_membership {
   /// Workers lost with their node, and the nodes lost.
   std::uint32_t lost = 0;
   std::uint32_t nodes_lost = 0;
+  /// Push slices the workers sent again.
+  std::uint64_t retries = 0;
   /// Why the last crash happened; may be empty.
   std::string last_failure;
 };

@@ -49,6 +49,11 @@ struct run_report {
   std::uint64_t gradients_partial = 0;
   /// Rejected by every shard, by reason name.
   std::map<std::string, std::uint64_t> gradients_rejected;
+  /// Push slices received again after their decision (a retry, a copy a
+  /// link made), over all shards: answered as the first, applied never.
+  std::uint64_t gradients_duplicate = 0;
+  /// Push slices the workers sent again for want of an answer.
+  std::uint64_t retries = 0;
   double mean_delay = 0;
   std::int64_t max_delay = 0;
   double final_train_loss = 0;

@@ -71,6 +71,8 @@ struct worker_slot_plan {
   std::uint64_t seed = 0;
   /// How long a round of a worker's requests may stay unanswered.
   std::chrono::nanoseconds request_timeout = std::chrono::seconds(60);
+  /// How long a push may stay unanswered before it is sent again.
+  std::chrono::nanoseconds retry_after = std::chrono::seconds(2);
   /// Pushes that may await their answers while the worker computes on.
   int pushes_in_flight = 1;
 };
@@ -88,6 +90,7 @@ struct workers_plan {
   std::optional<std::chrono::nanoseconds> virtual_compute;
   double jitter = 0;
   std::chrono::nanoseconds request_timeout = std::chrono::seconds(60);
+  std::chrono::nanoseconds retry_after = std::chrono::seconds(2);
   int pushes_in_flight = 1;
 };
 

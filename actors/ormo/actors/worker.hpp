@@ -28,6 +28,15 @@
 // rejected it; never with one shard), it tells its supervisor each shard's
 // outcome, so that the run's counts hold for the whole gradient.
 //
+// Retries: a push slice a shard has not answered for retry_after (checked
+// by a tick of that period) is sent to that shard again, with the same
+// worker and sequence number, and again after each further period. The
+// orderer answers a push it receives again as it answered the first (see
+// push_ledger.hpp), so a lost push is placed late and never lost, and a lost
+// answer's push is never applied twice; the worker takes the first answer
+// to each slice and ignores the others. It tells its supervisor how many
+// slices it sent again (retry_atom).
+//
 // Leaving: the worker computes no new gradient, pushes the one in progress,
 // takes the answers to every push in flight and then quits.
 //
@@ -66,6 +75,9 @@ struct worker_timing {
   /// How long a round of requests may stay unanswered (up to twice this):
   /// a dead remote server must not hang a worker.
   caf::timespan request_timeout = std::chrono::seconds(60);
+  /// How long a push may stay unanswered by a shard before it is sent to
+  /// that shard again (checked by a tick of this period).
+  caf::timespan retry_after = std::chrono::seconds(2);
   /// Pushes that may await their answers while the worker computes on
   /// (>= 1; 1 = compute only after every shard answered the last push).
   /// REQUIRES 1 under the synchronous reference, whose servers hold the

@@ -112,6 +112,11 @@ struct workers_config {
   /// it fails (a watchdog checks, so within once to twice this); under the
   /// synchronous reference also the longest wait at the barrier; > 0.
   double request_timeout_s = 60;
+  /// Real seconds a push may stay unanswered by a shard before the worker
+  /// sends it to that shard again (same sequence number: answered as the
+  /// first, never applied twice); again after each further interval,
+  /// until request_timeout_s; > 0.
+  double retry_after_s = 2;
   /// Pushes a worker may have awaiting their answers while it computes its
   /// next gradient on the newest parameters it holds; 1 ... 8, 1 = compute
   /// only after every shard answered. 1 under ssgdm.
