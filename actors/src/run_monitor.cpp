@@ -176,6 +176,7 @@ run_membership membership_of(const membership_stats& m) {
   membership.lost = m.lost;
   membership.nodes_lost = m.nodes_lost;
   membership.retries = m.retries;
+  membership.gradients_lost = m.gradients_lost;
   membership.last_failure = m.last_failure;
   return membership;
 }

@@ -237,6 +237,7 @@ void run_policy::fill_report(run_report& report, const run_end& end,
   report.lost = m.lost;
   report.nodes_lost = m.nodes_lost;
   report.retries = m.retries;
+  report.gradients_lost = m.gradients_lost;
   report.last_failure = m.last_failure;
 }
 

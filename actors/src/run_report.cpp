@@ -75,6 +75,7 @@ std::string to_json(const run_report& r) {
     json["gradients_rejected"][reason] = count;
   json["gradients_duplicate"] = r.gradients_duplicate;
   json["retries"] = r.retries;
+  json["gradients_lost"] = r.gradients_lost;
   json["mean_delay"] = json_number(r.mean_delay);
   json["max_delay"] = r.max_delay;
   json["final_train_loss"] = json_number(r.final_train_loss);

@@ -351,6 +351,9 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self,
     [=](retry_atom, std::uint64_t slices) {
       self->state.stats.retries += slices;
     },
+    [=](lost_atom, std::uint64_t pushes) {
+      self->state.stats.gradients_lost += pushes;
+    },
     [=](partial_atom, const std::vector<rejection_reason>& outcomes) {
       auto& stats = self->state.stats;
       ++stats.gradients_partial;

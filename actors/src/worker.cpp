@@ -21,7 +21,14 @@ void try_compute(worker_pointer self);
 void compute(worker_pointer self);
 void push(worker_pointer self);
 
+/// Ends the worker with `error`, telling its supervisor how many pushes
+/// had not every answer yet (lost to it).
 void fail(worker_pointer self, const caf::error& error) {
+  auto& state = self->state;
+  if (!state.pushes.empty() && state.supervisor)
+    self->send(state.supervisor, lost_atom::value,
+               static_cast<std::uint64_t>(state.pushes.size()));
+  state.pushes.clear();
   self->quit(error);
 }
 

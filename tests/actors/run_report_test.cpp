@@ -275,6 +275,7 @@ run_report sample_report() {
   r.gradients_rejected = {{"duplicate_sequence", 3}, {"non_finite_value", 7}};
   r.gradients_duplicate = 2;
   r.retries = 1;
+  r.gradients_lost = 4;
   r.mean_delay = 1.75;
   r.max_delay = 6;
   r.final_train_loss = 0.5;
@@ -334,6 +335,7 @@ TEST_CASE("run_report: summary JSON is valid and has the documented keys") {
                           "gradients_rejected",
                           "gradients_duplicate",
                           "retries",
+                          "gradients_lost",
                           "final_train_loss",
                           "final_test_accuracy",
                           "wall_seconds",
@@ -363,6 +365,7 @@ TEST_CASE("run_report: summary JSON is valid and has the documented keys") {
   CHECK(m.at("gradients_partial") == "0");
   CHECK(m.at("gradients_duplicate") == "2");
   CHECK(m.at("retries") == "1");
+  CHECK(m.at("gradients_lost") == "4");
   CHECK(compact(m.at("gradients_rejected"))
         == "{\"duplicate_sequence\":3,\"non_finite_value\":7}");
   CHECK(m.at("final_train_loss") == "0.5");
@@ -414,6 +417,7 @@ TEST_CASE("run_report: summary JSON keeps its key order and number forms") {
                                     "gradients_rejected",
                                     "gradients_duplicate",
                                     "retries",
+                                    "gradients_lost",
                                     "mean_delay",
                                     "max_delay",
                                     "final_train_loss",

@@ -115,6 +115,7 @@ TEST_CASE("supervisor: gradients flow and the counts add up") {
   CHECK(m.left + m.crashed + m.restarted + m.evicted == 0);
   // Nothing was lost, so nothing was sent twice.
   CHECK(m.retries == 0);
+  CHECK(m.gradients_lost == 0);
   CHECK(stats.duplicates == 0);
   // Speed: 1000 gradients per virtual second each.
   REQUIRE(m.gradients_per_second.size() == 3);
@@ -128,13 +129,15 @@ TEST_CASE("supervisor: gradients flow and the counts add up") {
   CHECK(loss_at(*end.parameters) < 0.01 * loss_at(*start.parameters));
 }
 
-TEST_CASE("supervisor: the workers' retries are counted") {
+TEST_CASE("supervisor: the workers' retries and lost pushes are counted") {
   deterministic_system env;
   auto t = spawn_topology(env, workers(0));
   caf::anon_send(t.supervisor, retry_atom::value, std::uint64_t{2});
   caf::anon_send(t.supervisor, retry_atom::value, std::uint64_t{1});
+  caf::anon_send(t.supervisor, lost_atom::value, std::uint64_t{2});
   env.run();
   CHECK(membership_of(env, t).retries == 3);
+  CHECK(membership_of(env, t).gradients_lost == 2);
 }
 
 TEST_CASE("supervisor: K follows the live workers") {

@@ -879,3 +879,29 @@ TEST_CASE("worker: a push or an answer lost on the way is sent again, "
     CHECK(stats.received <= static_cast<std::uint64_t>(source->calls));
   }
 }
+
+TEST_CASE("worker: a failing worker tells its supervisor the pushes it "
+          "leaves without an answer") {
+  deterministic_system env;
+  auto shard = spawn_scripted_shard(env, dimension, 0);
+  auto lost = std::make_shared<std::uint64_t>(0);
+  auto recorder = env.track(env.sys().spawn([=](caf::event_based_actor*) {
+    return caf::behavior{[=](lost_atom, std::uint64_t pushes) {
+      *lost += pushes;
+    }};
+  }));
+  auto timing = pipelined(2);
+  timing.request_timeout = std::chrono::seconds(10);
+  timing.retry_after = timing.request_timeout; // no retries
+  auto handle = env.track(ormo::actors::spawn_worker(
+    env.sys(), 1, {shard.route}, std::make_shared<quadratic_source>(target()),
+    timing, caf::actor_cast<supervisor_actor>(recorder)));
+  auto reason = exit_reason_of(env, handle);
+  env.run_for(milliseconds(10));
+  REQUIRE(shard.script->pushes.size() == 2);
+  CHECK(*lost == 0);
+  // Neither push is answered: the watchdog ends the worker.
+  env.run_for(std::chrono::seconds(25));
+  REQUIRE(reason->has_value());
+  CHECK(*lost == 2);
+}

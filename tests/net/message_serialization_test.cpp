@@ -96,7 +96,7 @@ bool same(const membership_stats& a, const membership_stats& b) {
          && a.gradients_partial == b.gradients_partial
          && a.partial_applied == b.partial_applied
          && a.partial_rejected == b.partial_rejected
-         && a.retries == b.retries;
+         && a.retries == b.retries && a.gradients_lost == b.gradients_lost;
 }
 
 bool same(const std::vector<rejection_reason>& a,
@@ -255,6 +255,7 @@ TEST_CASE("message_serialization: membership_stats") {
   stats.partial_applied = {2, 0};
   stats.partial_rejected = {{}, {{rejection_reason::future_iteration, 2}}};
   stats.retries = 7;
+  stats.gradients_lost = 2;
   check_round_trips(node.sys, stats);
 }
 

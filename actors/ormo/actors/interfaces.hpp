@@ -93,6 +93,9 @@ using supervisor_actor = caf::typed_actor<
   caf::reacts_to<partial_atom, std::vector<rejection_reason>>,
   /// A worker sent this many push slices again (no answer came in time).
   caf::reacts_to<retry_atom, std::uint64_t>,
+  /// A failing worker had this many pushes without every answer: each
+  /// may or may not have been applied, its worker never learns which.
+  caf::reacts_to<lost_atom, std::uint64_t>,
   /// Periodic speed measurement.
   caf::reacts_to<tick_atom>,
   /// Stops every worker and then itself.

@@ -232,6 +232,8 @@ struct membership_stats {
   std::vector<std::map<rejection_reason, std::uint64_t>> partial_rejected;
   /// Push slices the workers sent again for want of an answer.
   std::uint64_t retries = 0;
+  /// Pushes still awaiting an answer when their worker failed.
+  std::uint64_t gradients_lost = 0;
 };
 
 template <class Inspector>
@@ -240,7 +242,7 @@ typename Inspector::result_type inspect(Inspector& f, membership_stats& x) {
            x.crashed, x.restarted, x.evicted, x.lost, x.nodes_lost,
            x.gradients_per_second,
            x.last_failure, x.gradients_partial, x.partial_applied,
-           x.partial_rejected, x.retries);
+           x.partial_rejected, x.retries, x.gradients_lost);
 }
 
 } // namespace ormo::actors

@@ -107,6 +107,8 @@ struct run_membership {
   std::uint32_t nodes_lost = 0;
   /// Push slices the workers sent again.
   std::uint64_t retries = 0;
+  /// Pushes awaiting an answer when their worker failed.
+  std::uint64_t gradients_lost = 0;
   /// Why the last crash happened; may be empty.
   std::string last_failure;
 };

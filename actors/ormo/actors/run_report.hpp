@@ -54,6 +54,10 @@ struct run_report {
   std::uint64_t gradients_duplicate = 0;
   /// Push slices the workers sent again for want of an answer.
   std::uint64_t retries = 0;
+  /// Pushes still awaiting an answer when their worker failed (each may
+  /// have been applied or not: the worker never learnt which). A process
+  /// killed outright cannot tell: its pushes in flight are not counted.
+  std::uint64_t gradients_lost = 0;
   double mean_delay = 0;
   std::int64_t max_delay = 0;
   double final_train_loss = 0;
