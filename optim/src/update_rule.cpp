@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
+#include <string>
 
 #include "ormo/optim/gradient_check.hpp"
 
@@ -301,6 +303,45 @@ void update_rule::apply_step(const offset_step& step, gradient_view gradient,
         published.segment(j, len) = base.segment(j, len);
     }
   }
+}
+
+rule_state update_rule::state() const {
+  rule_state state;
+  state.iteration = iteration_;
+  state.arrivals = arrivals_;
+  state.iteration_size = iteration_size_;
+  state.deferred_decay = deferred_decay_;
+  state.momentum = momentum_;
+  return state;
+}
+
+status update_rule::restore(const rule_state& state) {
+  auto refuse = [](std::string what) {
+    return status::error(status_code::corrupt, "rule state: " + what);
+  };
+  if (state.iteration < 0)
+    return refuse("iteration index " + std::to_string(state.iteration)
+                  + " is negative");
+  if (state.iteration_size < 1)
+    return refuse("iteration size " + std::to_string(state.iteration_size)
+                  + " is below 1");
+  if (state.arrivals < 0)
+    return refuse(std::to_string(state.arrivals)
+                  + " arrivals in the open iteration");
+  if (!std::isfinite(state.deferred_decay))
+    return refuse("deferred decay is not finite");
+  if (state.momentum.size() != momentum_.size())
+    return refuse("momentum of " + std::to_string(state.momentum.size())
+                  + " values, this rule stores "
+                  + std::to_string(momentum_.size()));
+  if (!state.momentum.allFinite())
+    return refuse("momentum is not finite");
+  iteration_ = state.iteration;
+  arrivals_ = state.arrivals;
+  iteration_size_ = state.iteration_size;
+  deferred_decay_ = state.deferred_decay;
+  momentum_ = state.momentum;
+  return status::ok();
 }
 
 } // namespace ormo::optim

@@ -292,3 +292,89 @@ TEST_CASE("rules without momentum keep no momentum") {
   CHECK_FALSE(placed.offset_form.coefficients.changes_momentum());
   CHECK(placed.offset_form.momentum_offset == 0.0f);
 }
+
+TEST_CASE("a rule restored from another's state places the next gradients "
+          "exactly as that one does") {
+  for (auto name : all_algorithms) {
+    for (bool elsewhere : {false, true}) {
+      CAPTURE(to_string(name));
+      CAPTURE(elsewhere);
+      const std::size_t d = 6;
+      auto original = make(name, d, 3);
+      auto restored = make(name, d, 3);
+      if (elsewhere) {
+        original->keep_momentum_elsewhere();
+        restored->keep_momentum_elsewhere();
+      }
+      random_source random(17);
+      Eigen::VectorXf w = Eigen::VectorXf::Zero(d);
+      auto delay_at = [&](iteration_index t) {
+        return name == algorithm::ssgdm ? t : t - (t > 0 ? 1 : 0);
+      };
+      for (int k = 0; k < 8; ++k) {
+        const Eigen::VectorXf g = test::random_vector(random, d);
+        if (elsewhere)
+          original->place(g, delay_at(original->iteration()));
+        else
+          original->place_and_apply(g, delay_at(original->iteration()), w);
+      }
+      original->set_iteration_size(2);
+      REQUIRE(restored->restore(original->state()));
+      Eigen::VectorXf w_restored = w;
+      for (int k = 0; k < 8; ++k) {
+        CAPTURE(k);
+        const Eigen::VectorXf g = test::random_vector(random, d);
+        auto i = delay_at(original->iteration());
+        auto a = elsewhere ? original->place(g, i)
+                           : original->place_and_apply(g, i, w);
+        auto b = elsewhere ? restored->place(g, i)
+                           : restored->place_and_apply(g, i, w_restored);
+        CHECK(a.rejection == b.rejection);
+        CHECK(a.iteration == b.iteration);
+        CHECK(a.closed_iteration == b.closed_iteration);
+        CHECK(a.offset_form.coefficients.momentum_decay
+              == b.offset_form.coefficients.momentum_decay);
+        CHECK(a.offset_form.momentum_offset == b.offset_form.momentum_offset);
+        CHECK((w.array() == w_restored.array()).all());
+      }
+      CHECK((original->momentum_storage().array()
+             == restored->momentum_storage().array())
+              .all());
+    }
+  }
+}
+
+TEST_CASE("a state that does not fit the rule is refused and changes "
+          "nothing") {
+  auto rule = make(algorithm::ormo, 4, 2);
+  const auto before = rule->state();
+  auto broken = [&](auto edit) {
+    auto state = before;
+    edit(state);
+    return state;
+  };
+  const std::vector<std::pair<const char*, rule_state>> bad{
+    {"negative iteration", broken([](rule_state& s) { s.iteration = -1; })},
+    {"negative arrivals", broken([](rule_state& s) { s.arrivals = -2; })},
+    {"K of 0", broken([](rule_state& s) { s.iteration_size = 0; })},
+    {"NaN decay",
+     broken([](rule_state& s) {
+       s.deferred_decay = std::numeric_limits<float>::quiet_NaN();
+     })},
+    {"momentum of another size",
+     broken([](rule_state& s) { s.momentum = Eigen::VectorXf::Zero(5); })},
+    {"infinite momentum",
+     broken([](rule_state& s) {
+       s.momentum[1] = std::numeric_limits<float>::infinity();
+     })},
+  };
+  for (const auto& [what, state] : bad) {
+    CAPTURE(what);
+    auto refused = rule->restore(state);
+    CHECK_FALSE(refused);
+    CHECK(refused.code() == status_code::corrupt);
+    CHECK(refused.message().rfind("rule state: ", 0) == 0);
+    CHECK(rule->iteration() == before.iteration);
+    CHECK(rule->iteration_size() == before.iteration_size);
+  }
+}

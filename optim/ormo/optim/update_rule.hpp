@@ -24,6 +24,7 @@
 
 #include "ormo/optim/gradient_check.hpp"
 #include "ormo/rejection_reason.hpp"
+#include "ormo/status.hpp"
 
 namespace ormo::optim {
 
@@ -102,6 +103,19 @@ struct placement {
   iteration_index iteration = 0;
 
   bool accepted() const { return rejection == rejection_reason::none; }
+};
+
+/// What a rule holds besides its settings: with the same settings, a rule
+/// restored from it places every later gradient as the original would
+/// (a checkpoint's part).
+struct rule_state {
+  iteration_index iteration = 0;
+  int arrivals = 0;
+  int iteration_size = 1;
+  float deferred_decay = 1.0f;
+  /// The stored momentum; empty for rules without momentum and once kept
+  /// elsewhere.
+  Eigen::VectorXf momentum;
 };
 
 /// Base of all update rules. See the file comment for the protocol.
@@ -201,6 +215,15 @@ public:
   /// Gradients that close an iteration: 1 for the per-arrival rules (ASGD,
   /// ASGD-DA, naive ASGDm), iteration_size() for the ordered ones.
   int arrivals_per_iteration() const;
+
+  /// The rule's state now (see rule_state).
+  rule_state state() const;
+
+  /// Takes over `state` (e.g. a checkpoint's), or refuses it and changes
+  /// nothing: a negative iteration index or arrival count, K < 1, a decay
+  /// or momentum that is not finite, or a momentum of another size than the
+  /// one this rule stores (0 when it stores none).
+  status restore(const rule_state& state);
 
 protected:
   /// What a subclass returns for one admitted gradient.
