@@ -3,6 +3,9 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
 
 #include <Eigen/Core>
 #include <doctest/doctest.h>
@@ -10,6 +13,28 @@
 #include "ormo/random.hpp"
 
 namespace ormo::test {
+
+/// A fresh directory under the system's temporary directory, removed with
+/// everything in it at scope exit.
+class scratch_directory {
+public:
+  scratch_directory() {
+    auto pattern
+      = (std::filesystem::temp_directory_path() / "ormo-test-XXXXXX").string();
+    REQUIRE(mkdtemp(pattern.data()) != nullptr);
+    path_ = pattern;
+  }
+  scratch_directory(const scratch_directory&) = delete;
+  scratch_directory& operator=(const scratch_directory&) = delete;
+  ~scratch_directory() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+private:
+  std::filesystem::path path_;
+};
 
 /// A vector of standard normal values from `random`.
 inline Eigen::VectorXf random_vector(random_source& random, Eigen::Index size) {

@@ -8,6 +8,10 @@
 
 #include <caf/actor_system.hpp>
 
+#include "ormo/actors/checkpoint_store.hpp"
+#include "ormo/actors/error_code.hpp"
+#include "ormo/actors/shard_checkpoint.hpp"
+
 
 namespace ormo::actors {
 
@@ -60,6 +64,57 @@ parameter_step step_for(const momentum_orderer_state& state,
   return step;
 }
 
+/// The counters a checkpoint keeps.
+shard_counters counters_of(const orderer_stats& stats) {
+  shard_counters c;
+  c.received = stats.received;
+  c.accepted = stats.accepted;
+  c.duplicates = stats.duplicates;
+  c.rejected = stats.rejected;
+  c.loss_sum = stats.loss_sum;
+  c.loss_count = stats.loss_count;
+  c.delay_sum = stats.delay_sum;
+  c.max_delay = stats.max_delay;
+  c.accepted_by_worker = stats.accepted_by_worker;
+  return c;
+}
+
+/// Writes a checkpoint when iteration `closed` is one to checkpoint at.
+/// Call after the step that closed it was sent to the server.
+void checkpoint_at(momentum_orderer_pointer self,
+                   optim::iteration_index closed) {
+  auto& state = self->state;
+  const auto& settings = state.checkpointing;
+  if (settings.every_iterations <= 0 || closed % settings.every_iterations != 0)
+    return;
+  auto cut = std::make_shared<shard_checkpoint>();
+  cut->shard = settings.shard;
+  cut->offset = settings.offset;
+  cut->rule = state.rule->state();
+  cut->ledger = state.ledger.records();
+  cut->counters = counters_of(state.stats);
+  self->request(state.server, caf::infinite, checkpoint_atom::value)
+    .then(
+      [=](parameter_snapshot& w, shared_vector& u, shared_vector& base) {
+        const auto& settings = self->state.checkpointing;
+        cut->parameters = *w.parameters;
+        cut->size = cut->parameters.size();
+        cut->version = w.version;
+        cut->server_iteration = w.iteration;
+        if (u.values)
+          cut->momentum = *u.values;
+        if (base.values)
+          cut->base = *base.values;
+        checkpoint_store store(settings.directory, settings.keep);
+        if (auto written
+            = store.save(settings.shard, cut->rule.iteration, encode(*cut));
+            !written)
+          self->quit(caf::make_error(error_code::checkpoint_failed,
+                                     written.message()));
+      },
+      [=](caf::error& error) { self->quit(error); });
+}
+
 /// Closes the open iteration without a new gradient and has the server apply
 /// it, which answers the pushes it holds.
 void close_early(momentum_orderer_pointer self) {
@@ -72,6 +127,7 @@ void close_early(momentum_orderer_pointer self) {
     ->request(state.server, caf::infinite, step_atom::value,
               step_for(state, closed, {}))
     .then([](const push_outcome&) {});
+  checkpoint_at(self, closed.iteration);
   check_watch(self);
 }
 
@@ -105,8 +161,10 @@ caf::result<push_outcome> answer_again(momentum_orderer_pointer self,
 momentum_orderer_actor::behavior_type
 momentum_orderer(momentum_orderer_pointer self,
                  std::shared_ptr<optim::update_rule> rule,
-                 parameter_server_actor server) {
+                 parameter_server_actor server,
+                 shard_checkpointing checkpointing) {
   auto& state = self->state;
+  state.checkpointing = std::move(checkpointing);
   state.synchronous = rule->holds_pushes_until_close();
   state.rule = std::move(rule);
   // u lives beside w in the server: the rule only validates and plans.
@@ -157,8 +215,11 @@ momentum_orderer(momentum_orderer_pointer self,
       stats.delay_sum += static_cast<double>(placed.delay);
       stats.max_delay = std::max(stats.max_delay, placed.delay);
       check_watch(self);
-      return self->delegate(state.server, step_atom::value,
-                            step_for(state, placed, push.gradient));
+      auto answer = self->delegate(state.server, step_atom::value,
+                                   step_for(state, placed, push.gradient));
+      if (placed.closed_iteration)
+        checkpoint_at(self, placed.iteration);
+      return answer;
     },
     [=](join_atom, worker_id worker) { self->state.ledger.join(worker); },
     [=](leave_atom, worker_id worker) { self->state.ledger.leave(worker); },
@@ -186,8 +247,10 @@ momentum_orderer(momentum_orderer_pointer self,
 momentum_orderer_actor
 spawn_momentum_orderer(caf::actor_system& system,
                        std::shared_ptr<optim::update_rule> rule,
-                       parameter_server_actor server) {
-  return system.spawn(momentum_orderer, std::move(rule), std::move(server));
+                       parameter_server_actor server,
+                       shard_checkpointing checkpointing) {
+  return system.spawn(momentum_orderer, std::move(rule), std::move(server),
+                      std::move(checkpointing));
 }
 
 } // namespace ormo::actors

@@ -26,6 +26,7 @@ struct momentum_orderer_state {
   parameter_server_actor server;
   /// Registered workers and the decisions on their recent pushes.
   push_ledger ledger;
+  shard_checkpointing checkpointing;
   orderer_stats stats;
   /// The rule holds pushes until the close (the synchronous reference):
   /// workers wait for the close of their iteration.
@@ -44,6 +45,7 @@ using momentum_orderer_pointer
 momentum_orderer_actor::behavior_type
 momentum_orderer(momentum_orderer_pointer self,
                  std::shared_ptr<optim::update_rule> rule,
-                 parameter_server_actor server);
+                 parameter_server_actor server,
+                 shard_checkpointing checkpointing);
 
 } // namespace ormo::actors

@@ -114,6 +114,14 @@ parameter_server(parameter_server_pointer self, Eigen::VectorXf initial) {
       state.held.clear();
       return outcome;
     },
+    [=](checkpoint_atom) {
+      auto& state = self->state;
+      auto copy = [](const Eigen::VectorXf& v) {
+        return v.size() == 0 ? shared_vector{} : share(v);
+      };
+      return caf::make_result(snapshot_of(state), copy(state.momentum),
+                              copy(state.base));
+    },
   };
 }
 

@@ -26,6 +26,8 @@ std::string to_string(error_code code) {
       return "invalid_reply";
     case error_code::invalid_setup:
       return "invalid_setup";
+    case error_code::checkpoint_failed:
+      return "checkpoint_failed";
   }
   return "unknown";
 }
@@ -111,7 +113,8 @@ make_rules(const training_plan& plan) {
   return rules;
 }
 
-shard_route spawn_shard_with(caf::actor_system& system, const shard_plan& part,
+shard_route spawn_shard_with(caf::actor_system& system, std::size_t shard,
+                             const shard_plan& part,
                              std::unique_ptr<optim::update_rule> rule,
                              const Eigen::VectorXf& initial_parameters) {
   shard_route route;
@@ -119,7 +122,14 @@ shard_route spawn_shard_with(caf::actor_system& system, const shard_plan& part,
   route.size = static_cast<Eigen::Index>(part.size);
   route.server = spawn_parameter_server(
     system, initial_parameters.segment(route.offset, route.size));
-  route.orderer = spawn_momentum_orderer(system, std::move(rule), route.server);
+  shard_checkpointing checkpointing;
+  checkpointing.shard = static_cast<std::uint32_t>(shard);
+  checkpointing.offset = static_cast<std::int64_t>(part.offset);
+  checkpointing.directory = part.checkpoint_directory;
+  checkpointing.every_iterations = part.checkpoint_every;
+  checkpointing.keep = part.checkpoint_keep;
+  route.orderer = spawn_momentum_orderer(system, std::move(rule), route.server,
+                                         std::move(checkpointing));
   return route;
 }
 
@@ -136,7 +146,7 @@ spawn_shard(caf::actor_system& system, const training_plan& plan,
   auto rule = make_rule(part.rule);
   if (!rule)
     return invalid_setup("algorithm: " + rule.error().message());
-  return spawn_shard_with(system, part, std::move(rule).value(),
+  return spawn_shard_with(system, shard, part, std::move(rule).value(),
                           initial_parameters);
 }
 
@@ -191,7 +201,7 @@ spawn_training(caf::actor_system& system, const training_plan& plan,
     return rules.error();
   training_handles handles;
   for (std::size_t s = 0; s < plan.shards.size(); ++s)
-    handles.shards.push_back(spawn_shard_with(system, plan.shards[s],
+    handles.shards.push_back(spawn_shard_with(system, s, plan.shards[s],
                                               std::move((*rules)[s]),
                                               problem.initial_parameters));
 

@@ -1,5 +1,6 @@
 #include "ormo/actors/training_plan.hpp"
 
+#include <filesystem>
 #include <utility>
 
 #include "ormo/actors/speed_profile.hpp"
@@ -80,6 +81,12 @@ result<training_plan> make_training_plan(const config::run_config& run,
     shard.rule.dimension = shard.size;
     shard.rule.iteration_size = iteration_size;
     shard.rule.warmup_iterations = run.algorithm.warmup_iterations;
+    shard.checkpoint_directory
+      = run.checkpoints.dir.empty()
+          ? (std::filesystem::path(run.output.dir) / "checkpoints").string()
+          : run.checkpoints.dir;
+    shard.checkpoint_every = run.checkpoints.every_iterations;
+    shard.checkpoint_keep = run.checkpoints.keep;
     if (auto rule = make_rule(shard.rule); !rule)
       return status::error(status_code::invalid_argument,
                            "algorithm: " + rule.error().message());
@@ -139,7 +146,10 @@ bool operator==(const rule_plan& a, const rule_plan& b) {
 }
 
 bool operator==(const shard_plan& a, const shard_plan& b) {
-  return a.offset == b.offset && a.size == b.size && a.rule == b.rule;
+  return a.offset == b.offset && a.size == b.size && a.rule == b.rule
+         && a.checkpoint_directory == b.checkpoint_directory
+         && a.checkpoint_every == b.checkpoint_every
+         && a.checkpoint_keep == b.checkpoint_keep;
 }
 
 bool operator==(const worker_slot_plan& a, const worker_slot_plan& b) {

@@ -98,7 +98,7 @@ document_schema make_run_config_schema() {
     {"",
      {table_key("run"), table_key("algorithm"), table_key("model"),
       table_key("data"), table_key("workers"), table_key("server"),
-      table_key("output"), table_key("network"),
+      table_key("output"), table_key("checkpoints"), table_key("network"),
       table_array_key<rc>(
         "nodes", *nodes, [](auto& c) -> auto& { return c.nodes; },
         "The processes of a multi-process run; none = one process.")}},
@@ -303,6 +303,21 @@ document_schema make_run_config_schema() {
         "evaluations_per_epoch", above(0),
         [](auto& c) -> auto& { return c.output.evaluations_per_epoch; },
         "Test-set evaluations per epoch.")}},
+    {"checkpoints",
+     {integer_key<rc>(
+        "every_iterations", at_least_integer(0),
+        [](auto& c) -> auto& { return c.checkpoints.every_iterations; },
+        "Each shard writes a checkpoint whenever its iteration index reaches "
+        "a multiple of this (a consistent cut of its parameters, momentum, "
+        "rule and ledger). 0 = none."),
+      integer_key<rc>(
+        "keep", up_to(1, 1000),
+        [](auto& c) -> auto& { return c.checkpoints.keep; },
+        "Checkpoints kept per shard, the newest."),
+      string_key<rc>(
+        "dir", [](auto& c) -> auto& { return c.checkpoints.dir; },
+        "Where checkpoints go; empty = `checkpoints` in the output "
+        "directory.")}},
     {"network",
      {duration_key<rc>(
         "heartbeat_interval", {10ms, 1min},

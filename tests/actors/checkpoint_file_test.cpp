@@ -7,7 +7,6 @@
 #include "ormo/actors/checkpoint_store.hpp"
 #include "ormo/actors/shard_checkpoint.hpp"
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -19,28 +18,9 @@
 using namespace ormo;
 using namespace ormo::actors;
 namespace fs = std::filesystem;
+using test::scratch_directory;
 
 namespace {
-
-/// A fresh directory, removed with its content at scope exit.
-class scratch_directory {
-public:
-  scratch_directory() {
-    auto pattern = (fs::temp_directory_path() / "ormo-ckpt-XXXXXX").string();
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  scratch_directory(const scratch_directory&) = delete;
-  scratch_directory& operator=(const scratch_directory&) = delete;
-  ~scratch_directory() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-
-private:
-  fs::path path_;
-};
 
 std::string read_bytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

@@ -4,13 +4,18 @@
 #include "ormo/actors/training.hpp"
 
 #include <cmath>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include <caf/scoped_actor.hpp>
 
 #include "actors/actor_testing.hpp"
+#include "helpers.hpp"
+#include "ormo/actors/checkpoint_file.hpp"
+#include "ormo/actors/checkpoint_store.hpp"
 #include "ormo/actors/classification_problem.hpp"
+#include "ormo/actors/shard_checkpoint.hpp"
 
 using namespace ormo;
 using namespace ormo::actors;
@@ -511,4 +516,66 @@ TEST_CASE(
   CHECK(patient.crashed == 0);
   auto hasty = barrier_run(0.002);
   CHECK(hasty.crashed > 0);
+}
+
+TEST_CASE("training: each shard writes a checkpoint every N iterations, a "
+          "consistent cut of its server and orderer") {
+  ormo::test::scratch_directory dir;
+  auto run = small_run(5);
+  run.server.shards = 2;
+  run.checkpoints.every_iterations = 10;
+  run.checkpoints.keep = 2;
+  run.checkpoints.dir = (dir.path() / "saved").string();
+  const auto report = run_once(run);
+  REQUIRE_MESSAGE(report.failure.empty(), report.failure);
+  REQUIRE(report.iterations >= 30);
+  checkpoint_store store(dir.path() / "saved", 2);
+  for (std::uint32_t shard = 0; shard < 2; ++shard) {
+    CAPTURE(shard);
+    auto files = store.files(shard);
+    REQUIRE(files.size() == 2);
+    std::int64_t previous = 0;
+    for (const auto& file : files) {
+      CAPTURE(file);
+      auto payload = read_checkpoint_file(file);
+      REQUIRE(payload);
+      auto cut = decode_shard_checkpoint(*payload);
+      REQUIRE_MESSAGE(cut, cut.error().message());
+      CHECK(cut->shard == shard);
+      CHECK(cut->offset == (shard == 0 ? 0 : cut->offset));
+      CHECK(cut->rule.iteration % 10 == 0);
+      CHECK(cut->rule.iteration > previous);
+      previous = cut->rule.iteration;
+      CHECK(file.filename().string().find(std::to_string(cut->rule.iteration))
+            != std::string::npos);
+      // The server had applied exactly the steps the orderer had sent.
+      CHECK(cut->server_iteration == cut->rule.iteration);
+      const auto& c = cut->counters;
+      std::uint64_t rejected = 0;
+      for (const auto& [reason, count] : c.rejected)
+        rejected += count;
+      CHECK(c.received == c.accepted + rejected);
+      CHECK(c.loss_count == c.accepted);
+      CHECK(cut->ledger.size() == 3);
+      CHECK(cut->momentum.size() == cut->size);
+    }
+    // The newest is at the last multiple of 10 the run reached.
+    CHECK(previous == report.iterations / 10 * 10);
+  }
+}
+
+TEST_CASE("training: a checkpoint that cannot be written fails the run, "
+          "naming the place") {
+  ormo::test::scratch_directory dir;
+  {
+    std::ofstream blocker(dir.path() / "file");
+    blocker << "not a directory";
+  }
+  auto run = small_run(5);
+  run.checkpoints.every_iterations = 10;
+  run.checkpoints.dir = (dir.path() / "file" / "saved").string();
+  const auto report = run_once(run);
+  CHECK(report.stop_reason == "failure");
+  CHECK_MESSAGE(report.failure.find(run.checkpoints.dir) != std::string::npos,
+                report.failure);
 }

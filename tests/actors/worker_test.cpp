@@ -217,6 +217,10 @@ parameter_server_actor::behavior_type silent_server(
       unanswered.push_back(self->make_response_promise<push_outcome>());
       return unanswered.back();
     },
+    [](checkpoint_atom) {
+      return caf::make_result(parameter_snapshot{}, shared_vector{},
+                              shared_vector{});
+    },
   };
 }
 

@@ -106,6 +106,11 @@ dir = "runs/every key"
 progress_seconds = 0.5
 evaluations_per_epoch = 2
 
+[checkpoints]
+every_iterations = 50
+keep = 5
+dir = "runs/every key/saved"
+
 [network]
 heartbeat_interval = "250ms"
 connection_timeout = "2s"

@@ -233,8 +233,8 @@ TEST_CASE("unknown keys are errors with a suggestion for a likely typo") {
 TEST_CASE("unknown tables are errors at the top level and nested") {
   CHECK(error_of("[run]\nstop_epochs = 1\n\n[wrokers]\ncount = 2\n")
         == "t.toml:4:2: wrokers: unknown table; did you mean workers?");
-  CHECK(error_of("[run]\nstop_epochs = 1\n[checkpoints]\nevery = 10\n")
-        == "t.toml:3:2: checkpoints: unknown table");
+  CHECK(error_of("[run]\nstop_epochs = 1\n[faults]\nevery = 10\n")
+        == "t.toml:3:2: faults: unknown table");
   CHECK(error_of("[run]\nstop_epochs = 1\n[workers.sped]\nprofile = "
                  "\"uniform\"\n")
         == "t.toml:3:10: workers.sped: unknown table; did you mean "

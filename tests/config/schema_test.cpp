@@ -262,7 +262,7 @@ TEST_CASE("every key of run_config is in the schema and in every_key") {
       if (key.kind != value_kind::table && key.name != "kind")
         keys.push_back((table.path.empty() ? "" : std::string{table.path} + ".")
                        + std::string{key.name});
-  CHECK(keys.size() == 47);
+  CHECK(keys.size() == 50);
   CHECK(keys.front() == "nodes");
   CHECK(differences(run_config_schema(), &defaults, &every) == keys);
   // Each key of a node differs from its default on some node of every_key.

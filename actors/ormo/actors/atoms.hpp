@@ -24,6 +24,7 @@ using milestone_atom = caf::atom_constant<caf::atom("milestone")>;
 using partial_atom = caf::atom_constant<caf::atom("partial")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using lost_atom = caf::atom_constant<caf::atom("lost")>;
+using checkpoint_atom = caf::atom_constant<caf::atom("checkpoint")>;
 using enlist_atom = caf::atom_constant<caf::atom("enlist")>;
 using spawn_atom = caf::atom_constant<caf::atom("spawn")>;
 using routes_atom = caf::atom_constant<caf::atom("routes")>;

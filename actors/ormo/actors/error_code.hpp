@@ -15,6 +15,8 @@ enum class error_code : std::uint8_t {
   invalid_reply,
   /// A run could not start: bad data, model or settings.
   invalid_setup,
+  /// A shard could not write its checkpoint.
+  checkpoint_failed,
 };
 
 std::string to_string(error_code code);

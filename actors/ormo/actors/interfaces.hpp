@@ -23,7 +23,11 @@ using parameter_server_actor = caf::typed_actor<
   /// Applies a step to u and w from this shard's orderer and answers the
   /// worker whose gradient caused it (the orderer delegates the push to the
   /// server).
-  caf::replies_to<step_atom, parameter_step>::with<push_outcome>>;
+  caf::replies_to<step_atom, parameter_step>::with<push_outcome>,
+  /// Its state for a checkpoint, after every step sent before: w (with
+  /// its iteration index and version), u and the base (empty when unused).
+  caf::replies_to<checkpoint_atom>::with<parameter_snapshot, shared_vector,
+                                         shared_vector>>;
 
 /// Watches a run from outside the training path (see run_monitor.hpp).
 using run_monitor_actor = caf::typed_actor<

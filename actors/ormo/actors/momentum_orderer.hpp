@@ -10,7 +10,9 @@
 // answered to the worker, never dropped.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <string>
 
 #include <caf/fwd.hpp>
 
@@ -19,12 +21,28 @@
 
 namespace ormo::actors {
 
+/// Where and how often a shard writes its checkpoints: whenever an
+/// iteration closes at a multiple of every_iterations, the orderer takes
+/// its own state and asks its server for its own (answered after every
+/// step sent before: one consistent cut) and writes them to `directory`,
+/// keeping the newest `keep`. A checkpoint that cannot be written ends the
+/// orderer with checkpoint_failed.
+struct shard_checkpointing {
+  std::uint32_t shard = 0;
+  std::int64_t offset = 0;
+  std::string directory;
+  /// 0 = no checkpoints.
+  std::int64_t every_iterations = 0;
+  int keep = 3;
+};
+
 /// Spawns the orderer of the shard `server` owns. `rule` must fit it
 /// (same dimension); the orderer takes it over (the caller must not use it
 /// any more): u then lives in the server.
 momentum_orderer_actor
 spawn_momentum_orderer(caf::actor_system& system,
                        std::shared_ptr<optim::update_rule> rule,
-                       parameter_server_actor server);
+                       parameter_server_actor server,
+                       shard_checkpointing checkpointing = {});
 
 } // namespace ormo::actors

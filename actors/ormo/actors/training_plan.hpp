@@ -56,6 +56,11 @@ struct shard_plan {
   std::size_t offset = 0;
   std::size_t size = 0;
   rule_plan rule;
+  /// Its checkpoints: where, every how many iterations (0 = none), and how
+  /// many it keeps.
+  std::string checkpoint_directory;
+  std::int64_t checkpoint_every = 0;
+  int checkpoint_keep = 3;
 };
 
 /// The timing of one worker slot (what the worker's worker_timing holds).

@@ -137,6 +137,17 @@ struct output_config {
   double evaluations_per_epoch = 4;
 };
 
+/// Periodic checkpoints of every shard (see docs/fault-tolerance.md).
+struct checkpoint_config {
+  /// A shard writes a checkpoint each time its iteration index reaches a
+  /// multiple of this; 0 = none.
+  std::int64_t every_iterations = 0;
+  /// Checkpoints kept per shard (the newest); 1 ... 1000.
+  int keep = 3;
+  /// Where they go; empty = `checkpoints` in the output directory.
+  std::string dir;
+};
+
 /// One process of a multi-process topology (a `[[nodes]]` block). A topology
 /// without nodes runs in one process.
 struct node_config {
@@ -188,6 +199,7 @@ struct run_config {
   workers_config workers;
   server_config server;
   output_config output;
+  checkpoint_config checkpoints;
   network_config network;
   /// Empty: one process.
   std::vector<node_config> nodes;
