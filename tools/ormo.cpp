@@ -51,10 +51,13 @@ void on_interrupt(int signal) {
   std::signal(signal, SIG_DFL);
 }
 
-/// SIGINT and SIGTERM end a run cleanly (a second one kills).
+/// SIGINT and SIGTERM end a run cleanly (a second one kills). A closed
+/// stdout (`ormo run | head`) does not end the run: its outputs still
+/// matter, and the lines are then dropped.
 void handle_interrupts() {
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
+  std::signal(SIGPIPE, SIG_IGN);
 }
 
 /// The scheduler of real-time runs.
@@ -123,6 +126,9 @@ struct run_outputs {
   /// Set once, before write_failed.
   std::string write_error;
   std::atomic<bool> write_failed{false};
+  /// Set once, before stalled: why the run was stopped as going nowhere.
+  std::string stall_reason;
+  std::atomic<bool> stalled{false};
 
   explicit run_outputs(ormo::tools::output_dir d) : dir(std::move(d)) {}
 
@@ -207,9 +213,37 @@ ormo::actors::plan_inputs inputs_of(
   return inputs;
 }
 
+/// Watches the progress reports for a run that goes nowhere: every gradient
+/// between two reports rejected (a diverged model gives only non-finite
+/// gradients, and no iteration ever closes again).
+class stall_watch {
+public:
+  /// The reason to stop, or empty.
+  std::string check(const ormo::actors::progress& p) {
+    std::string reason;
+    if (seen_ && p.iteration == iteration_
+        && p.rejected >= rejected_ + min_rejections)
+      reason = "no iteration closed while "
+               + std::to_string(p.rejected - rejected_)
+               + " gradients in a row were rejected (a diverged model gives "
+                 "only non-finite gradients: see algorithm.learning_rate; "
+                 "summary.json counts the reasons)";
+    seen_ = true;
+    iteration_ = p.iteration;
+    rejected_ = p.rejected;
+    return reason;
+  }
+
+private:
+  static constexpr std::uint64_t min_rejections = 100;
+  bool seen_ = false;
+  std::int64_t iteration_ = 0;
+  std::uint64_t rejected_ = 0;
+};
+
 /// A run's rows go to `outputs` (null: a node without the supervisor),
-/// its progress to `printer`; Ctrl-C, SIGTERM or a failed write asks it to
-/// stop.
+/// its progress to `printer`; Ctrl-C, SIGTERM, a failed write or a run
+/// that goes nowhere asks it to stop.
 ormo::actors::training_callbacks
 run_callbacks(run_outputs* outputs, ormo::tools::progress_printer& printer) {
   ormo::actors::training_callbacks callbacks;
@@ -221,11 +255,21 @@ run_callbacks(run_outputs* outputs, ormo::tools::progress_printer& printer) {
     if (!outputs->metrics.flush())
       outputs->fail_write("metrics.csv");
   };
-  callbacks.on_progress
-    = [&](const ormo::actors::progress& p) { printer.print(p); };
+  auto watch = std::make_shared<stall_watch>();
+  callbacks.on_progress = [&printer, outputs,
+                           watch](const ormo::actors::progress& p) {
+    printer.print(p);
+    if (outputs == nullptr || outputs->stalled)
+      return;
+    if (auto reason = watch->check(p); !reason.empty()) {
+      outputs->stall_reason = std::move(reason);
+      outputs->stalled = true;
+    }
+  };
   callbacks.stop_requested = [outputs] {
     return interrupted.load()
-           || (outputs != nullptr && outputs->write_failed.load());
+           || (outputs != nullptr
+               && (outputs->write_failed.load() || outputs->stalled.load()));
   };
   return callbacks;
 }
@@ -408,9 +452,11 @@ int finish(const ormo::actors::run_report& report, run_outputs& outputs) {
                  where.c_str());
     return exit_failure;
   }
-  if (!report.failure.empty()) {
+  if (!report.failure.empty() || outputs.stalled) {
+    const auto& why = report.failure.empty() ? outputs.stall_reason
+                                             : report.failure;
     auto where = keep_partial();
-    std::fprintf(stderr, "ormo: run failed: %s%s\n", report.failure.c_str(),
+    std::fprintf(stderr, "ormo: run failed: %s%s\n", why.c_str(),
                  where.c_str());
     return exit_failure;
   }

@@ -656,3 +656,40 @@ TEST_CASE("bad input: SIGTERM during a run ends it as Ctrl-C does") {
         != std::string::npos);
   CHECK(leftovers(dir).empty());
 }
+
+TEST_CASE("bad input: a diverged model ends the run instead of hanging") {
+  auto dir = fresh_output_dir("bad_input/diverged");
+  // Every gradient after the first step is non-finite and rejected, so no
+  // iteration closes again.
+  std::string file = tiny_run;
+  file.replace(file.find("kind = \"softmax\""), 16,
+               "kind = \"mlp\"\nhidden = [16]");
+  file += "[algorithm]\nlearning_rate = 1e20\n[output]\nprogress_seconds = "
+          "0.05\n";
+  auto result = run_in(dir, file);
+  CAPTURE(result.err);
+  CHECK(result.exit_status == 1);
+  CHECK(result.err.find("ormo: run failed: no iteration closed while")
+        != std::string::npos);
+  CHECK(result.err.find("algorithm.learning_rate") != std::string::npos);
+  CHECK(holds_previous_run(dir / "out"));
+  CHECK(fs::exists(dir / "out.failed" / "summary.json"));
+}
+
+TEST_CASE("bad input: a closed stdout does not end the run") {
+  auto dir = fresh_output_dir("bad_input/closed_stdout");
+  std::string file = tiny_run;
+  file.replace(file.find("stop_iterations = 20"), 20,
+               "stop_iterations = 20000");
+  file += "[output]\nprogress_seconds = 0.01\n";
+  // `ormo run ... | head -c 1`, keeping ormo's exit status in a file.
+  auto result = run_in(dir, file,
+                       {"/bin/sh", "-c",
+                        "{ \"$@\"; echo $? > \"$0\"; } | head -c 1 > /dev/null",
+                        (dir / "status").string()});
+  CHECK(result.exit_status == 0);
+  CHECK(read_text(dir / "status") == "0\n");
+  CHECK(read_text(dir / "out" / "summary.json").find("\"iterations\"")
+        != std::string::npos);
+  CHECK(leftovers(dir).empty());
+}
