@@ -54,17 +54,16 @@ int check_memory(const config::run_config& config, std::uint64_t workers) {
         : (config.data.source == config::data_source::synthetic
              ? "data.inputs, data.train_samples, data.test_samples"
              : "data.path");
-  std::fprintf(stderr,
-               "%s: %s: the run needs at least %.1f GiB (a model of %llu "
-               "parameters, %d workers, %llu samples of %llu inputs, "
-               "batches of %d), more than the %.1f GiB of memory here\n",
-               config.source.c_str(), keys, gib(needed),
-               static_cast<unsigned long long>(parameters),
-               static_cast<int>(workers),
-               static_cast<unsigned long long>(sizes.train_samples
-                                               + sizes.test_samples),
-               static_cast<unsigned long long>(sizes.inputs),
-               config.model.batch_size, gib(limit));
+  std::fprintf(
+    stderr,
+    "%s: %s: the run needs at least %.1f GiB (a model of %llu "
+    "parameters, %d workers, %llu samples of %llu inputs, "
+    "batches of %d), more than the %.1f GiB of memory here\n",
+    config.source.c_str(), keys, gib(needed),
+    static_cast<unsigned long long>(parameters), static_cast<int>(workers),
+    static_cast<unsigned long long>(sizes.train_samples + sizes.test_samples),
+    static_cast<unsigned long long>(sizes.inputs), config.model.batch_size,
+    gib(limit));
   return exit_usage;
 }
 

@@ -199,12 +199,13 @@ load_problem(const ormo::config::run_config& config) {
     return ormo::status::error(
       ormo::status_code::io_error,
       "out of memory while loading the data and building the model (see "
-      "data.*, model.hidden and model.batch_size in " + config.source + ")");
+      "data.*, model.hidden and model.batch_size in "
+        + config.source + ")");
   }
 }
 
-ormo::actors::plan_inputs inputs_of(
-  const ormo::actors::training_problem& problem) {
+ormo::actors::plan_inputs
+inputs_of(const ormo::actors::training_problem& problem) {
   ormo::actors::plan_inputs inputs;
   inputs.dimension
     = static_cast<std::size_t>(problem.initial_parameters.size());
@@ -256,16 +257,16 @@ run_callbacks(run_outputs* outputs, ormo::tools::progress_printer& printer) {
       outputs->fail_write("metrics.csv");
   };
   auto watch = std::make_shared<stall_watch>();
-  callbacks.on_progress = [&printer, outputs,
-                           watch](const ormo::actors::progress& p) {
-    printer.print(p);
-    if (outputs == nullptr || outputs->stalled)
-      return;
-    if (auto reason = watch->check(p); !reason.empty()) {
-      outputs->stall_reason = std::move(reason);
-      outputs->stalled = true;
-    }
-  };
+  callbacks.on_progress
+    = [&printer, outputs, watch](const ormo::actors::progress& p) {
+        printer.print(p);
+        if (outputs == nullptr || outputs->stalled)
+          return;
+        if (auto reason = watch->check(p); !reason.empty()) {
+          outputs->stall_reason = std::move(reason);
+          outputs->stalled = true;
+        }
+      };
   callbacks.stop_requested = [outputs] {
     return interrupted.load()
            || (outputs != nullptr
@@ -453,8 +454,8 @@ int finish(const ormo::actors::run_report& report, run_outputs& outputs) {
     return exit_failure;
   }
   if (!report.failure.empty() || outputs.stalled) {
-    const auto& why = report.failure.empty() ? outputs.stall_reason
-                                             : report.failure;
+    const auto& why
+      = report.failure.empty() ? outputs.stall_reason : report.failure;
     auto where = keep_partial();
     std::fprintf(stderr, "ormo: run failed: %s%s\n", why.c_str(),
                  where.c_str());

@@ -115,16 +115,16 @@ result<output_dir> output_dir::open(const fs::path& requested) {
   auto parent = target.has_parent_path() ? target.parent_path() : fs::path{"."};
   fs::create_directories(parent, error);
   if (error)
-    return invalid(target, "cannot create its parent " + parent.string()
-                             + ": " + error.message());
+    return invalid(target, "cannot create its parent " + parent.string() + ": "
+                             + error.message());
   auto prefix = "." + name + ".staging-";
   remove_stale_staging(parent, prefix);
   auto staging = parent / (prefix + std::to_string(getpid()));
   fs::remove_all(staging, error);
   if (::mkdir(staging.c_str(), 0777) != 0) {
     int reason = errno;
-    return invalid(target, "cannot create " + staging.string() + " beside it: "
-                             + system_reason(reason));
+    return invalid(target, "cannot create " + staging.string()
+                             + " beside it: " + system_reason(reason));
   }
   return output_dir{std::move(target), std::move(staging)};
 }
@@ -144,8 +144,8 @@ status output_dir::write_file(std::string_view name,
   auto path = staging_ / std::string{name};
   auto temporary = path;
   temporary += ".tmp";
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                  0666);
+  int fd
+    = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
   if (fd < 0)
     return io_error(path, "cannot create: " + system_reason(errno));
   const char* data = text.data();

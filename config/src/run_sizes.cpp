@@ -47,8 +47,8 @@ std::uint64_t minimum_memory_bytes(const run_config& config,
                                    std::uint64_t workers) {
   auto sizes = sizes_of(config);
   constexpr std::uint64_t float_bytes = sizeof(float);
-  auto data = times(plus(sizes.train_samples, sizes.test_samples),
-                    sizes.inputs);
+  auto data
+    = times(plus(sizes.train_samples, sizes.test_samples), sizes.inputs);
   auto parameters = times(sizes.parameters, plus(workers, 1));
   auto batch = static_cast<std::uint64_t>(config.model.batch_size);
   auto per_worker

@@ -218,18 +218,20 @@ document_schema make_run_config_schema() {
      {integer_key<rc>(
         "count", up_to(1, 4096),
         [](auto& c) -> auto& { return c.workers.count; }, "Workers."),
-      with_docs(number_key<rc>(
-        "compute_ms", left_open(0, 1e6),
-        [](auto& c) -> auto& { return c.workers.compute_ms; },
-        "Deterministic mode: virtual milliseconds one gradient takes at "
-        "speed factor 1."),
+      with_docs(
+        number_key<rc>(
+          "compute_ms", left_open(0, 1e6),
+          [](auto& c) -> auto& { return c.workers.compute_ms; },
+          "Deterministic mode: virtual milliseconds one gradient takes at "
+          "speed factor 1."),
         "", "(0, 10^6]; see below"),
-      with_docs(number_key<rc>(
-        "compute_jitter", closed(0, 3),
-        [](auto& c) -> auto& { return c.workers.compute_jitter; },
-        "Deterministic mode: each gradient takes `compute_ms` × factor × "
-        "exp(`compute_jitter`·z), z ~ N(0, 1) drawn per gradient from the "
-        "worker's seed, so workers do not tick in lock-step. 0 = exact."),
+      with_docs(
+        number_key<rc>(
+          "compute_jitter", closed(0, 3),
+          [](auto& c) -> auto& { return c.workers.compute_jitter; },
+          "Deterministic mode: each gradient takes `compute_ms` × factor × "
+          "exp(`compute_jitter`·z), z ~ N(0, 1) drawn per gradient from the "
+          "worker's seed, so workers do not tick in lock-step. 0 = exact."),
         "", "[0, 3] †"),
       integer_key<rc>(
         "restart_limit", {0, std::numeric_limits<int>::max(), false},
@@ -300,13 +302,12 @@ document_schema make_run_config_schema() {
         "progress_seconds", above(0),
         [](auto& c) -> auto& { return c.output.progress_seconds; },
         "Seconds between progress lines."),
-      with_docs(number_key<rc>(
-                  "evaluations_per_epoch", left_open(0, 1e4),
-                  [](auto& c) -> auto& {
-                    return c.output.evaluations_per_epoch;
-                  },
-                  "Test-set evaluations per epoch."),
-                "", "(0, 10^4] †")}},
+      with_docs(
+        number_key<rc>(
+          "evaluations_per_epoch", left_open(0, 1e4),
+          [](auto& c) -> auto& { return c.output.evaluations_per_epoch; },
+          "Test-set evaluations per epoch."),
+        "", "(0, 10^4] †")}},
     {"network",
      {duration_key<rc>(
         "heartbeat_interval", {10ms, 1min},

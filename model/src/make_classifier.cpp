@@ -69,8 +69,8 @@ make_classifier(model_kind kind, int inputs, const std::vector<int>& hidden,
       dimension > max_classifier_dimension)
     return invalid("a classifier of " + std::to_string(dimension)
                    + " parameters is larger than the "
-                   + std::to_string(max_classifier_dimension)
-                   + " allowed (" + std::to_string(inputs) + " inputs, "
+                   + std::to_string(max_classifier_dimension) + " allowed ("
+                   + std::to_string(inputs) + " inputs, "
                    + std::to_string(hidden.size()) + " hidden layers, "
                    + std::to_string(classes) + " classes)");
   std::unique_ptr<gradient_function> model;

@@ -335,7 +335,7 @@ TEST_CASE("combinations that can never finish are errors") {
            "each worker and would never open; use \"workers\" or at most "
            "workers.count");
   parse_ok("[run]\nstop_epochs = 1\n[algorithm]\nname = \"asgd\"\n"
-                 "iteration_size = 5\n[workers]\ncount = 4\n");
+           "iteration_size = 5\n[workers]\ncount = 4\n");
 }
 
 TEST_CASE("a deterministic gradient may not take virtual days") {
@@ -346,17 +346,19 @@ TEST_CASE("a deterministic gradient may not take virtual days") {
            "2225541 virtual ms (workers.compute_ms × the slowest speed "
            "factor × exp(4 × workers.compute_jitter)); at most 1e+06 in "
            "deterministic mode");
-  CHECK(error_of(det + "[workers.speed]\nprofile = \"slow_fraction\"\n"
-                       "factor = 1e6\n")
+  CHECK(error_of(det
+                 + "[workers.speed]\nprofile = \"slow_fraction\"\n"
+                   "factor = 1e6\n")
           .rfind("t.toml:6:10: workers.speed.factor: a gradient would take "
                  "up to 2225541",
                  0)
         == 0);
-  CHECK(error_of(det + "[workers.speed]\nprofile = \"lognormal\"\n"
-                       "sigma = 2\n")
+  CHECK(error_of(det
+                 + "[workers.speed]\nprofile = \"lognormal\"\n"
+                   "sigma = 2\n")
           .rfind("t.toml:6:9: workers.speed.sigma: a gradient would", 0)
         == 0);
   // Real time: the same keys are fine (speeds are then measured slowdowns).
   parse_ok("[run]\nstop_epochs = 1\n[workers.speed]\nprofile = "
-                 "\"slow_fraction\"\nfactor = 1e6\n");
+           "\"slow_fraction\"\nfactor = 1e6\n");
 }

@@ -143,8 +143,8 @@ TEST_CASE("softmax has no hidden layers") {
 }
 
 TEST_CASE("each stop rule but accuracy alone is enough") {
-  for (auto rule : {"stop_epochs = 0.5", "stop_iterations = 10",
-                    "stop_seconds = 3"}) {
+  for (auto rule :
+       {"stop_epochs = 0.5", "stop_iterations = 10", "stop_seconds = 3"}) {
     auto c = parse_ok(std::string{"[run]\n"} + rule + "\n");
     auto& stop = c.run.stop;
     CHECK((stop.epochs > 0) + (stop.iterations > 0) + (stop.seconds > 0)

@@ -107,14 +107,12 @@ void check_refused(const std::string& group,
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const auto& input = inputs[i];
     CAPTURE(input.what);
-    auto dir = fresh_output_dir("bad_input/" + group + "/"
-                                + std::to_string(i));
+    auto dir = fresh_output_dir("bad_input/" + group + "/" + std::to_string(i));
     auto out = dir / "out";
     write_previous_run(out);
     write_text(dir / "topo.toml", input.file);
-    std::vector<std::string> arguments
-      = {ormo_binary, "run", (dir / "topo.toml").string(), "--out",
-         out.string()};
+    std::vector<std::string> arguments = {
+      ormo_binary, "run", (dir / "topo.toml").string(), "--out", out.string()};
     arguments.insert(arguments.end(), input.arguments.begin(),
                      input.arguments.end());
     auto result = run_process(arguments, std::chrono::seconds{30});
@@ -129,8 +127,7 @@ void check_refused(const std::string& group,
   }
 }
 
-bad_input with_set(std::string what, std::string setting,
-                   std::string message) {
+bad_input with_set(std::string what, std::string setting, std::string message) {
   bad_input input;
   input.what = std::move(what);
   input.arguments = {"--set", std::move(setting)};
@@ -188,8 +185,8 @@ stop_iterations = 5
 kind = "softmax"
 [data]
 source = "fashion-mnist"
-path = ")" + data.string()
-         + "\"\n[workers]\ncount = 2\n";
+path = ")"
+         + data.string() + "\"\n[workers]\ncount = 2\n";
 }
 
 /// Runs `file` with a previous run in dir/out.
@@ -218,8 +215,7 @@ TEST_CASE("bad input: malformed files and command lines") {
     {
       with_file("TOML syntax", "[run\nstop_iterations = 3\n",
                 "topo.toml:1:5: invalid TOML"),
-      with_file("binary garbage", std::string{"\0\x01\xff", 3},
-                "invalid TOML"),
+      with_file("binary garbage", std::string{"\0\x01\xff", 3}, "invalid TOML"),
       with_file("invalid UTF-8 in a string", "[output]\ndir = \"\xff\"\n",
                 "topo.toml:2:"),
       with_file("empty file: no stop rule", "",
@@ -407,7 +403,8 @@ TEST_CASE("bad input: sizes refused before anything is allocated") {
     const char* keys;
   };
   std::vector<memory_case> cases = {
-    {"activations of a 65536 batch", mlp("hidden = [65536]\nbatch_size = 65536"),
+    {"activations of a 65536 batch",
+     mlp("hidden = [65536]\nbatch_size = 65536"),
      "model.hidden, workers.count: the run needs at least"},
     {"2^32 synthetic values",
      "[run]\nstop_iterations = 2\ndeterministic = true\n[data]\n"
@@ -437,8 +434,7 @@ TEST_CASE("bad input: combinations that can never finish") {
                 "run.stop_accuracy: alone it may never be reached"),
       {"ssgdm with K above the workers",
        tiny_run,
-       {"--set", "algorithm.name=ssgdm", "--set",
-        "algorithm.iteration_size=3"},
+       {"--set", "algorithm.name=ssgdm", "--set", "algorithm.iteration_size=3"},
        2,
        "algorithm.iteration_size: 3 with algorithm.name = \"ssgdm\" and 2 "
        "workers"},
@@ -467,8 +463,8 @@ TEST_CASE("bad input: truncated, swapped and mismatched data files") {
      "t10k-labels-idx1-ubyte.gz: truncated: expected 16 bytes"},
     {"an empty file", "train-labels-idx1-ubyte.gz", std::string(1, '\0'),
      "train-labels-idx1-ubyte.gz: truncated header"},
-    {"labels where images belong", "train-images-idx3-ubyte.gz",
-     idx_labels(64), "train-images-idx3-ubyte.gz: has 1 dimension, expected 3"},
+    {"labels where images belong", "train-images-idx3-ubyte.gz", idx_labels(64),
+     "train-images-idx3-ubyte.gz: has 1 dimension, expected 3"},
     {"too few labels", "train-labels-idx1-ubyte.gz", idx_labels(63),
      "has 64 images but"},
     {"test images of another size", "t10k-images-idx3-ubyte.gz",
@@ -586,8 +582,7 @@ TEST_CASE("output directory: a write error is exit 1 naming the file, and "
   // A file size limit (its signal ignored) makes writes fail as on a full
   // disk: config.toml fits, the growing metrics.csv does not.
   std::string file = tiny_run;
-  file.replace(file.find("stop_iterations = 20"), 20,
-               "stop_iterations = 2000");
+  file.replace(file.find("stop_iterations = 20"), 20, "stop_iterations = 2000");
   file += "[output]\nevaluations_per_epoch = 100\n";
   for (int attempt = 0; attempt < 2; ++attempt) {
     CAPTURE(attempt); // the second replaces the first's out.failed
@@ -630,7 +625,8 @@ TEST_CASE("bad input: SIGTERM while the data is still loading") {
   }
   auto result = child.finish(deadline);
   CHECK(result.exit_status == 130);
-  CHECK(result.err.find("ormo: interrupted before training") != std::string::npos);
+  CHECK(result.err.find("ormo: interrupted before training")
+        != std::string::npos);
   CHECK(holds_previous_run(dir / "out"));
   CHECK(leftovers(dir).empty());
 }
