@@ -12,7 +12,10 @@
 #include <string>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -687,5 +690,39 @@ TEST_CASE("bad input: a closed stdout does not end the run") {
   CHECK(read_text(dir / "status") == "0\n");
   CHECK(read_text(dir / "out" / "summary.json").find("\"iterations\"")
         != std::string::npos);
+  CHECK(leftovers(dir).empty());
+}
+
+TEST_CASE("bad input: a supervisor node whose port is taken leaves the "
+          "output directory as it was") {
+  // Hold a port: bound and listening, so that the node cannot listen.
+  int taken = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(taken >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(taken, reinterpret_cast<sockaddr*>(&address), sizeof address)
+          == 0);
+  REQUIRE(listen(taken, 1) == 0);
+  socklen_t length = sizeof address;
+  REQUIRE(getsockname(taken, reinterpret_cast<sockaddr*>(&address), &length)
+          == 0);
+  auto port = std::to_string(ntohs(address.sin_port));
+  auto dir = fresh_output_dir("bad_input/node_port");
+  write_previous_run(dir / "out");
+  write_text(dir / "topo.toml",
+             "[run]\nstop_iterations = 5\n[model]\nkind = \"softmax\"\n"
+             "[data]\ntrain_samples = 100\ntest_samples = 20\n"
+             "[[nodes]]\nname = \"server\"\nport = "
+               + port + "\nshards = [0]\nsupervisor = true\nworkers = 1\n");
+  auto result
+    = run_process({ormo_binary, "node", (dir / "topo.toml").string(), "--name",
+                   "server", "--out", (dir / "out").string()});
+  close(taken);
+  CAPTURE(result.err);
+  CHECK(result.exit_status == 1);
+  CHECK(result.err.find("cannot listen on 127.0.0.1:" + port)
+        != std::string::npos);
+  CHECK(holds_previous_run(dir / "out"));
   CHECK(leftovers(dir).empty());
 }
