@@ -7,7 +7,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -380,10 +379,21 @@ load_run_config(const std::string& path,
   if (!in)
     return status::error(status_code::io_error,
                          path + ": cannot open: " + std::strerror(errno));
-  std::string text{std::istreambuf_iterator<char>{in},
-                   std::istreambuf_iterator<char>{}};
+  // A topology is a few KiB; a device or a pipe that never ends (/dev/zero)
+  // must not fill the memory first.
+  constexpr std::size_t max_bytes = std::size_t{1} << 24;
+  std::string text;
+  char buffer[1 << 16];
+  while (text.size() <= max_bytes
+         && in.read(buffer, sizeof buffer).gcount() > 0)
+    text.append(buffer, static_cast<std::size_t>(in.gcount()));
   if (in.bad())
     return status::error(status_code::io_error, path + ": read failed");
+  if (text.size() > max_bytes)
+    return status::error(status_code::invalid_argument,
+                         path
+                           + ": larger than 16 MiB; a topology file is a "
+                             "few KiB");
   return parse_run_config(text, path, overrides);
 }
 

@@ -442,3 +442,19 @@ TEST_CASE("load_run_config reports a missing file or a directory") {
   CHECK(not_a_file.error().message().find(directory.path.string())
         != std::string::npos);
 }
+
+TEST_CASE("load_run_config reads an endless file only to a bound") {
+  auto endless = load_run_config("/dev/zero");
+  REQUIRE_FALSE(endless.has_value());
+  CHECK(endless.error().code() == status_code::invalid_argument);
+  CHECK(endless.error().message()
+        == "/dev/zero: larger than 16 MiB; a topology file is a few KiB");
+  // Just below the bound, a file is read (and then parsed).
+  temporary_path large{"large.toml"};
+  {
+    std::ofstream out(large.path);
+    out << "[run]\nstop_epochs = 1\n"
+        << std::string((std::size_t{1} << 24) - 64, '#') << "\n";
+  }
+  CHECK(load_run_config(large.path.string()).has_value());
+}

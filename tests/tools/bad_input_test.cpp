@@ -250,6 +250,11 @@ TEST_CASE("bad input: malformed files and command lines") {
   auto directory = run_process({ormo_binary, "run", dir.string()});
   CHECK(directory.exit_status == 2);
   CHECK(directory.err.find(": is a directory") != std::string::npos);
+  // Read to a bound, not to the end (which never comes).
+  auto endless = run_process({ormo_binary, "run", "/dev/zero"});
+  CHECK(endless.exit_status == 2);
+  CHECK(endless.err == "/dev/zero: larger than 16 MiB; a topology file is a "
+                       "few KiB\n");
 }
 
 TEST_CASE("bad input: wrong types") {
