@@ -9,13 +9,18 @@
 // failure ends with one line saying why.
 #include <algorithm>
 #include <atomic>
-#include <csignal>
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <new>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -28,6 +33,8 @@
 #include "ormo/denormals.hpp"
 #include "ormo/net/node.hpp"
 #include "launcher.hpp"
+#include "memory_check.hpp"
+#include "output_dir.hpp"
 #include "progress_printer.hpp"
 
 namespace {
@@ -44,10 +51,13 @@ void on_interrupt(int signal) {
   std::signal(signal, SIG_DFL);
 }
 
-/// SIGINT and SIGTERM end a run cleanly (a second one kills).
+/// SIGINT and SIGTERM end a run cleanly (a second one kills). A closed
+/// stdout (`ormo run | head`) does not end the run: its outputs still
+/// matter, and the lines are then dropped.
 void handle_interrupts() {
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
+  std::signal(SIGPIPE, SIG_IGN);
 }
 
 /// The scheduler of real-time runs.
@@ -107,45 +117,95 @@ double compute_samples_per_second(const ormo::actors::training_problem& problem,
   return total;
 }
 
-/// Writes `text` to `path` through a temporary file, so that a reader never
-/// sees half a file.
-bool write_file(const std::filesystem::path& path, const std::string& text) {
-  auto temporary = path;
-  temporary += ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush())
-      return false;
+/// A run's files: its all-or-nothing output directory and metrics.csv in
+/// it, with the first write error. Rows are written by the monitor's thread
+/// while the main thread waits; `write_failed` tells any thread.
+struct run_outputs {
+  ormo::tools::output_dir dir;
+  std::ofstream metrics;
+  /// Set once, before write_failed.
+  std::string write_error;
+  std::atomic<bool> write_failed{false};
+  /// Set once, before stalled: why the run was stopped as going nowhere.
+  std::string stall_reason;
+  std::atomic<bool> stalled{false};
+
+  explicit run_outputs(ormo::tools::output_dir d) : dir(std::move(d)) {}
+
+  /// Records the first failed write of `file` (errno as the stream left it).
+  void fail_write(const char* file) {
+    if (write_failed)
+      return;
+    int reason = errno;
+    write_error = (dir.target() / file).string() + ": cannot write"
+                  + (reason != 0 ? std::string{": "} + std::strerror(reason)
+                                 : std::string{});
+    write_failed = true;
   }
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  return !error;
+};
+
+/// Opens the output directory (a staging directory beside output.dir) with
+/// config.toml and metrics.csv's header in it, or says why not and gives
+/// the exit status.
+std::variant<std::unique_ptr<run_outputs>, int>
+prepare_outputs(const ormo::config::run_config& config) {
+  auto dir = ormo::tools::output_dir::open(config.output.dir);
+  if (!dir) {
+    std::fprintf(stderr, "ormo: %s\n", dir.error().message().c_str());
+    return dir.error().code() == ormo::status_code::invalid_argument
+             ? ormo::tools::exit_usage
+             : exit_failure;
+  }
+  auto outputs = std::make_unique<run_outputs>(std::move(dir).value());
+  if (auto written
+      = outputs->dir.write_file("config.toml", ormo::config::to_toml(config));
+      !written) {
+    std::fprintf(stderr, "ormo: %s\n", written.message().c_str());
+    return exit_failure;
+  }
+  errno = 0;
+  outputs->metrics.open(outputs->dir.staging() / "metrics.csv",
+                        std::ios::trunc);
+  outputs->metrics << ormo::actors::csv_header();
+  if (!outputs->metrics.flush()) {
+    outputs->fail_write("metrics.csv");
+    std::fprintf(stderr, "ormo: %s\n", outputs->write_error.c_str());
+    return exit_failure;
+  }
+  return outputs;
 }
 
-int finish(const ormo::actors::run_report& report,
-           const std::filesystem::path& out_dir);
+/// Says how the run ended, writes summary.json and replaces the output
+/// directory with the run's (or keeps the previous one when the run failed
+/// or a file could not be written); the exit status.
+int finish(const ormo::actors::run_report& report, run_outputs& outputs);
 
-/// Creates the output directory with config.toml in it, or says why not.
-bool prepare_outputs(const ormo::config::run_config& config) {
-  std::filesystem::path out_dir = config.output.dir;
-  std::error_code error;
-  std::filesystem::create_directories(out_dir, error);
-  if (error) {
-    std::fprintf(stderr, "ormo: cannot create output directory %s: %s\n",
-                 out_dir.c_str(), error.message().c_str());
-    return false;
-  }
-  if (!write_file(out_dir / "config.toml", ormo::config::to_toml(config))) {
-    std::fprintf(stderr, "ormo: cannot write %s\n",
-                 (out_dir / "config.toml").c_str());
-    return false;
-  }
-  return true;
+/// Ends a run stopped before training (interrupted or failed while
+/// loading): the output directory keeps what it held.
+int abandon(run_outputs& outputs, int exit_status) {
+  outputs.dir.discard();
+  if (exit_status == exit_interrupted)
+    std::fprintf(stderr, "ormo: interrupted before training; %s unchanged\n",
+                 outputs.dir.target().c_str());
+  return exit_status;
 }
 
-ormo::actors::plan_inputs inputs_of(
-  const ormo::actors::training_problem& problem) {
+/// make_classification_problem, with an exhausted memory as an error.
+ormo::result<ormo::actors::training_problem>
+load_problem(const ormo::config::run_config& config) {
+  try {
+    return ormo::actors::make_classification_problem(config);
+  } catch (const std::bad_alloc&) {
+    return ormo::status::error(
+      ormo::status_code::io_error,
+      "out of memory while loading the data and building the model (see "
+      "data.*, model.hidden and model.batch_size in "
+        + config.source + ")");
+  }
+}
+
+ormo::actors::plan_inputs
+inputs_of(const ormo::actors::training_problem& problem) {
   ormo::actors::plan_inputs inputs;
   inputs.dimension
     = static_cast<std::size_t>(problem.initial_parameters.size());
@@ -154,18 +214,64 @@ ormo::actors::plan_inputs inputs_of(
   return inputs;
 }
 
-/// A run's rows go to `metrics` (flushed each), its progress to `printer`;
-/// Ctrl-C or SIGTERM asks it to stop.
+/// Watches the progress reports for a run that goes nowhere: every gradient
+/// between two reports rejected (a diverged model gives only non-finite
+/// gradients, and no iteration ever closes again).
+class stall_watch {
+public:
+  /// The reason to stop, or empty.
+  std::string check(const ormo::actors::progress& p) {
+    std::string reason;
+    if (seen_ && p.iteration == iteration_
+        && p.rejected >= rejected_ + min_rejections)
+      reason = "no iteration closed while "
+               + std::to_string(p.rejected - rejected_)
+               + " gradients in a row were rejected (a diverged model gives "
+                 "only non-finite gradients: see algorithm.learning_rate; "
+                 "summary.json counts the reasons)";
+    seen_ = true;
+    iteration_ = p.iteration;
+    rejected_ = p.rejected;
+    return reason;
+  }
+
+private:
+  static constexpr std::uint64_t min_rejections = 100;
+  bool seen_ = false;
+  std::int64_t iteration_ = 0;
+  std::uint64_t rejected_ = 0;
+};
+
+/// A run's rows go to `outputs` (null: a node without the supervisor),
+/// its progress to `printer`; Ctrl-C, SIGTERM, a failed write or a run
+/// that goes nowhere asks it to stop.
 ormo::actors::training_callbacks
-run_callbacks(std::ofstream& metrics, ormo::tools::progress_printer& printer) {
+run_callbacks(run_outputs* outputs, ormo::tools::progress_printer& printer) {
   ormo::actors::training_callbacks callbacks;
-  callbacks.on_row = [&](const ormo::actors::metrics_row& row) {
-    metrics << ormo::actors::to_csv_line(row);
-    metrics.flush();
+  callbacks.on_row = [outputs](const ormo::actors::metrics_row& row) {
+    if (outputs == nullptr || outputs->write_failed)
+      return;
+    errno = 0;
+    outputs->metrics << ormo::actors::to_csv_line(row);
+    if (!outputs->metrics.flush())
+      outputs->fail_write("metrics.csv");
   };
+  auto watch = std::make_shared<stall_watch>();
   callbacks.on_progress
-    = [&](const ormo::actors::progress& p) { printer.print(p); };
-  callbacks.stop_requested = [] { return interrupted.load(); };
+    = [&printer, outputs, watch](const ormo::actors::progress& p) {
+        printer.print(p);
+        if (outputs == nullptr || outputs->stalled)
+          return;
+        if (auto reason = watch->check(p); !reason.empty()) {
+          outputs->stall_reason = std::move(reason);
+          outputs->stalled = true;
+        }
+      };
+  callbacks.stop_requested = [outputs] {
+    return interrupted.load()
+           || (outputs != nullptr
+               && (outputs->write_failed.load() || outputs->stalled.load()));
+  };
   return callbacks;
 }
 
@@ -182,40 +288,48 @@ int run_node(const ormo::config::run_config& config, const std::string& name) {
                          "topology in one process in virtual time\n");
     return ormo::tools::exit_usage;
   }
-  std::filesystem::path out_dir = config.output.dir;
-  if (layout->supervisor && !prepare_outputs(config))
-    return exit_failure;
+  if (auto refused = ormo::tools::check_memory(config, layout->slots.size());
+      refused != 0)
+    return refused;
+  std::unique_ptr<run_outputs> outputs;
+  if (layout->supervisor) {
+    auto prepared = prepare_outputs(config);
+    if (auto* exit_status = std::get_if<int>(&prepared))
+      return *exit_status;
+    outputs = std::move(std::get<0>(prepared));
+  }
   std::printf("ormo: node %s of %s: %zu shard(s), %zu worker(s)%s\n",
               name.c_str(), config.source.c_str(), layout->shards.size(),
               layout->slots.size(),
               layout->supervisor
-                ? ("; supervisor, output in " + out_dir.string()).c_str()
+                ? ("; supervisor, output in " + config.output.dir).c_str()
                 : "");
   std::fflush(stdout);
-  auto problem = ormo::actors::make_classification_problem(config);
+  auto problem = load_problem(config);
   if (!problem) {
     std::fprintf(stderr, "ormo: %s\n", problem.error().message().c_str());
     return exit_failure;
+  }
+  if (interrupted) {
+    if (outputs)
+      return abandon(*outputs, exit_interrupted);
+    std::fprintf(stderr, "ormo: node %s: interrupted before training\n",
+                 name.c_str());
+    return exit_interrupted;
   }
   auto plan = ormo::actors::make_training_plan(config, inputs_of(*problem));
   if (!plan) {
     std::fprintf(stderr, "ormo: %s\n", plan.error().message().c_str());
     return ormo::tools::exit_usage;
   }
-  std::ofstream metrics;
-  if (layout->supervisor) {
-    metrics.open(out_dir / "metrics.csv", std::ios::trunc);
-    metrics << ormo::actors::csv_header();
-  }
   ormo::tools::progress_printer printer(stdout);
   ormo::net::node_callbacks callbacks;
-  callbacks.training = run_callbacks(metrics, printer);
+  callbacks.training = run_callbacks(outputs.get(), printer);
   callbacks.on_status = [&](const std::string& line) {
     printer.finish_line();
     std::printf("ormo: node %s: %s\n", name.c_str(), line.c_str());
     std::fflush(stdout);
   };
-  handle_interrupts();
   caf::actor_system_config cfg;
   ormo::actors::configure(cfg, false);
   ormo::net::configure_network(cfg, config.network);
@@ -228,8 +342,8 @@ int run_node(const ormo::config::run_config& config, const std::string& name) {
   }
   printer.finish_line();
   bool started = !outcome.report.stop_reason.empty();
-  if (layout->supervisor && started)
-    return finish(outcome.report, out_dir);
+  if (outputs && started)
+    return finish(outcome.report, *outputs);
   if (outcome.exit_status == 0)
     std::printf("ormo: node %s: %s\n", name.c_str(), outcome.message.c_str());
   else
@@ -239,6 +353,8 @@ int run_node(const ormo::config::run_config& config, const std::string& name) {
 }
 
 int run(const ormo::tools::run_arguments& arguments) {
+  // From the start: a signal while the data loads ends the run cleanly too.
+  handle_interrupts();
   auto loaded
     = arguments.file
         ? ormo::config::load_run_config(*arguments.file, arguments.overrides)
@@ -253,21 +369,28 @@ int run(const ormo::tools::run_arguments& arguments) {
   if (!config.nodes.empty() && !config.run.deterministic)
     return ormo::tools::launch_nodes(config, *arguments.file,
                                      arguments.overrides);
-  std::filesystem::path out_dir = config.output.dir;
-  if (!prepare_outputs(config))
-    return exit_failure;
+  if (auto refused = ormo::tools::check_memory(
+        config, static_cast<std::uint64_t>(config.workers.count));
+      refused != 0)
+    return refused;
+  auto prepared = prepare_outputs(config);
+  if (auto* exit_status = std::get_if<int>(&prepared))
+    return *exit_status;
+  auto& outputs = *std::get<0>(prepared);
   std::printf("ormo: %s, %s (%s), %d workers, %s data; output in %s\n",
               config.source.c_str(),
               ormo::optim::to_string(config.algorithm.settings.name),
               ormo::optim::to_string(config.algorithm.settings.apply),
               config.workers.count, ormo::config::to_string(config.data.source),
-              out_dir.c_str());
+              outputs.dir.target().c_str());
   std::fflush(stdout);
-  auto problem = ormo::actors::make_classification_problem(config);
+  auto problem = load_problem(config);
   if (!problem) {
     std::fprintf(stderr, "ormo: %s\n", problem.error().message().c_str());
-    return exit_failure;
+    return abandon(outputs, exit_failure);
   }
+  if (interrupted)
+    return abandon(outputs, exit_interrupted);
   // The bound of real-time runs: each core computing gradients and nothing
   // else (virtual time has no such bound), measured before and after the
   // run, so that a change of the machine's load during the run (it is
@@ -280,11 +403,8 @@ int run(const ormo::tools::run_arguments& arguments) {
   double bound_before
     = bound_cores > 0 ? compute_samples_per_second(*problem, bound_cores, 0.3)
                       : 0;
-  std::ofstream metrics(out_dir / "metrics.csv", std::ios::trunc);
-  metrics << ormo::actors::csv_header();
   ormo::tools::progress_printer printer(stdout);
-  auto callbacks = run_callbacks(metrics, printer);
-  handle_interrupts();
+  auto callbacks = run_callbacks(&outputs, printer);
   caf::actor_system_config cfg;
   ormo::actors::configure(cfg, config.run.deterministic);
   if (!config.run.deterministic)
@@ -295,7 +415,6 @@ int run(const ormo::tools::run_arguments& arguments) {
     report = ormo::actors::run_training(system, config, *problem, callbacks);
   }
   printer.finish_line();
-  metrics.close();
   double compute_bound = bound_before;
   if (bound_cores > 0 && report.failure.empty()
       && report.stop_reason != "interrupted")
@@ -303,27 +422,55 @@ int run(const ormo::tools::run_arguments& arguments) {
       = (bound_before + compute_samples_per_second(*problem, bound_cores, 0.3))
         / 2;
   report.compute_bound_samples_per_second = compute_bound;
-  return finish(report, out_dir);
+  return finish(report, outputs);
 }
 
-/// Writes summary.json and says how the run ended; the exit status.
-int finish(const ormo::actors::run_report& report,
-           const std::filesystem::path& out_dir) {
-  double compute_bound = report.compute_bound_samples_per_second;
-  if (!write_file(out_dir / "summary.json", ormo::actors::to_json(report))) {
-    std::fprintf(stderr, "ormo: cannot write %s\n",
-                 (out_dir / "summary.json").c_str());
+int finish(const ormo::actors::run_report& report, run_outputs& outputs) {
+  const auto& target = outputs.dir.target();
+  errno = 0;
+  outputs.metrics.close();
+  if (outputs.metrics.fail())
+    outputs.fail_write("metrics.csv");
+  // Where the outputs of a run that did not finish went, for its last line.
+  auto keep_partial = [&] {
+    auto kept = outputs.dir.keep_partial();
+    if (!kept)
+      return "; " + kept.error().message();
+    return "; " + target.string() + " unchanged, this run's outputs in "
+           + kept->string();
+  };
+  if (outputs.write_failed) {
+    auto where = keep_partial();
+    std::fprintf(stderr, "ormo: %s%s\n", outputs.write_error.c_str(),
+                 where.c_str());
     return exit_failure;
   }
-  if (!report.failure.empty()) {
-    std::fprintf(stderr, "ormo: run failed: %s\n", report.failure.c_str());
+  if (auto written
+      = outputs.dir.write_file("summary.json", ormo::actors::to_json(report));
+      !written) {
+    auto where = keep_partial();
+    std::fprintf(stderr, "ormo: %s%s\n", written.message().c_str(),
+                 where.c_str());
+    return exit_failure;
+  }
+  if (!report.failure.empty() || outputs.stalled) {
+    const auto& why
+      = report.failure.empty() ? outputs.stall_reason : report.failure;
+    auto where = keep_partial();
+    std::fprintf(stderr, "ormo: run failed: %s%s\n", why.c_str(),
+                 where.c_str());
+    return exit_failure;
+  }
+  if (auto committed = outputs.dir.commit(); !committed) {
+    std::fprintf(stderr, "ormo: %s\n", committed.message().c_str());
     return exit_failure;
   }
   if (report.stop_reason == "interrupted") {
     std::fprintf(stderr, "ormo: interrupted at epoch %.2f; outputs in %s\n",
-                 report.epochs, out_dir.c_str());
+                 report.epochs, target.c_str());
     return exit_interrupted;
   }
+  double compute_bound = report.compute_bound_samples_per_second;
   char bound[64] = "";
   if (compute_bound > 0)
     std::snprintf(bound, sizeof bound, " (%.0f%% of the compute bound)",
@@ -345,5 +492,12 @@ int main(int argc, char** argv) {
   auto command_line = ormo::tools::parse_command_line(argc, argv);
   if (command_line.exit_status)
     return *command_line.exit_status;
-  return run(command_line.run);
+  try {
+    return run(command_line.run);
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "ormo: out of memory\n");
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "ormo: internal error: %s\n", error.what());
+  }
+  return exit_failure;
 }

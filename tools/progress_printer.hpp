@@ -22,15 +22,19 @@ public:
     char accuracy[32] = "n/a";
     if (p.test_accuracy >= 0)
       std::snprintf(accuracy, sizeof accuracy, "%.2f%%", 100 * p.test_accuracy);
+    // No gradient yet: no loss.
+    char loss[32] = "n/a";
+    if (!std::isnan(p.train_loss))
+      std::snprintf(loss, sizeof loss, "%.4f", p.train_loss);
     char eta[32] = "?";
     if (p.eta_seconds >= 0)
       std::snprintf(eta, sizeof eta, "%.0fs", p.eta_seconds);
     std::snprintf(line, sizeof line,
                   "epoch %.2f | iteration %lld | %.0f gradients/s | loss "
-                  "%.4f | test accuracy %s | workers %u | rejected %llu | "
+                  "%s | test accuracy %s | workers %u | rejected %llu | "
                   "ETA %s",
                   p.epoch, static_cast<long long>(p.iteration),
-                  p.gradients_per_second, p.train_loss, accuracy,
+                  p.gradients_per_second, loss, accuracy,
                   p.live_workers, static_cast<unsigned long long>(p.rejected),
                   eta);
     if (terminal_) {

@@ -2,17 +2,18 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <optional>
 #include <string>
 #include <system_error>
 #include <utility>
 
 #include "document_reader.hpp"
+#include "ormo/config/run_sizes.hpp"
 #include "ormo/config/schema.hpp"
 #include "toml_text.hpp"
 
@@ -155,6 +156,106 @@ void check_nodes(detail::document_reader& reader, run_config& config) {
                      + "), got " + format_duration(network.connection_timeout));
 }
 
+/// A float parameter of the update rules whose value does not survive the
+/// conversion to float (the updates compute in float).
+void check_float_parameters(detail::document_reader& reader,
+                            const run_config& config) {
+  const auto& settings = config.algorithm.settings;
+  auto rate = static_cast<float>(settings.learning_rate);
+  if (!std::isfinite(rate))
+    reader.fail_at("algorithm.learning_rate",
+                   detail::format_double(settings.learning_rate)
+                     + " overflows a float (the updates compute in float; "
+                       "at most 3.4e+38)");
+  else if (rate <= 0)
+    reader.fail_at("algorithm.learning_rate",
+                   detail::format_double(settings.learning_rate)
+                     + " is 0 as a float (the updates compute in float; at "
+                       "least 1.4e-45)");
+  if (static_cast<float>(settings.momentum) >= 1.0f)
+    reader.fail_at("algorithm.momentum",
+                   detail::format_double(settings.momentum)
+                     + " is 1 as a float (the updates compute in float); "
+                       "it must stay below 1");
+}
+
+/// The rules on the sizes the configuration implies (run_sizes).
+void check_sizes(detail::document_reader& reader, const run_config& config) {
+  auto sizes = sizes_of(config);
+  if (static_cast<std::uint64_t>(config.server.shards) > sizes.parameters)
+    reader.fail_at("server.shards",
+                   std::to_string(config.server.shards)
+                     + " shards for a model of "
+                     + std::to_string(sizes.parameters)
+                     + " parameters; each shard needs at least one");
+  if (sizes.parameters > model::max_classifier_dimension)
+    reader.fail_at(config.model.hidden.empty() ? "data.inputs" : "model.hidden",
+                   "a model of " + std::to_string(sizes.parameters)
+                     + " parameters is larger than the "
+                     + std::to_string(model::max_classifier_dimension)
+                     + " allowed");
+  if (sizes.train_samples < static_cast<std::uint64_t>(config.workers.count))
+    reader.fail_at("data.train_samples",
+                   std::to_string(sizes.train_samples) + " samples for "
+                     + std::to_string(config.workers.count)
+                     + " workers (workers.count); each worker's shard needs "
+                       "at least one");
+  // The synchronous reference's barrier waits for K gradients and each
+  // worker gives one per iteration: with K above the workers it never opens.
+  if (config.algorithm.settings.name == optim::algorithm::ssgdm
+      && config.algorithm.iteration_size
+      && *config.algorithm.iteration_size > config.workers.count)
+    reader.fail_at("algorithm.iteration_size",
+                   std::to_string(*config.algorithm.iteration_size)
+                     + " with algorithm.name = \"ssgdm\" and "
+                     + std::to_string(config.workers.count)
+                     + " workers: its barrier waits for one gradient of each "
+                       "worker and would never open; use \"workers\" or at "
+                       "most workers.count");
+}
+
+/// Deterministic mode: one gradient's virtual time must stay far from the
+/// limits of the virtual clock, whose monitor ticks every 100 ms (a gradient
+/// of virtual days would take hours of real time).
+void check_virtual_compute(detail::document_reader& reader,
+                           const run_config& config) {
+  constexpr double max_ms = 1e6;
+  const auto& speed = config.workers.speed;
+  double slowest = 1;
+  const char* key = "workers.compute_ms";
+  switch (speed.profile) {
+    case speed_profile::uniform:
+      break;
+    case speed_profile::factors:
+      for (auto factor : speed.factors)
+        slowest = std::max(slowest, factor);
+      key = "workers.speed.factors";
+      break;
+    case speed_profile::slow_fraction:
+      slowest = speed.fraction > 0 ? speed.factor : 1;
+      key = "workers.speed.factor";
+      break;
+    case speed_profile::lognormal:
+      // exp(sigma z) over the fastest worker's, z within +-4.
+      slowest = std::exp(8 * speed.sigma);
+      key = "workers.speed.sigma";
+      break;
+  }
+  auto jitter = std::exp(4 * config.workers.compute_jitter);
+  auto longest = config.workers.compute_ms * slowest * jitter;
+  if (longest > max_ms) {
+    if (slowest == 1)
+      key = "workers.compute_ms";
+    reader.fail_at(key, "a gradient would take up to "
+                          + std::to_string(std::llround(longest))
+                          + " virtual ms (workers.compute_ms × the slowest "
+                            "speed factor × exp(4 × workers.compute_jitter)); "
+                            "at most "
+                          + detail::format_double(max_ms)
+                          + " in deterministic mode");
+  }
+}
+
 /// The rules that tie keys together, checked after every key was read into
 /// `config`; each is reported at the key that breaks it.
 void check_rules(detail::document_reader& reader, run_config& config) {
@@ -173,7 +274,14 @@ void check_rules(detail::document_reader& reader, run_config& config) {
                 "no stop rule; set one of run.stop_epochs, "
                 "run.stop_iterations, run.stop_seconds, run.stop_accuracy to "
                 "a value > 0");
+  } else if (stop.accuracy > 0 && stop.epochs <= 0 && stop.iterations <= 0
+             && stop.seconds <= 0) {
+    reader.fail_at("run.stop_accuracy",
+                   "alone it may never be reached and the run would never "
+                   "end; also set run.stop_epochs, run.stop_iterations or "
+                   "run.stop_seconds as a bound");
   }
+  check_float_parameters(reader, config);
   if (config.model.kind == model::model_kind::softmax) {
     if (!config.model.hidden.empty()
         && reader.lookup("model.hidden") != nullptr)
@@ -197,6 +305,7 @@ void check_rules(detail::document_reader& reader, run_config& config) {
                      + " with algorithm.name = \"ssgdm\"; the synchronous "
                        "reference needs 1 (its servers answer a push only "
                        "when the iteration closes)");
+  check_sizes(reader, config);
   const auto& speeds = config.workers.speed;
   auto count = static_cast<std::size_t>(config.workers.count);
   if (speeds.profile == speed_profile::factors) {
@@ -212,6 +321,8 @@ void check_rules(detail::document_reader& reader, run_config& config) {
     reader.fail_at("workers.speed.factors",
                    "only used with profile = \"factors\"");
   }
+  if (config.run.deterministic)
+    check_virtual_compute(reader, config);
 }
 
 } // namespace
@@ -268,10 +379,21 @@ load_run_config(const std::string& path,
   if (!in)
     return status::error(status_code::io_error,
                          path + ": cannot open: " + std::strerror(errno));
-  std::string text{std::istreambuf_iterator<char>{in},
-                   std::istreambuf_iterator<char>{}};
+  // A topology is a few KiB; a device or a pipe that never ends (/dev/zero)
+  // must not fill the memory first.
+  constexpr std::size_t max_bytes = std::size_t{1} << 24;
+  std::string text;
+  char buffer[1 << 16];
+  while (text.size() <= max_bytes
+         && in.read(buffer, sizeof buffer).gcount() > 0)
+    text.append(buffer, static_cast<std::size_t>(in.gcount()));
   if (in.bad())
     return status::error(status_code::io_error, path + ": read failed");
+  if (text.size() > max_bytes)
+    return status::error(status_code::invalid_argument,
+                         path
+                           + ": larger than 16 MiB; a topology file is a "
+                             "few KiB");
   return parse_run_config(text, path, overrides);
 }
 

@@ -35,9 +35,6 @@ integer_range at_least_integer(std::int64_t lo) {
   return {lo, std::numeric_limits<std::int64_t>::max(), false};
 }
 
-optim::real_range at_least(double lo) {
-  return {lo, false};
-}
 optim::real_range above(double lo) {
   return {lo, true};
 }
@@ -112,20 +109,25 @@ document_schema make_run_config_schema() {
         "deterministic", [](auto& c) -> auto& { return c.run.deterministic; },
         "Run under a test scheduler in virtual time: same file and seed, "
         "same metrics."),
-      number_key<rc>(
-        "stop_epochs", at_least(0),
-        [](auto& c) -> auto& { return c.run.stop.epochs; },
-        "Stop after this many passes over the training set (gradients × "
-        "batch size / training samples). 0 = off."),
+      with_docs(
+        number_key<rc>(
+          "stop_epochs", closed(0, 1e9),
+          [](auto& c) -> auto& { return c.run.stop.epochs; },
+          "Stop after this many passes over the training set (gradients × "
+          "batch size / training samples). 0 = off."),
+        "", "[0, 10^9] †"),
       integer_key<rc>(
         "stop_iterations", at_least_integer(0),
         [](auto& c) -> auto& { return c.run.stop.iterations; },
         "Stop after this many closed iterations. 0 = off."),
-      number_key<rc>(
-        "stop_seconds", at_least(0),
-        [](auto& c) -> auto& { return c.run.stop.seconds; },
-        "Stop after this many wall-clock seconds (virtual seconds when "
-        "deterministic). 0 = off."),
+      // Bounded so that it fits CAF's nanosecond clock (292 years).
+      with_docs(
+        number_key<rc>(
+          "stop_seconds", closed(0, 1e9),
+          [](auto& c) -> auto& { return c.run.stop.seconds; },
+          "Stop after this many wall-clock seconds (virtual seconds when "
+          "deterministic). 0 = off."),
+        "", "[0, 10^9] †"),
       number_key<rc>(
         "stop_accuracy", closed(0, 1),
         [](auto& c) -> auto& { return c.run.stop.accuracy; },
@@ -204,25 +206,33 @@ document_schema make_run_config_schema() {
         "test_samples", up_to(1, 10'000'000),
         [](auto& c) -> auto& { return c.data.test_samples; },
         "Synthetic: test set size."),
-      number_key<rc>(
-        "noise", at_least(0), [](auto& c) -> auto& { return c.data.noise; },
-        "Synthetic: spread of the samples around their cluster centres, "
-        "relative to the spread of the centres. Larger is harder.")}},
+      // Bounded so that the samples' variance stays finite.
+      with_docs(
+        number_key<rc>(
+          "noise", closed(0, 1e6),
+          [](auto& c) -> auto& { return c.data.noise; },
+          "Synthetic: spread of the samples around their cluster centres, "
+          "relative to the spread of the centres. Larger is harder."),
+        "", "[0, 10^6] †")}},
     {"workers",
      {integer_key<rc>(
         "count", up_to(1, 4096),
         [](auto& c) -> auto& { return c.workers.count; }, "Workers."),
-      number_key<rc>(
-        "compute_ms", left_open(0, 1e9),
-        [](auto& c) -> auto& { return c.workers.compute_ms; },
-        "Deterministic mode: virtual milliseconds one gradient takes at "
-        "speed factor 1."),
-      number_key<rc>(
-        "compute_jitter", at_least(0),
-        [](auto& c) -> auto& { return c.workers.compute_jitter; },
-        "Deterministic mode: each gradient takes `compute_ms` × factor × "
-        "exp(`compute_jitter`·z), z ~ N(0, 1) drawn per gradient from the "
-        "worker's seed, so workers do not tick in lock-step. 0 = exact."),
+      with_docs(
+        number_key<rc>(
+          "compute_ms", left_open(0, 1e6),
+          [](auto& c) -> auto& { return c.workers.compute_ms; },
+          "Deterministic mode: virtual milliseconds one gradient takes at "
+          "speed factor 1."),
+        "", "(0, 10^6]; see below"),
+      with_docs(
+        number_key<rc>(
+          "compute_jitter", closed(0, 3),
+          [](auto& c) -> auto& { return c.workers.compute_jitter; },
+          "Deterministic mode: each gradient takes `compute_ms` × factor × "
+          "exp(`compute_jitter`·z), z ~ N(0, 1) drawn per gradient from the "
+          "worker's seed, so workers do not tick in lock-step. 0 = exact."),
+        "", "[0, 3] †"),
       integer_key<rc>(
         "restart_limit", {0, std::numeric_limits<int>::max(), false},
         [](auto& c) -> auto& { return c.workers.restart_limit; },
@@ -266,23 +276,25 @@ document_schema make_run_config_schema() {
         "N(0, 1), divided by the fastest initial worker's so every factor "
         "is ≥ 1."),
       with_docs(number_list_key<rc>(
-                  "factors", at_least(1),
+                  "factors", closed(1, 1e6),
                   [](auto& c) -> auto& { return c.workers.speed.factors; },
                   "Profile `factors` only (required there, an error "
                   "elsewhere unless empty)."),
-                "", "each ≥ 1; exactly `workers.count` entries"),
+                "", "each in [1, 10^6] †; exactly `workers.count` entries"),
       number_key<rc>(
         "fraction", closed(0, 1),
         [](auto& c) -> auto& { return c.workers.speed.fraction; },
         "Profile `slow_fraction`."),
-      number_key<rc>(
-        "factor", at_least(1),
-        [](auto& c) -> auto& { return c.workers.speed.factor; },
-        "Profile `slow_fraction`."),
-      number_key<rc>(
-        "sigma", at_least(0),
-        [](auto& c) -> auto& { return c.workers.speed.sigma; },
-        "Profile `lognormal`.")}},
+      with_docs(number_key<rc>(
+                  "factor", closed(1, 1e6),
+                  [](auto& c) -> auto& { return c.workers.speed.factor; },
+                  "Profile `slow_fraction`."),
+                "", "[1, 10^6] †"),
+      with_docs(number_key<rc>(
+                  "sigma", closed(0, 3),
+                  [](auto& c) -> auto& { return c.workers.speed.sigma; },
+                  "Profile `lognormal`."),
+                "", "[0, 3] †")}},
     {"server",
      {integer_key<rc>(
        "shards", up_to(1, 256),
@@ -299,10 +311,12 @@ document_schema make_run_config_schema() {
         "progress_seconds", above(0),
         [](auto& c) -> auto& { return c.output.progress_seconds; },
         "Seconds between progress lines."),
-      number_key<rc>(
-        "evaluations_per_epoch", above(0),
-        [](auto& c) -> auto& { return c.output.evaluations_per_epoch; },
-        "Test-set evaluations per epoch.")}},
+      with_docs(
+        number_key<rc>(
+          "evaluations_per_epoch", left_open(0, 1e4),
+          [](auto& c) -> auto& { return c.output.evaluations_per_epoch; },
+          "Test-set evaluations per epoch."),
+        "", "(0, 10^4] †")}},
     {"checkpoints",
      {integer_key<rc>(
         "every_iterations", at_least_integer(0),

@@ -272,6 +272,13 @@ result<train_test_split> load_fashion_mnist(const std::string& directory) {
                file("t10k-labels-idx1-ubyte.gz"), "fashion-mnist-test", 10);
   if (!test)
     return test.error();
+  if (test->inputs() != train->inputs())
+    return status::error(status_code::corrupt,
+                         file("t10k-images-idx3-ubyte.gz") + ": images of "
+                           + std::to_string(test->inputs())
+                           + " pixels, but the training images ("
+                           + file("train-images-idx3-ubyte.gz") + ") have "
+                           + std::to_string(train->inputs()));
   return train_test_split{std::move(train).value(), std::move(test).value()};
 }
 

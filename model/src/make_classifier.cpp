@@ -1,5 +1,6 @@
 #include "ormo/model/make_classifier.hpp"
 
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -35,6 +36,23 @@ std::optional<model_kind> parse_model_kind(std::string_view name) {
   return std::nullopt;
 }
 
+std::uint64_t classifier_dimension(int inputs, const std::vector<int>& hidden,
+                                   int classes) {
+  constexpr auto saturated = std::numeric_limits<std::uint64_t>::max();
+  std::uint64_t total = 0;
+  auto in = static_cast<std::uint64_t>(inputs);
+  auto add_layer = [&](std::uint64_t out) {
+    // out * (in + 1) with both below 2^32 fits in 64 bits.
+    auto layer = out * (in + 1);
+    total = total > saturated - layer ? saturated : total + layer;
+    in = out;
+  };
+  for (auto size : hidden)
+    add_layer(static_cast<std::uint64_t>(size));
+  add_layer(static_cast<std::uint64_t>(classes));
+  return total;
+}
+
 result<std::unique_ptr<gradient_function>>
 make_classifier(model_kind kind, int inputs, const std::vector<int>& hidden,
                 int classes) {
@@ -47,6 +65,14 @@ make_classifier(model_kind kind, int inputs, const std::vector<int>& hidden,
     if (hidden[l] < 1)
       return invalid("hidden layer " + std::to_string(l) + " has size "
                      + std::to_string(hidden[l]) + "; it must be at least 1");
+  if (auto dimension = classifier_dimension(inputs, hidden, classes);
+      dimension > max_classifier_dimension)
+    return invalid("a classifier of " + std::to_string(dimension)
+                   + " parameters is larger than the "
+                   + std::to_string(max_classifier_dimension) + " allowed ("
+                   + std::to_string(inputs) + " inputs, "
+                   + std::to_string(hidden.size()) + " hidden layers, "
+                   + std::to_string(classes) + " classes)");
   std::unique_ptr<gradient_function> model;
   switch (kind) {
     case model_kind::softmax:

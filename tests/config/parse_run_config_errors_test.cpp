@@ -51,11 +51,13 @@ void check_all(std::initializer_list<bad_value> cases) {
 TEST_CASE("out-of-range values name the file line column and key") {
   check_all({
     {"run", "seed", "-1", "must be >= 0, got -1"},
-    {"run", "stop_epochs", "-1", "must be >= 0, got -1"},
+    {"run", "stop_epochs", "-1", "-1 is not in [0, 1e+09]"},
+    {"run", "stop_epochs", "1e300", "1e+300 is not in [0, 1e+09]"},
     {"run", "stop_epochs", "inf", "inf is not a finite number"},
     {"run", "stop_epochs", "nan", "nan is not a finite number"},
     {"run", "stop_iterations", "-3", "must be >= 0, got -3"},
-    {"run", "stop_seconds", "-0.5", "must be >= 0, got -0.5"},
+    {"run", "stop_seconds", "-0.5", "-0.5 is not in [0, 1e+09]"},
+    {"run", "stop_seconds", "1e300", "1e+300 is not in [0, 1e+09]"},
     {"run", "stop_accuracy", "1.5", "1.5 is not in [0, 1]"},
     {"run", "stop_accuracy", "-0.1", "-0.1 is not in [0, 1]"},
     {"algorithm", "learning_rate", "0", "must be > 0, got 0"},
@@ -72,11 +74,13 @@ TEST_CASE("out-of-range values name the file line column and key") {
     {"data", "classes", "1", "1 is not in [2, 65536]"},
     {"data", "train_samples", "0", "0 is not in [1, 10000000]"},
     {"data", "test_samples", "20000000", "20000000 is not in [1, 10000000]"},
-    {"data", "noise", "-1", "must be >= 0, got -1"},
+    {"data", "noise", "-1", "-1 is not in [0, 1e+06]"},
+    {"data", "noise", "1e300", "1e+300 is not in [0, 1e+06]"},
     {"workers", "count", "0", "0 is not in [1, 4096]"},
     {"workers", "count", "5000", "5000 is not in [1, 4096]"},
-    {"workers", "compute_ms", "0", "0 is not in (0, 1e+09]"},
-    {"workers", "compute_jitter", "-0.1", "must be >= 0, got -0.1"},
+    {"workers", "compute_ms", "0", "0 is not in (0, 1e+06]"},
+    {"workers", "compute_jitter", "-0.1", "-0.1 is not in [0, 3]"},
+    {"workers", "compute_jitter", "1000", "1000 is not in [0, 3]"},
     {"workers", "restart_limit", "-1", "must be >= 0, got -1"},
     {"workers", "restart_limit", "3000000000",
      "3000000000 is not in [0, 2147483647]"},
@@ -84,15 +88,18 @@ TEST_CASE("out-of-range values name the file line column and key") {
     {"workers", "request_timeout_s", "1e300", "1e+300 is not in (0, 1e+06]"},
     {"workers", "pushes_in_flight", "0", "0 is not in [1, 8]"},
     {"workers", "pushes_in_flight", "9", "9 is not in [1, 8]"},
-    {"workers", "compute_ms", "1e300", "1e+300 is not in (0, 1e+09]"},
+    {"workers", "compute_ms", "1e300", "1e+300 is not in (0, 1e+06]"},
     {"workers.speed", "fraction", "1.5", "1.5 is not in [0, 1]"},
-    {"workers.speed", "factor", "0.5", "must be >= 1, got 0.5"},
-    {"workers.speed", "sigma", "-1", "must be >= 0, got -1"},
+    {"workers.speed", "factor", "0.5", "0.5 is not in [1, 1e+06]"},
+    {"workers.speed", "factor", "1e300", "1e+300 is not in [1, 1e+06]"},
+    {"workers.speed", "sigma", "-1", "-1 is not in [0, 3]"},
+    {"workers.speed", "sigma", "1000", "1000 is not in [0, 3]"},
     {"server", "shards", "0", "0 is not in [1, 256]"},
     {"server", "shards", "300", "300 is not in [1, 256]"},
     {"output", "dir", "\"\"", "must not be empty"},
     {"output", "progress_seconds", "0", "must be > 0, got 0"},
-    {"output", "evaluations_per_epoch", "-1", "must be > 0, got -1"},
+    {"output", "evaluations_per_epoch", "-1", "-1 is not in (0, 10000]"},
+    {"output", "evaluations_per_epoch", "1e300", "1e+300 is not in (0, 10000]"},
   });
 }
 
@@ -148,7 +155,7 @@ TEST_CASE("bad array elements are named by index at their own column") {
            "string");
   CHECK(error_of("[workers]\ncount = 2\n[workers.speed]\nprofile = "
                  "\"factors\"\nfactors = [0.5, 1]\n[run]\nstop_epochs = 1\n")
-        == "t.toml:5:12: workers.speed.factors[0]: must be >= 1, got 0.5");
+        == "t.toml:5:12: workers.speed.factors[0]: 0.5 is not in [1, 1e+06]");
 }
 
 TEST_CASE("a run without a stop rule is an error") {
@@ -279,4 +286,79 @@ TEST_CASE("syntax errors carry the parser's position and description") {
   CHECK(duplicate.find("stop_epochs") != std::string::npos);
   auto unclosed = error_of("[run\nstop_epochs = 1\n");
   CHECK(unclosed.rfind("t.toml:1:", 0) == 0);
+}
+
+TEST_CASE("values finite in TOML but not in the float they feed are errors") {
+  auto with = [](const std::string& algorithm) {
+    return "[run]\nstop_epochs = 1\n[algorithm]\n" + algorithm + "\n";
+  };
+  CHECK(error_of(with("learning_rate = 1e39"))
+        == "t.toml:4:17: algorithm.learning_rate: 1e+39 overflows a float "
+           "(the updates compute in float; at most 3.4e+38)");
+  CHECK(error_of(with("learning_rate = 1e-50"))
+        == "t.toml:4:17: algorithm.learning_rate: 1e-50 is 0 as a float (the "
+           "updates compute in float; at least 1.4e-45)");
+  CHECK(error_of(with("momentum = 0.99999999999"))
+        == "t.toml:4:12: algorithm.momentum: 0.99999999999 is 1 as a float "
+           "(the updates compute in float); it must stay below 1");
+  parse_ok(with("learning_rate = 3e38"));
+  parse_ok(with("momentum = 0.9999999"));
+}
+
+TEST_CASE("sizes the data and model cannot have are errors before loading") {
+  // softmax on 1 input and 2 classes: 4 parameters.
+  auto tiny = std::string{"[run]\nstop_epochs = 1\n[model]\nkind = "
+                          "\"softmax\"\n[data]\ninputs = 1\nclasses = 2\n"};
+  CHECK(error_of(tiny + "[server]\nshards = 5\n")
+        == "t.toml:9:10: server.shards: 5 shards for a model of 4 "
+           "parameters; each shard needs at least one");
+  parse_ok(tiny + "[server]\nshards = 4\n");
+  CHECK(error_of(tiny + "train_samples = 3\n[workers]\ncount = 4\n")
+        == "t.toml:8:17: data.train_samples: 3 samples for 4 workers "
+           "(workers.count); each worker's shard needs at least one");
+  parse_ok(tiny + "train_samples = 4\n[workers]\ncount = 4\n");
+  CHECK(error_of("[run]\nstop_epochs = 1\n[model]\nhidden = [65536, 65536]\n")
+        == "t.toml:4:10: model.hidden: a model of 4297850890 parameters is "
+           "larger than the 2147483647 allowed");
+}
+
+TEST_CASE("combinations that can never finish are errors") {
+  CHECK(error_of("[run]\nstop_accuracy = 0.9\n")
+        == "t.toml:2:17: run.stop_accuracy: alone it may never be reached "
+           "and the run would never end; also set run.stop_epochs, "
+           "run.stop_iterations or run.stop_seconds as a bound");
+  parse_ok("[run]\nstop_accuracy = 0.9\nstop_seconds = 60\n");
+  CHECK(error_of("[run]\nstop_epochs = 1\n[algorithm]\nname = \"ssgdm\"\n"
+                 "iteration_size = 5\n[workers]\ncount = 4\n")
+        == "t.toml:5:18: algorithm.iteration_size: 5 with algorithm.name = "
+           "\"ssgdm\" and 4 workers: its barrier waits for one gradient of "
+           "each worker and would never open; use \"workers\" or at most "
+           "workers.count");
+  parse_ok("[run]\nstop_epochs = 1\n[algorithm]\nname = \"asgd\"\n"
+           "iteration_size = 5\n[workers]\ncount = 4\n");
+}
+
+TEST_CASE("a deterministic gradient may not take virtual days") {
+  auto det = std::string{"[run]\nstop_epochs = 1\ndeterministic = true\n"};
+  parse_ok(det + "[workers]\ncompute_ms = 1e6\ncompute_jitter = 0\n");
+  CHECK(error_of(det + "[workers]\ncompute_ms = 1e6\n")
+        == "t.toml:5:14: workers.compute_ms: a gradient would take up to "
+           "2225541 virtual ms (workers.compute_ms × the slowest speed "
+           "factor × exp(4 × workers.compute_jitter)); at most 1e+06 in "
+           "deterministic mode");
+  CHECK(error_of(det
+                 + "[workers.speed]\nprofile = \"slow_fraction\"\n"
+                   "factor = 1e6\n")
+          .rfind("t.toml:6:10: workers.speed.factor: a gradient would take "
+                 "up to 2225541",
+                 0)
+        == 0);
+  CHECK(error_of(det
+                 + "[workers.speed]\nprofile = \"lognormal\"\n"
+                   "sigma = 2\n")
+          .rfind("t.toml:6:9: workers.speed.sigma: a gradient would", 0)
+        == 0);
+  // Real time: the same keys are fine (speeds are then measured slowdowns).
+  parse_ok("[run]\nstop_epochs = 1\n[workers.speed]\nprofile = "
+           "\"slow_fraction\"\nfactor = 1e6\n");
 }

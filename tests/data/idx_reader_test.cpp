@@ -372,6 +372,22 @@ TEST_CASE("fashion mnist loader uses the distributed file names") {
   CHECK(split->train.name != split->test.name);
 }
 
+TEST_CASE("fashion mnist loader refuses test images of another size") {
+  temp_directory dir;
+  write_gzip(dir.file("train-images-idx3-ubyte.gz"), images_file);
+  write_gzip(dir.file("train-labels-idx1-ubyte.gz"), labels_file);
+  // 2x2 test images against 2x3 training images.
+  write_gzip(dir.file("t10k-images-idx3-ubyte.gz"), idx({1, 2, 2}, bytes(4)));
+  write_gzip(dir.file("t10k-labels-idx1-ubyte.gz"), idx({1}, {9}));
+  auto split = load_fashion_mnist(dir.file(""));
+  REQUIRE_FALSE(split.has_value());
+  CHECK(split.error().code() == status_code::corrupt);
+  CHECK(split.error().message()
+        == dir.file("t10k-images-idx3-ubyte.gz")
+             + ": images of 4 pixels, but the training images ("
+             + dir.file("train-images-idx3-ubyte.gz") + ") have 6");
+}
+
 TEST_SUITE("fashion_mnist") {
   TEST_CASE("fashion mnist loads the real files") {
     const std::string directory = "/usr/share/datasets/fashion-mnist";

@@ -66,3 +66,23 @@ TEST_CASE("make_classifier names the bad size") {
   CHECK(contains(failure(model_kind::softmax, 5, {4}, 3), "softmax"));
   CHECK(contains(failure(static_cast<model_kind>(7), 5, {}, 3), "7"));
 }
+
+TEST_CASE("classifier_dimension counts out * (in + 1) per layer") {
+  CHECK(classifier_dimension(784, {}, 10) == 10u * 785);
+  CHECK(classifier_dimension(32, {64, 16}, 10) == 64u * 33 + 16 * 65 + 10 * 17);
+  auto made = make_classifier(model_kind::mlp, 32, {64, 16}, 10);
+  REQUIRE(made.has_value());
+  CHECK((*made)->dimension() == classifier_dimension(32, {64, 16}, 10));
+  // 2^20 inputs into 2^16 classes and more: counted without overflow.
+  CHECK(classifier_dimension(1 << 20, {65536, 65536}, 65536)
+        == 65536ull * ((1ull << 20) + 1) + 65536ull * 65537 * 2);
+}
+
+TEST_CASE("make_classifier refuses more parameters than it may have before "
+          "allocating them") {
+  auto message = failure(model_kind::mlp, 32, {65536, 65536}, 10);
+  CHECK(contains(message, "a classifier of 4297850890 parameters is larger "
+                          "than the 2147483647 allowed"));
+  CHECK(contains(failure(model_kind::softmax, 1 << 20, {}, 65536),
+                 "68719542272 parameters"));
+}

@@ -44,8 +44,9 @@ parse_run_config(std::string_view toml_text, std::string source_name,
                  const std::vector<setting_override>& overrides = {});
 
 /// Reads the file at `path` and parses it with `path` as source name.
-/// not_found if the file does not exist, io_error if it cannot be read; both
-/// messages name the path.
+/// not_found if the file does not exist, io_error if it cannot be read,
+/// invalid_argument if it holds more than 16 MiB (a device such as
+/// /dev/zero is not read to its end); every message names the path.
 result<run_config>
 load_run_config(const std::string& path,
                 const std::vector<setting_override>& overrides = {});

@@ -34,11 +34,20 @@ result<dataset> read_idx(const std::string& images_path,
                          const std::string& labels_path, std::string name,
                          int classes = 10);
 
+/// The shape of Fashion-MNIST as distributed.
+namespace fashion_mnist {
+inline constexpr int inputs = 28 * 28;
+inline constexpr int classes = 10;
+inline constexpr int train_samples = 60000;
+inline constexpr int test_samples = 10000;
+} // namespace fashion_mnist
+
 /// Reads the four gzipped Fashion-MNIST files, under their distributed names
 /// (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz,
 /// t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz), from `directory`:
 /// 60000 training and 10000 test images of 28x28 pixels, 10 classes. Fails
-/// with the first file's error, e.g. not_found naming the missing file.
+/// with the first file's error, e.g. not_found naming the missing file, or
+/// corrupt when the test images' size differs from the training images'.
 result<train_test_split> load_fashion_mnist(const std::string& directory);
 
 } // namespace ormo::data
