@@ -18,6 +18,20 @@ namespace {
 
 void pull(worker_pointer self, std::size_t shard);
 void try_compute(worker_pointer self);
+
+/// `span` as a timespan, about 146 years when longer (a cast of an
+/// out-of-range double is undefined).
+template <class Rep, class Period>
+caf::timespan saturated(std::chrono::duration<Rep, Period> span) {
+  using seconds = std::chrono::duration<double>;
+  // Half the range: no rounding near it can overflow.
+  const auto longest
+    = std::chrono::duration_cast<seconds>(caf::timespan::max()).count() / 2;
+  const auto wanted = std::chrono::duration_cast<seconds>(span).count();
+  if (!(wanted < longest)) // NaN too
+    return std::chrono::duration_cast<caf::timespan>(seconds{longest});
+  return std::chrono::duration_cast<caf::timespan>(seconds{wanted});
+}
 void compute(worker_pointer self);
 void push(worker_pointer self);
 
@@ -211,12 +225,10 @@ void compute(worker_pointer self) {
   state.computing = true;
   caf::timespan delay{0};
   if (state.timing.virtual_compute)
-    delay = std::chrono::duration_cast<caf::timespan>(
-      *state.timing.virtual_compute * state.timing.slowdown
-      * std::exp(state.timing.jitter * state.random.normal()));
+    delay = saturated(*state.timing.virtual_compute * state.timing.slowdown
+                      * std::exp(state.timing.jitter * state.random.normal()));
   else if (state.timing.slowdown > 1)
-    delay = std::chrono::duration_cast<caf::timespan>(
-      measured * (state.timing.slowdown - 1));
+    delay = saturated(measured * (state.timing.slowdown - 1));
   if (delay.count() > 0)
     self->delayed_send(self, delay, push_atom::value);
   else
