@@ -31,6 +31,10 @@ public:
     std::filesystem::remove_all(path_, ignored);
   }
   const std::filesystem::path& path() const { return path_; }
+  /// The path of `name` in it.
+  std::string file(const std::string& name) const {
+    return (path_ / name).string();
+  }
 
 private:
   std::filesystem::path path_;

@@ -13,40 +13,18 @@
 #include <doctest/doctest.h>
 #include <zlib.h>
 
+#include "helpers.hpp"
+
 using namespace ormo;
 using namespace ormo::data;
 
 namespace fs = std::filesystem;
 
+using ormo::test::scratch_directory;
+
 namespace {
 
 using bytes = std::vector<std::uint8_t>;
-
-/// A fresh directory for one test, removed with everything in it at scope
-/// exit.
-class temp_directory {
-public:
-  temp_directory() {
-    auto pattern = (fs::temp_directory_path() / "ormo-idx-XXXXXX").string();
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-
-  temp_directory(const temp_directory&) = delete;
-  temp_directory& operator=(const temp_directory&) = delete;
-
-  ~temp_directory() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-
-  std::string file(const std::string& name) const {
-    return (path_ / name).string();
-  }
-
-private:
-  fs::path path_;
-};
 
 /// An IDX file: magic, big-endian dimensions, then `values`.
 bytes idx(const std::vector<std::uint32_t>& dimensions, const bytes& values,
@@ -108,7 +86,7 @@ void check_small_set(const dataset& data) {
 
 /// Reads images and labels written as given; checks the error's code and
 /// that its message names `culprit` and contains `detail`.
-void check_error(const temp_directory& dir, const bytes& images,
+void check_error(const scratch_directory& dir, const bytes& images,
                  const bytes& labels, status_code code,
                  const std::string& culprit, const std::string& detail,
                  bool gzip = false) {
@@ -127,7 +105,7 @@ void check_error(const temp_directory& dir, const bytes& images,
 } // namespace
 
 TEST_CASE("idx reads plain files") {
-  temp_directory dir;
+  scratch_directory dir;
   write_plain(dir.file("images"), images_file);
   write_plain(dir.file("labels"), labels_file);
   auto data = read_idx(dir.file("images"), dir.file("labels"), "small", 3);
@@ -138,7 +116,7 @@ TEST_CASE("idx reads plain files") {
 }
 
 TEST_CASE("idx reads gzipped files and mixed compression") {
-  temp_directory dir;
+  scratch_directory dir;
   write_gzip(dir.file("images.gz"), images_file);
   write_gzip(dir.file("labels.gz"), labels_file);
   write_plain(dir.file("labels"), labels_file);
@@ -154,7 +132,7 @@ TEST_CASE("idx reads gzipped files and mixed compression") {
 
 TEST_CASE("idx reads a large gzipped file exactly") {
   // Larger than zlib's and the reader's buffers: 300 images of 40x50.
-  temp_directory dir;
+  scratch_directory dir;
   const std::uint32_t count = 300;
   const std::uint32_t rows = 40;
   const std::uint32_t columns = 50;
@@ -178,7 +156,7 @@ TEST_CASE("idx reads a large gzipped file exactly") {
 }
 
 TEST_CASE("idx reads an empty set") {
-  temp_directory dir;
+  scratch_directory dir;
   write_plain(dir.file("images"), idx({0, 2, 2}, {}));
   write_plain(dir.file("labels"), idx({0}, {}));
   auto data = read_idx(dir.file("images"), dir.file("labels"), "empty");
@@ -188,7 +166,7 @@ TEST_CASE("idx reads an empty set") {
 }
 
 TEST_CASE("idx reports a missing file as not_found") {
-  temp_directory dir;
+  scratch_directory dir;
   write_plain(dir.file("labels"), labels_file);
   auto data = read_idx(dir.file("images"), dir.file("labels"), "missing");
   REQUIRE_FALSE(data.has_value());
@@ -203,7 +181,7 @@ TEST_CASE("idx reports a missing file as not_found") {
 }
 
 TEST_CASE("idx reports a directory as io_error") {
-  temp_directory dir;
+  scratch_directory dir;
   write_plain(dir.file("labels"), labels_file);
   fs::create_directory(dir.file("images"));
   auto data = read_idx(dir.file("images"), dir.file("labels"), "directory");
@@ -213,7 +191,7 @@ TEST_CASE("idx reports a directory as io_error") {
 }
 
 TEST_CASE("idx rejects a wrong magic") {
-  temp_directory dir;
+  scratch_directory dir;
   auto bad = images_file;
   bad[1] = 0x42;
   check_error(dir, bad, labels_file, status_code::corrupt, "images", "magic");
@@ -222,7 +200,7 @@ TEST_CASE("idx rejects a wrong magic") {
 }
 
 TEST_CASE("idx rejects other element types") {
-  temp_directory dir;
+  scratch_directory dir;
   check_error(dir, idx({3, 2, 3}, pixels, 0x0d), labels_file,
               status_code::corrupt, "images", "element type 0x0d");
   check_error(dir, images_file, idx({3}, labels, 0x0c), status_code::corrupt,
@@ -230,7 +208,7 @@ TEST_CASE("idx rejects other element types") {
 }
 
 TEST_CASE("idx rejects a wrong number of dimensions") {
-  temp_directory dir;
+  scratch_directory dir;
   check_error(dir, idx({18}, pixels), labels_file, status_code::corrupt,
               "images", "has 1 dimension, expected 3");
   check_error(dir, images_file, idx({3, 1, 1}, labels), status_code::corrupt,
@@ -238,7 +216,7 @@ TEST_CASE("idx rejects a wrong number of dimensions") {
 }
 
 TEST_CASE("idx rejects a truncated header") {
-  temp_directory dir;
+  scratch_directory dir;
   check_error(dir, bytes{}, labels_file, status_code::corrupt, "images",
               "expected 4 bytes, got 0");
   auto cut = images_file;
@@ -248,7 +226,7 @@ TEST_CASE("idx rejects a truncated header") {
 }
 
 TEST_CASE("idx rejects truncated data and says how much is missing") {
-  temp_directory dir;
+  scratch_directory dir;
   auto cut = images_file;
   cut.resize(cut.size() - 8); // 10 of 18 pixel bytes left
   check_error(dir, cut, labels_file, status_code::corrupt, "images",
@@ -262,7 +240,7 @@ TEST_CASE("idx rejects truncated data and says how much is missing") {
 }
 
 TEST_CASE("idx rejects trailing data") {
-  temp_directory dir;
+  scratch_directory dir;
   auto longer = images_file;
   longer.push_back(9);
   check_error(dir, longer, labels_file, status_code::corrupt, "images",
@@ -270,7 +248,7 @@ TEST_CASE("idx rejects trailing data") {
 }
 
 TEST_CASE("idx rejects a cut off or damaged gzip stream") {
-  temp_directory dir;
+  scratch_directory dir;
   write_gzip(dir.file("labels"), labels_file);
   write_gzip(dir.file("whole.gz"), images_file);
   auto compressed = read_all(dir.file("whole.gz"));
@@ -312,7 +290,7 @@ TEST_CASE("idx rejects a cut off or damaged gzip stream") {
 }
 
 TEST_CASE("idx rejects different image and label counts") {
-  temp_directory dir;
+  scratch_directory dir;
   check_error(dir, images_file, idx({2}, {0, 1}), status_code::corrupt,
               "images", "has 3 images but");
   check_error(dir, images_file, idx({2}, {0, 1}), status_code::corrupt,
@@ -320,7 +298,7 @@ TEST_CASE("idx rejects different image and label counts") {
 }
 
 TEST_CASE("idx rejects a label out of range") {
-  temp_directory dir;
+  scratch_directory dir;
   check_error(dir, images_file, idx({3}, {0, 1, 10}), status_code::corrupt,
               "labels", "label 10 of sample 2 is outside [0, 10)");
   write_plain(dir.file("images"), images_file);
@@ -333,7 +311,7 @@ TEST_CASE("idx rejects a label out of range") {
 }
 
 TEST_CASE("idx rejects a bad class count") {
-  temp_directory dir;
+  scratch_directory dir;
   write_plain(dir.file("images"), images_file);
   write_plain(dir.file("labels"), labels_file);
   for (int classes : {0, -1, 257}) {
@@ -345,7 +323,7 @@ TEST_CASE("idx rejects a bad class count") {
 }
 
 TEST_CASE("idx rejects empty or implausibly large images") {
-  temp_directory dir;
+  scratch_directory dir;
   check_error(dir, idx({3, 0, 3}, {}), labels_file, status_code::corrupt,
               "images", "are empty");
   check_error(dir, idx({3, 70000, 70000}, {}), labels_file,
@@ -353,7 +331,7 @@ TEST_CASE("idx rejects empty or implausibly large images") {
 }
 
 TEST_CASE("fashion mnist loader uses the distributed file names") {
-  temp_directory dir;
+  scratch_directory dir;
   write_gzip(dir.file("train-images-idx3-ubyte.gz"), images_file);
   write_gzip(dir.file("train-labels-idx1-ubyte.gz"), labels_file);
   write_gzip(dir.file("t10k-images-idx3-ubyte.gz"), idx({1, 2, 3}, bytes(6)));
@@ -373,7 +351,7 @@ TEST_CASE("fashion mnist loader uses the distributed file names") {
 }
 
 TEST_CASE("fashion mnist loader refuses test images of another size") {
-  temp_directory dir;
+  scratch_directory dir;
   write_gzip(dir.file("train-images-idx3-ubyte.gz"), images_file);
   write_gzip(dir.file("train-labels-idx1-ubyte.gz"), labels_file);
   // 2x2 test images against 2x3 training images.
