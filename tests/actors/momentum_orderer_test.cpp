@@ -171,6 +171,19 @@ TEST_CASE("momentum_orderer: OrMo through the actors equals the rule") {
 
 namespace {
 
+/// An OrMo shard (K = 2) whose orderer knows workers 1 and 2.
+shard_route two_worker_shard(deterministic_system& env,
+                             const Eigen::VectorXf& initial,
+                             const optim::ordered_momentum_settings& settings) {
+  auto shard = spawn_shard(
+    env, initial,
+    std::make_unique<optim::ordered_momentum>(dimension, 2, settings));
+  caf::anon_send(shard.orderer, join_atom::value, worker_id{1});
+  caf::anon_send(shard.orderer, join_atom::value, worker_id{2});
+  env.run();
+  return shard;
+}
+
 /// `push`, flagged with a non-finite value in another shard's slice.
 gradient_push elsewhere_non_finite(gradient_push push) {
   push.first_non_finite = 1000;
@@ -183,12 +196,7 @@ TEST_CASE("momentum_orderer: rejections are answered and counted") {
   deterministic_system env;
   const Eigen::VectorXf initial = initial_parameters();
   auto settings = ormo_settings(optim::apply_mode::on_arrival);
-  auto shard = spawn_shard(
-    env, initial,
-    std::make_unique<optim::ordered_momentum>(dimension, 2, settings));
-  caf::anon_send(shard.orderer, join_atom::value, worker_id{1});
-  caf::anon_send(shard.orderer, join_atom::value, worker_id{2});
-  env.run();
+  auto shard = two_worker_shard(env, initial, settings);
   optim::ordered_momentum reference(dimension, 2, settings);
   Eigen::VectorXf expected = initial;
   random_source random(3);
@@ -292,12 +300,7 @@ TEST_CASE("momentum_orderer: a push received again gets its first answer "
   deterministic_system env;
   const Eigen::VectorXf initial = initial_parameters();
   auto settings = ormo_settings(optim::apply_mode::on_arrival);
-  auto shard = spawn_shard(
-    env, initial,
-    std::make_unique<optim::ordered_momentum>(dimension, 2, settings));
-  caf::anon_send(shard.orderer, join_atom::value, worker_id{1});
-  caf::anon_send(shard.orderer, join_atom::value, worker_id{2});
-  env.run();
+  auto shard = two_worker_shard(env, initial, settings);
   optim::ordered_momentum reference(dimension, 2, settings);
   Eigen::VectorXf expected = initial;
   random_source random(5);
