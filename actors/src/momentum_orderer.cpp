@@ -12,7 +12,6 @@
 #include "ormo/actors/error_code.hpp"
 #include "ormo/actors/shard_checkpoint.hpp"
 
-
 namespace ormo::actors {
 
 namespace {
@@ -185,11 +184,14 @@ momentum_orderer(momentum_orderer_pointer self,
                         + " is not a member");
       if (seen.what == push_ledger::standing::too_old)
         return reject(self, rejection_reason::duplicate_sequence,
-                      "sequence " + std::to_string(push.sequence)
-                        + " of worker " + std::to_string(push.worker)
-                        + " is older than the last "
-                        + std::to_string(push_ledger::window)
-                        + " it pushed");
+                      push.sequence == 0
+                        ? "sequence 0 of worker " + std::to_string(push.worker)
+                            + " numbers no push (they start at 1)"
+                        : "sequence " + std::to_string(push.sequence)
+                            + " of worker " + std::to_string(push.worker)
+                            + " is older than the last "
+                            + std::to_string(push_ledger::window)
+                            + " it pushed");
       auto decide = [&](rejection_reason reason, std::string detail) {
         state.ledger.record(push.worker, push.sequence,
                             {reason, detail, state.rule->iteration(), false});
