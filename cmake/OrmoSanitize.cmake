@@ -1,0 +1,40 @@
+# ORMO_SANITIZE: instruments every ormo target (not CAF, Eigen or the other
+# system libraries, which come prebuilt) with
+#   address  AddressSanitizer + UndefinedBehaviorSanitizer; UBSan halts at
+#            the first report (-fno-sanitize-recover=all);
+#   thread   ThreadSanitizer;
+#   fuzzer   address + undefined as above plus libFuzzer's coverage
+#            instrumentation (clang only); also builds tests/fuzz/.
+# Empty (the default): no sanitizer. Each sanitizer build belongs in its own
+# build directory (build-asan/, build-tsan/, build-fuzz/), never build/: the
+# flags change every object file.
+set(ORMO_SANITIZE "" CACHE STRING
+  "Sanitizers for ormo's code: address, thread, fuzzer or empty")
+set_property(CACHE ORMO_SANITIZE PROPERTY STRINGS "" address thread fuzzer)
+
+# Line tables for readable reports; frame pointers for fast, full stacks.
+set(ormo_sanitize_common -g1 -fno-omit-frame-pointer)
+set(ormo_sanitize_ub -fsanitize=address,undefined -fno-sanitize-recover=all)
+
+if(ORMO_SANITIZE STREQUAL "")
+  return()
+elseif(ORMO_SANITIZE STREQUAL "address")
+  set(ormo_sanitize_flags ${ormo_sanitize_ub})
+elseif(ORMO_SANITIZE STREQUAL "thread")
+  set(ormo_sanitize_flags -fsanitize=thread)
+elseif(ORMO_SANITIZE STREQUAL "fuzzer")
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "ORMO_SANITIZE=fuzzer needs clang (libFuzzer): "
+      "configure with -DCMAKE_CXX_COMPILER=clang++")
+  endif()
+  # Libraries get coverage hooks only; the fuzz targets link libFuzzer's
+  # main with -fsanitize=fuzzer (tests/fuzz/CMakeLists.txt).
+  set(ormo_sanitize_flags ${ormo_sanitize_ub} -fsanitize=fuzzer-no-link)
+else()
+  message(FATAL_ERROR "ORMO_SANITIZE must be address, thread, fuzzer or "
+    "empty, not '${ORMO_SANITIZE}'")
+endif()
+
+add_compile_options(${ormo_sanitize_common} ${ormo_sanitize_flags})
+add_link_options(${ormo_sanitize_flags})
+message(STATUS "ormo: sanitizers ${ORMO_SANITIZE} (${ormo_sanitize_flags})")
