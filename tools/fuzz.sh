@@ -62,7 +62,8 @@ say "built in $((SECONDS - start)) s"
 
 # Reports name source lines; a UBSan report aborts like an ASan one.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:\
+suppressions=$top/tests/ubsan.supp}
 symbolizer=/usr/lib/llvm-14/bin/llvm-symbolizer
 if [[ -x $symbolizer ]]; then
   export ASAN_SYMBOLIZER_PATH=${ASAN_SYMBOLIZER_PATH:-$symbolizer}

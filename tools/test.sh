@@ -59,7 +59,8 @@ sanitizer_build() {
 if [[ $mode == tsan ]]; then
   "$top/tools/setup.sh" --packages
   sanitizer_build "$top/build-tsan" thread
-  # Reports inside CAF's uninstrumented code only (each line says why).
+  # Reports inside CAF's uninstrumented code only (each line says why);
+  # UBSAN_OPTIONS come from ctest (cmake/OrmoSanitize.cmake).
   TSAN_OPTIONS="suppressions=$top/tests/tsan.supp second_deadlock_stack=1 \
 ${TSAN_OPTIONS:-}"
   export TSAN_OPTIONS
@@ -83,7 +84,6 @@ fi
 
 sanitizer_build "$top/build-asan" address
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 say "running the layer tests under ASan+UBSan..."
 (cd "$top/build-asan" \
   && ctest --output-on-failure -j"$jobs" -R "$layer_pattern" \
