@@ -4,6 +4,7 @@
 # as root on a fresh machine, or as a user once the packages are there.
 #
 # Usage: tools/setup.sh [TARGET...]   e.g. tools/setup.sh ormo
+#        tools/setup.sh --packages      only the packages
 #
 # Every caller configures build/ with the same options (Release, warnings as
 # errors), so run.sh and test.sh share one build: neither rebuilds what the
@@ -15,6 +16,9 @@ packages=(
   libcaf-dev libeigen3-dev libboost-serialization-dev doctest-dev
   libtomlplusplus-dev zlib1g-dev dataset-fashion-mnist
   libcli11-dev nlohmann-json3-dev libssl-dev
+  # The fuzz targets (tools/fuzz.sh): clang with libFuzzer and the
+  # sanitizer runtimes, llvm-symbolizer for source lines in reports.
+  clang libclang-rt-14-dev llvm-14
 )
 
 say() { echo "ormo setup: $*"; }
@@ -49,6 +53,10 @@ if ((${#missing[@]})); then
     || fail "installing ${missing[*]} failed (apt-get's messages above);" \
             "fix the cause and run this again"
   say "packages installed in $((SECONDS - start)) s"
+fi
+
+if [[ ${1:-} == --packages ]]; then
+  exit 0
 fi
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

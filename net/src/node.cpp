@@ -525,7 +525,10 @@ node_outcome node_runner::run_supervisor_node() {
                                          callbacks_.training, report,
                                          std::move(places));
   self_->monitor(parts_.monitor);
-  for (auto& [name, peer] : peers_) {
+  for (auto& entry : peers_) {
+    // Not a structured binding: a lambda cannot capture one in C++17.
+    const auto& name = entry.first;
+    auto& peer = entry.second;
     caf::error failure;
     self_->request(peer, request_timeout_, attach_atom::value,
                    parts_.supervisor)

@@ -314,7 +314,8 @@ TEST_CASE("training: with two shards, a gradient one shard rejects counts "
   CHECK(report.gradients_received - counted <= 2); // in flight at the stop
 }
 
-TEST_CASE("training: a deterministic run on a threaded system spawns nothing") {
+TEST_CASE("training: a deterministic run on a threaded system spawns nothing"
+          * doctest::test_suite("real_time")) {
   const auto run = small_run(1);
   auto problem = make_classification_problem(run);
   REQUIRE(problem);
@@ -400,7 +401,8 @@ float denormal_product() {
 
 } // namespace
 
-TEST_CASE("training: the actor system's threads flush denormals to zero") {
+TEST_CASE("training: the actor system's threads flush denormals to zero"
+          * doctest::test_suite("real_time")) {
   REQUIRE(denormal_product() != 0.0f); // not flushed on the test's thread
   caf::actor_system_config cfg;
   configure(cfg, false);
@@ -472,7 +474,8 @@ TEST_CASE("training: with two shards a NaN gradient is rejected once") {
   CHECK((report.final_parameters - target).norm() < 0.5 * target.norm());
 }
 
-TEST_CASE("training: a real-time run stops at exactly its epoch count") {
+TEST_CASE("training: a real-time run stops at exactly its epoch count"
+          * doctest::test_suite("real_time")) {
   // Real threads: the orderer reports its counters with the milestone, so
   // however the scheduler runs the monitor the count is the rule's.
   auto run = small_run(6);

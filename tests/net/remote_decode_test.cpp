@@ -98,7 +98,8 @@ struct forging_node {
 
 } // namespace
 
-TEST_CASE("remote_decode: a bad tensor is dropped, the node keeps working") {
+TEST_CASE("remote_decode: a bad tensor is dropped, the node keeps working"
+          * doctest::test_suite("real_time")) {
   receiver_node receiver;
   forging_node forger;
   auto remote = forger.sys.middleman().remote_actor("127.0.0.1", receiver.port);

@@ -31,7 +31,8 @@ struct peer_config : caf::actor_system_config {
 
 } // namespace
 
-TEST_CASE("remote spawn: an ormo node spawns nothing for a peer") {
+TEST_CASE("remote spawn: an ormo node spawns nothing for a peer"
+          * doctest::test_suite("real_time")) {
   ormo_node_config node_cfg;
   caf::actor_system node{node_cfg};
   auto published_actor = node.spawn([](caf::event_based_actor*) {

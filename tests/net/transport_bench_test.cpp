@@ -24,7 +24,8 @@ std::string last_line(const std::string& text) {
 
 } // namespace
 
-TEST_CASE("transport_bench: quick run ends with RATIO transport_vs_raw_tcp") {
+TEST_CASE("transport_bench: quick run ends with RATIO transport_vs_raw_tcp"
+          * doctest::test_suite("real_time")) {
   auto result = ormo::test::run_process(
     {ORMO_BENCH_BINARY, "transport", "--quick"}, std::chrono::seconds(120));
   REQUIRE_MESSAGE(!result.timed_out, result.err);
@@ -40,7 +41,8 @@ TEST_CASE("transport_bench: quick run ends with RATIO transport_vs_raw_tcp") {
   CHECK(ratio > 0);
 }
 
-TEST_CASE("transport_bench: a CAF option it cannot parse fails cleanly") {
+TEST_CASE("transport_bench: a CAF option it cannot parse fails cleanly"
+          * doctest::test_suite("real_time")) {
   auto result = ormo::test::run_process(
     {ORMO_BENCH_BINARY, "transport", "--quick", "--middleman.workers=many"},
     std::chrono::seconds(60));

@@ -30,8 +30,9 @@ std::string hex_byte(unsigned value) {
   return text;
 }
 
-/// Reverses each 4-byte group of `count` values from `in` to `out`.
-void swap_words(const unsigned char* in, std::size_t count,
+/// Reverses each 4-byte group of `count` values from `in` to `out`. Used on
+/// big-endian hosts only (clang warns about an unused internal function).
+[[maybe_unused]] void swap_words(const unsigned char* in, std::size_t count,
                 unsigned char* out) {
   for (std::size_t j = 0; j < count; ++j) {
     const unsigned char* from = in + 4 * j;
