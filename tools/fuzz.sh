@@ -3,7 +3,8 @@
 # (ASan+UBSan, coverage; warnings as errors) and runs each for SECONDS.
 #
 # Usage: tools/fuzz.sh [TARGET|all [SECONDS]]   e.g. tools/fuzz.sh payload 600
-#   TARGET   run_config, payload (every tests/fuzz/*_fuzzer.cpp); default all
+#   TARGET   run_config, payload, checkpoint (every tests/fuzz/*_fuzzer.cpp);
+#            default all
 #   SECONDS  per target; default 60
 #
 # A fuzzer starts from its seeds (tests/fuzz/corpus/TARGET/, read only) and

@@ -112,6 +112,40 @@ typename Inspector::result_type inspect(Inspector& f, parameter_snapshot& x) {
            x.iteration, x.version);
 }
 
+/// A float or double that crosses a node as its bit pattern: CAF 0.17's own
+/// encoding of floating-point numbers never ends on an infinity and turns a
+/// NaN into garbage.
+template <class T>
+struct exact {
+  static_assert(std::is_floating_point<T>::value, "for float and double");
+  T& value;
+};
+
+template <class T>
+auto bits_of(T value) {
+  std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t> bits;
+  static_assert(sizeof bits == sizeof value, "an IEEE-754 float or double");
+  std::memcpy(&bits, &value, sizeof bits);
+  return bits;
+}
+
+template <class T, class Bits>
+T from_bits(Bits bits) {
+  T value;
+  static_assert(sizeof bits == sizeof value, "an IEEE-754 float or double");
+  std::memcpy(&value, &bits, sizeof value);
+  return value;
+}
+
+template <class Inspector, class T>
+typename Inspector::result_type inspect(Inspector& f, exact<T>& x) {
+  auto bits = bits_of(x.value);
+  return f(bits, caf::meta::load_callback([&]() -> caf::error {
+             x.value = from_bits<T>(bits);
+             return caf::none;
+           }));
+}
+
 /// One worker's gradient for one shard.
 struct gradient_push {
   worker_id worker = 0;
@@ -131,8 +165,9 @@ struct gradient_push {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, gradient_push& x) {
+  exact<float> loss{x.loss};
   return f(caf::meta::type_name("gradient_push"), x.worker, x.sequence,
-           x.computed_at, x.gradient, x.first_non_finite, x.loss);
+           x.computed_at, x.gradient, x.first_non_finite, loss);
 }
 
 /// What the momentum orderer tells its parameter server to do with u and w
@@ -152,9 +187,13 @@ struct parameter_step {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, parameter_step& x) {
   auto& c = x.update.coefficients;
-  return f(caf::meta::type_name("parameter_step"), c.momentum_decay,
-           c.momentum_gradient_weight, c.parameter_gradient_weight,
-           c.parameter_momentum_weight, x.update.momentum_offset, x.gradient,
+  exact<float> decay{c.momentum_decay};
+  exact<float> momentum_gradient{c.momentum_gradient_weight};
+  exact<float> parameter_gradient{c.parameter_gradient_weight};
+  exact<float> parameter_momentum{c.parameter_momentum_weight};
+  exact<float> offset{x.update.momentum_offset};
+  return f(caf::meta::type_name("parameter_step"), decay, momentum_gradient,
+           parameter_gradient, parameter_momentum, offset, x.gradient,
            x.iteration, x.closed_iteration, x.hold_until_close);
 }
 
@@ -200,9 +239,11 @@ struct orderer_stats {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, orderer_stats& x) {
+  exact<double> loss_sum{x.loss_sum};
+  exact<double> delay_sum{x.delay_sum};
   return f(caf::meta::type_name("orderer_stats"), x.iteration, x.iteration_size,
-           x.received, x.accepted, x.rejected, x.duplicates, x.loss_sum,
-           x.loss_count, x.delay_sum, x.max_delay, x.accepted_by_worker);
+           x.received, x.accepted, x.rejected, x.duplicates, loss_sum,
+           x.loss_count, delay_sum, x.max_delay, x.accepted_by_worker);
 }
 
 /// Membership as the supervisor sees it.
@@ -238,11 +279,21 @@ struct membership_stats {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, membership_stats& x) {
+  // The speeds as bit patterns (see exact).
+  std::map<worker_id, std::uint64_t> speeds;
+  for (const auto& [id, speed] : x.gradients_per_second)
+    speeds.emplace(id, bits_of(speed));
+  auto take_speeds = caf::meta::load_callback([&]() -> caf::error {
+    x.gradients_per_second.clear();
+    for (const auto& [id, bits] : speeds)
+      x.gradients_per_second.emplace(id, from_bits<double>(bits));
+    return caf::none;
+  });
   return f(caf::meta::type_name("membership_stats"), x.live, x.joined, x.left,
-           x.crashed, x.restarted, x.evicted, x.lost, x.nodes_lost,
-           x.gradients_per_second,
-           x.last_failure, x.gradients_partial, x.partial_applied,
-           x.partial_rejected, x.retries, x.gradients_lost);
+           x.crashed, x.restarted, x.evicted, x.lost, x.nodes_lost, speeds,
+           take_speeds, x.last_failure, x.gradients_partial,
+           x.partial_applied, x.partial_rejected, x.retries,
+           x.gradients_lost);
 }
 
 } // namespace ormo::actors
