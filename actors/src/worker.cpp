@@ -16,9 +16,6 @@ namespace ormo::actors {
 
 namespace {
 
-void pull(worker_pointer self, std::size_t shard);
-void try_compute(worker_pointer self);
-
 /// `span` as a timespan, about 146 years when longer (a cast of an
 /// out-of-range double is undefined).
 template <class Rep, class Period>
@@ -32,6 +29,9 @@ caf::timespan saturated(std::chrono::duration<Rep, Period> span) {
     return std::chrono::duration_cast<caf::timespan>(seconds{longest});
   return std::chrono::duration_cast<caf::timespan>(seconds{wanted});
 }
+
+void pull(worker_pointer self, std::size_t shard);
+void try_compute(worker_pointer self);
 void compute(worker_pointer self);
 void push(worker_pointer self);
 
@@ -80,7 +80,6 @@ void report_disagreement(worker_pointer self,
   self->send(state.supervisor, partial_atom::value, outcomes);
 }
 
-/// Shard `shard` answered the push numbered `sequence`.
 /// Shard `shard` answered the push numbered `sequence`; a second answer
 /// (to a slice sent again) changes nothing.
 void push_answered(worker_pointer self, std::uint64_t sequence,
