@@ -89,7 +89,8 @@ void save(Archive& ar, const ormo::actors::push_ledger::decision& d,
   auto reason = static_cast<std::uint8_t>(d.rejection);
   ar << reason;
   ormo::actors::save_text(ar, d.detail);
-  ar << d.iteration << d.closed_iteration;
+  std::uint8_t closed = d.closed_iteration ? 1 : 0;
+  ar << d.iteration << closed;
 }
 
 template <class Archive>
@@ -98,7 +99,9 @@ void load(Archive& ar, ormo::actors::push_ledger::decision& d, unsigned) {
   ar >> reason;
   d.rejection = static_cast<ormo::rejection_reason>(reason);
   ormo::actors::load_text(ar, d.detail);
-  ar >> d.iteration >> d.closed_iteration;
+  std::uint8_t closed = 0; // a bool read from bytes could be neither
+  ar >> d.iteration >> closed;
+  d.closed_iteration = closed != 0;
 }
 
 template <class Archive>
@@ -186,7 +189,23 @@ std::string encode(const shard_checkpoint& checkpoint) {
   return std::move(out).str();
 }
 
+/// The bytes Boost writes first in every binary archive of this build. Its
+/// reader trusts the length of a string in them, so a payload must start
+/// with them before it is handed to Boost.
+const std::string& archive_header() {
+  static const std::string header = [] {
+    std::ostringstream out;
+    { boost::archive::binary_oarchive ar(out); }
+    return std::move(out).str();
+  }();
+  return header;
+}
+
 result<shard_checkpoint> decode_shard_checkpoint(const std::string& payload) {
+  if (payload.compare(0, archive_header().size(), archive_header()) != 0)
+    return status::error(status_code::corrupt,
+                         "not a shard checkpoint: its archive header is not "
+                         "this build's (damaged, or another Boost version)");
   std::istringstream in(payload);
   shard_checkpoint c;
   decoding = &in;

@@ -74,7 +74,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
     file << bytes;
   }
   auto payload = read_checkpoint_file(path);
-  for (const auto* input : {&bytes, payload ? &*payload : nullptr}) {
+  const std::string* inputs[] = {&bytes, payload ? &*payload : nullptr};
+  for (const auto* input : inputs) {
     if (input == nullptr)
       continue;
     auto decoded = decode_shard_checkpoint(*input);
