@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ormo/whole_file.hpp"
+
 namespace ormo::tools {
 
 namespace fs = std::filesystem;
@@ -144,33 +146,12 @@ status output_dir::write_file(std::string_view name,
   auto path = staging_ / std::string{name};
   auto temporary = path;
   temporary += ".tmp";
-  int fd
-    = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-  if (fd < 0)
-    return io_error(path, "cannot create: " + system_reason(errno));
-  const char* data = text.data();
-  std::size_t left = text.size();
-  int failure = 0;
-  while (left > 0 && failure == 0) {
-    auto written = ::write(fd, data, left);
-    if (written < 0 && errno == EINTR)
-      continue;
-    if (written <= 0)
-      failure = written < 0 ? errno : ENOSPC;
-    else {
-      data += written;
-      left -= static_cast<std::size_t>(written);
-    }
-  }
-  if (failure == 0 && ::fsync(fd) != 0)
-    failure = errno;
-  if (::close(fd) != 0 && failure == 0)
-    failure = errno;
-  if (failure == 0 && std::rename(temporary.c_str(), path.c_str()) != 0)
-    failure = errno;
-  if (failure != 0) {
-    ::unlink(temporary.c_str());
-    return io_error(path, "cannot write: " + system_reason(failure));
+  if (auto failed = write_whole_file(path, temporary, {text})) {
+    // Every step after the creation counts as the write.
+    std::string step = failed.step;
+    if (step != "cannot create")
+      step = "cannot write";
+    return io_error(path, step + ": " + system_reason(failed.error));
   }
   return status::ok();
 }

@@ -10,6 +10,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "ormo/whole_file.hpp"
+
 namespace ormo::actors {
 
 namespace {
@@ -43,24 +45,12 @@ std::uint32_t crc_of(const std::string& bytes) {
   return static_cast<std::uint32_t>(crc);
 }
 
-status io_failure(const std::filesystem::path& path, const char* what) {
+/// `error`: the system's error number (errno by default).
+status io_failure(const std::filesystem::path& path, const char* what,
+                  int error = errno) {
   return status::error(status_code::io_error,
                        "checkpoint " + path.string() + ": " + what + ": "
-                         + std::strerror(errno));
-}
-
-/// Writes all of `bytes` to `fd`.
-bool write_all(int fd, const char* bytes, std::size_t size) {
-  while (size > 0) {
-    auto written = ::write(fd, bytes, size);
-    if (written < 0 && errno == EINTR)
-      continue;
-    if (written <= 0)
-      return false;
-    bytes += written;
-    size -= static_cast<std::size_t>(written);
-  }
-  return true;
+                         + std::strerror(error));
 }
 
 /// Reads exactly `size` bytes from `fd`.
@@ -98,24 +88,11 @@ status write_checkpoint_file(const std::filesystem::path& path,
   put_little_endian<std::uint32_t>(header.data() + 20, crc_of(payload));
   auto temporary = path;
   temporary += ".tmp-" + std::to_string(::getpid());
-  auto failed = [&](const char* what) {
-    auto error = io_failure(temporary, what);
-    ::unlink(temporary.c_str());
-    return error;
-  };
-  {
-    descriptor file{::open(temporary.c_str(),
-                           O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
-    if (file.fd < 0)
-      return io_failure(temporary, "cannot create");
-    if (!write_all(file.fd, header.data(), header.size())
-        || !write_all(file.fd, payload.data(), payload.size()))
-      return failed("cannot write");
-    if (::fsync(file.fd) != 0)
-      return failed("cannot flush to disk");
+  if (auto failed = write_whole_file(
+        path, temporary,
+        {std::string_view(header.data(), header.size()), payload})) {
+    return io_failure(temporary, failed.step, failed.error);
   }
-  if (::rename(temporary.c_str(), path.c_str()) != 0)
-    return failed("cannot rename into place");
   auto directory = path.parent_path().empty() ? std::filesystem::path{"."}
                                               : path.parent_path();
   descriptor folder{::open(directory.c_str(), O_RDONLY | O_CLOEXEC)};
