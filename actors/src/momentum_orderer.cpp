@@ -78,17 +78,32 @@ shard_counters counters_of(const orderer_stats& stats) {
   return c;
 }
 
-/// Writes a checkpoint when iteration `closed` is one to checkpoint at.
-/// Call after the step that closed it was sent to the server.
-void checkpoint_at(momentum_orderer_pointer self,
-                   optim::iteration_index closed) {
+/// The counters a checkpoint kept.
+orderer_stats stats_of(const shard_counters& c) {
+  orderer_stats stats;
+  stats.received = c.received;
+  stats.accepted = c.accepted;
+  stats.duplicates = c.duplicates;
+  stats.rejected = c.rejected;
+  stats.loss_sum = c.loss_sum;
+  stats.loss_count = c.loss_count;
+  stats.delay_sum = c.delay_sum;
+  stats.max_delay = c.max_delay;
+  stats.accepted_by_worker = c.accepted_by_worker;
+  return stats;
+}
+
+/// Writes this shard's checkpoint: the orderer's part now, the server's
+/// after every step sent before. Calls `written(iteration)` once the file
+/// is in place; a failure to write ends the orderer
+/// (checkpoint_failed), a failed request with its error, and then
+/// `written` is not called.
+template <class Written>
+void write_checkpoint(momentum_orderer_pointer self, Written written) {
   auto& state = self->state;
-  const auto& settings = state.checkpointing;
-  if (settings.every_iterations <= 0 || closed % settings.every_iterations != 0)
-    return;
   auto cut = std::make_shared<shard_checkpoint>();
-  cut->shard = settings.shard;
-  cut->offset = settings.offset;
+  cut->shard = state.checkpointing.shard;
+  cut->offset = state.checkpointing.offset;
   cut->rule = state.rule->state();
   cut->ledger = state.ledger.records();
   cut->counters = counters_of(state.stats);
@@ -105,13 +120,26 @@ void checkpoint_at(momentum_orderer_pointer self,
         if (base.values)
           cut->base = *base.values;
         checkpoint_store store(settings.directory, settings.keep);
-        if (auto written
-            = store.save(settings.shard, cut->rule.iteration, encode(*cut));
-            !written)
-          self->quit(caf::make_error(error_code::checkpoint_failed,
-                                     written.message()));
+        if (auto saved
+            = store.save(checkpoint_store::shard_series(settings.shard),
+                         cut->rule.iteration, encode(*cut));
+            !saved) {
+          self->quit(
+            caf::make_error(error_code::checkpoint_failed, saved.message()));
+          return;
+        }
+        written(cut->rule.iteration);
       },
       [=](caf::error& error) { self->quit(error); });
+}
+
+/// Writes a checkpoint when iteration `closed` is one to checkpoint at.
+/// Call after the step that closed it was sent to the server.
+void checkpoint_at(momentum_orderer_pointer self,
+                   optim::iteration_index closed) {
+  auto every = self->state.checkpointing.every_iterations;
+  if (every > 0 && closed % every == 0)
+    write_checkpoint(self, [](optim::iteration_index) {});
 }
 
 /// Closes the open iteration without a new gradient and has the server apply
@@ -157,13 +185,14 @@ caf::result<push_outcome> answer_again(momentum_orderer_pointer self,
 
 } // namespace
 
-momentum_orderer_actor::behavior_type
-momentum_orderer(momentum_orderer_pointer self,
-                 std::shared_ptr<optim::update_rule> rule,
-                 parameter_server_actor server,
-                 shard_checkpointing checkpointing) {
+momentum_orderer_actor::behavior_type momentum_orderer(
+  momentum_orderer_pointer self, std::shared_ptr<optim::update_rule> rule,
+  parameter_server_actor server, shard_checkpointing checkpointing,
+  push_ledger ledger, orderer_stats stats) {
   auto& state = self->state;
   state.checkpointing = std::move(checkpointing);
+  state.ledger = std::move(ledger);
+  state.stats = std::move(stats);
   state.synchronous = rule->holds_pushes_until_close();
   state.rule = std::move(rule);
   // u lives beside w in the server: the rule only validates and plans.
@@ -236,23 +265,38 @@ momentum_orderer(momentum_orderer_pointer self,
       if (state.synchronous)
         close_early(self);
     },
-    [=](watch_atom, bool stop_rule, std::uint64_t received,
+    [=](watch_atom, std::uint8_t slot, std::uint64_t received,
         iteration_index iteration, run_monitor_actor watcher) {
-      self->state.watches[stop_rule ? 1 : 0]
-        = {received, iteration, std::move(watcher)};
+      if (slot >= watch_slots)
+        return;
+      self->state.watches[slot] = {received, iteration, std::move(watcher)};
       check_watch(self);
+    },
+    [=](checkpoint_atom) -> caf::result<iteration_index> {
+      auto promise = self->make_response_promise<iteration_index>();
+      write_checkpoint(self, [promise](iteration_index iteration) {
+        auto answer = promise; // deliver is not const
+        answer.deliver(iteration);
+      });
+      return promise;
     },
     [=](stats_atom) { return current_stats(self); },
   };
 }
 
-momentum_orderer_actor
-spawn_momentum_orderer(caf::actor_system& system,
-                       std::shared_ptr<optim::update_rule> rule,
-                       parameter_server_actor server,
-                       shard_checkpointing checkpointing) {
+momentum_orderer_actor spawn_momentum_orderer(
+  caf::actor_system& system, std::shared_ptr<optim::update_rule> rule,
+  parameter_server_actor server, shard_checkpointing checkpointing,
+  const shard_checkpoint* restored) {
+  push_ledger ledger;
+  orderer_stats stats;
+  if (restored != nullptr) {
+    ledger = push_ledger(restored->ledger);
+    stats = stats_of(restored->counters);
+  }
   return system.spawn(momentum_orderer, std::move(rule), std::move(server),
-                      std::move(checkpointing));
+                      std::move(checkpointing), std::move(ledger),
+                      std::move(stats));
 }
 
 } // namespace ormo::actors

@@ -31,9 +31,8 @@ struct momentum_orderer_state {
   /// The rule holds pushes until the close (the synchronous reference):
   /// workers wait for the close of their iteration.
   bool synchronous = false;
-  /// The pending watches (see watch_atom): [0] the next evaluation
-  /// point's, [1] the stop rule's.
-  std::array<orderer_watch, 2> watches;
+  /// The pending watches (see watch_atom), by watch_slot.
+  std::array<orderer_watch, watch_slots> watches;
 
   static inline const char* name = "ormo.momentum_orderer";
 };
@@ -42,10 +41,9 @@ using momentum_orderer_pointer
   = momentum_orderer_actor::stateful_pointer<momentum_orderer_state>;
 
 /// `rule` must fit the shard `server` owns (same dimension).
-momentum_orderer_actor::behavior_type
-momentum_orderer(momentum_orderer_pointer self,
-                 std::shared_ptr<optim::update_rule> rule,
-                 parameter_server_actor server,
-                 shard_checkpointing checkpointing);
+momentum_orderer_actor::behavior_type momentum_orderer(
+  momentum_orderer_pointer self, std::shared_ptr<optim::update_rule> rule,
+  parameter_server_actor server, shard_checkpointing checkpointing,
+  push_ledger ledger, orderer_stats stats);
 
 } // namespace ormo::actors

@@ -92,9 +92,16 @@ void apply(parameter_server_state& state, const parameter_step& step) {
 } // namespace
 
 parameter_server_actor::behavior_type
-parameter_server(parameter_server_pointer self, Eigen::VectorXf initial) {
-  self->state.parameters
-    = std::make_shared<Eigen::VectorXf>(std::move(initial));
+parameter_server(parameter_server_pointer self, Eigen::VectorXf initial,
+                 std::shared_ptr<const shard_checkpoint> cut) {
+  auto& state = self->state;
+  state.parameters = std::make_shared<Eigen::VectorXf>(std::move(initial));
+  if (cut) {
+    state.momentum = cut->momentum;
+    state.base = cut->base;
+    state.version = cut->version;
+    state.iteration = cut->server_iteration;
+  }
   return {
     [=](pull_atom) { return snapshot_of(self->state); },
     [=](step_atom, const parameter_step& step) -> caf::result<push_outcome> {
@@ -127,7 +134,14 @@ parameter_server(parameter_server_pointer self, Eigen::VectorXf initial) {
 
 parameter_server_actor spawn_parameter_server(caf::actor_system& system,
                                               Eigen::VectorXf initial) {
-  return system.spawn(parameter_server, std::move(initial));
+  return system.spawn(parameter_server, std::move(initial),
+                      std::shared_ptr<const shard_checkpoint>{});
+}
+
+parameter_server_actor spawn_parameter_server(caf::actor_system& system,
+                                              const shard_checkpoint& cut) {
+  return system.spawn(parameter_server, cut.parameters,
+                      std::make_shared<const shard_checkpoint>(cut));
 }
 
 } // namespace ormo::actors

@@ -32,8 +32,10 @@ struct parameter_server_state {
 using parameter_server_pointer
   = parameter_server_actor::stateful_pointer<parameter_server_state>;
 
-/// REQUIRES: initial is not empty.
+/// REQUIRES: initial is not empty; `cut` null or of initial's size (then
+/// the server starts from it: version, iteration, u, base).
 parameter_server_actor::behavior_type
-parameter_server(parameter_server_pointer self, Eigen::VectorXf initial);
+parameter_server(parameter_server_pointer self, Eigen::VectorXf initial,
+                 std::shared_ptr<const shard_checkpoint> cut);
 
 } // namespace ormo::actors

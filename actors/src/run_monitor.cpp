@@ -10,6 +10,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
 
+#include "ormo/actors/checkpoint_store.hpp"
+
 namespace ormo::actors {
 
 namespace {
@@ -29,6 +31,14 @@ struct monitor_state {
   std::vector<orderer_stats> shard_counts;
   membership_stats membership;
   bool evaluating = false;
+  /// When the next tick is due (a resumed run keeps the phase).
+  caf::actor_clock::time_point next_tick;
+  /// Checkpoints (deterministic mode): the iteration index of the next,
+  /// whether one is being taken, and the paused run while an evaluation
+  /// in progress is awaited.
+  optim::iteration_index next_checkpoint = 0;
+  bool checkpointing = false;
+  std::optional<paused_run> paused;
   /// A stop rule was met (`end`): the counts stay as they were then, while
   /// the final evaluation runs.
   bool stopping = false;
@@ -64,6 +74,7 @@ void report_progress(monitor_pointer self) {
 }
 
 void finish(monitor_pointer self, run_end end);
+void cut(monitor_pointer self);
 
 /// Appends a metrics row of the current counts for parameters `w`,
 /// evaluated when there is an evaluation function. In real time the
@@ -191,6 +202,8 @@ void evaluate_then(monitor_pointer self, bool final_row) {
     if (state.finishing)
       return;
     record_row(self, w);
+    if (state.paused) // a checkpoint waited for this row
+      cut(self);
     if (final_row)
       finish(self, state.end);
     else if (state.stopping) // a count was reached while this row was made
@@ -264,8 +277,9 @@ void arm_watch(monitor_pointer self) {
   const auto& shards = state.settings.shards;
   for (std::size_t s = 0; s < shards.size(); ++s)
     if (state.shard_counts[s].received < received)
-      self->send(shards[s].orderer, watch_atom::value, false, received,
-                 iteration_index{0}, caf::actor_cast<run_monitor_actor>(self));
+      self->send(shards[s].orderer, watch_atom::value,
+                 std::uint8_t{evaluation_watch}, received, iteration_index{0},
+                 caf::actor_cast<run_monitor_actor>(self));
 }
 
 /// Asks every orderer to call back when the epoch or iteration stop rule
@@ -277,8 +291,113 @@ void arm_stop_watch(monitor_pointer self) {
   if (received == 0 && iteration == 0)
     return;
   for (auto& route : state.settings.shards)
-    self->send(route.orderer, watch_atom::value, true, received, iteration,
-               caf::actor_cast<run_monitor_actor>(self));
+    self->send(route.orderer, watch_atom::value, std::uint8_t{stop_watch},
+               received, iteration, caf::actor_cast<run_monitor_actor>(self));
+}
+
+/// Asks shard 0's orderer to call back at the next checkpoint's iteration.
+void arm_checkpoint_watch(monitor_pointer self) {
+  auto& state = self->state;
+  if (state.settings.checkpoint_every <= 0)
+    return;
+  self->send(state.settings.shards.front().orderer, watch_atom::value,
+             std::uint8_t{checkpoint_watch}, std::uint64_t{0},
+             state.next_checkpoint, caf::actor_cast<run_monitor_actor>(self));
+}
+
+/// The first multiple of checkpoint_every above `iteration`.
+optim::iteration_index checkpoint_after(monitor_pointer self,
+                                        optim::iteration_index iteration) {
+  auto every = self->state.settings.checkpoint_every;
+  return (iteration / every + 1) * every;
+}
+
+void fail_checkpoint(monitor_pointer self, const std::string& why) {
+  finish(self,
+         run_end::failed(run_failure::checkpoint_failed, "checkpoint: " + why));
+}
+
+std::int64_t nanoseconds(caf::actor_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           t.time_since_epoch())
+    .count();
+}
+
+void collect_counts(monitor_pointer self);
+
+/// Every worker is paused and every push answered: each shard writes its
+/// part, then the monitor the run's own; the workers go on. The counts are
+/// then read afresh, as a run resumed from here reads them first.
+void cut(monitor_pointer self) {
+  auto run = std::make_shared<paused_run>(std::move(*self->state.paused));
+  self->state.paused.reset();
+  const auto& shards = self->state.settings.shards;
+  auto iterations
+    = std::make_shared<std::vector<optim::iteration_index>>(shards.size());
+  auto awaiting = std::make_shared<std::size_t>(shards.size());
+  for (std::size_t s = 0; s < shards.size(); ++s)
+    self
+      ->request(shards[s].orderer, self->state.settings.request_timeout,
+                checkpoint_atom::value)
+      .then(
+        [=](iteration_index iteration) {
+          (*iterations)[s] = iteration;
+          if (--*awaiting != 0)
+            return;
+          auto& state = self->state;
+          if (state.finishing)
+            return;
+          run_checkpoint checkpoint;
+          checkpoint.shard_iterations = *iterations;
+          checkpoint.clock_ns = nanoseconds(self->clock().now());
+          checkpoint.start_ns = nanoseconds(state.start);
+          checkpoint.training_start_ns = nanoseconds(state.training_start);
+          checkpoint.next_tick_ns = nanoseconds(state.next_tick);
+          checkpoint.policy = policy(self).memory();
+          checkpoint.rows = state.settings.report->rows;
+          checkpoint.workers = run->workers;
+          checkpoint.membership = run->membership;
+          checkpoint_store store(state.settings.checkpoint_directory,
+                                 state.settings.checkpoint_keep);
+          if (auto saved = store.save(checkpoint_store::run_series,
+                                      iterations->front(), encode(checkpoint));
+              !saved) {
+            fail_checkpoint(self, saved.message());
+            return;
+          }
+          state.checkpointing = false;
+          state.next_checkpoint = checkpoint_after(self, iterations->front());
+          arm_checkpoint_watch(self);
+          self->send(state.settings.supervisor, resume_atom::value);
+          collect_counts(self);
+        },
+        [=](caf::error& error) {
+          fail_checkpoint(self, "shard " + std::to_string(s) + ": "
+                                  + self->system().render(error));
+        });
+}
+
+/// Pauses the run for a checkpoint; the cut follows once every worker is
+/// paused and no evaluation is in progress.
+void begin_checkpoint(monitor_pointer self) {
+  auto& state = self->state;
+  state.checkpointing = true;
+  self
+    ->request(state.settings.supervisor, state.settings.request_timeout,
+              pause_atom::value)
+    .then(
+      [=](paused_run& run) {
+        auto& state = self->state;
+        if (state.finishing || state.stopping)
+          return;
+        state.paused = std::move(run);
+        if (!state.evaluating)
+          cut(self);
+      },
+      [=](caf::error& error) {
+        fail_checkpoint(self,
+                        "pausing the workers: " + self->system().render(error));
+      });
 }
 
 /// New counters are in: evaluate, report, stop as due.
@@ -298,12 +417,21 @@ void on_counts(monitor_pointer self) {
   if (p.pass_evaluation_points() && !state.evaluating)
     evaluate_then(self, false);
   arm_watch(self);
+  if (state.settings.checkpoint_every > 0 && !state.checkpointing
+      && state.shard_counts.front().iteration >= state.next_checkpoint)
+    begin_checkpoint(self);
   auto now = std::chrono::steady_clock::now();
   if (std::chrono::duration<double>(now - state.last_progress).count()
       >= state.settings.progress_seconds) {
     state.last_progress = now;
     report_progress(self);
   }
+}
+
+/// The next tick in `delay`.
+void schedule_tick(monitor_pointer self, caf::timespan delay) {
+  self->state.next_tick = self->clock().now() + delay;
+  self->delayed_send(self, delay, tick_atom::value);
 }
 
 void collect_counts(monitor_pointer self) {
@@ -350,6 +478,31 @@ void collect_counts(monitor_pointer self) {
       failed);
 }
 
+/// A resumed run: the monitor as it was at the cut `from`, its rows
+/// handed on again; the counts are read afresh (as after the cut).
+void go_on(monitor_pointer self, const run_checkpoint& from) {
+  auto& state = self->state;
+  auto at = [](std::int64_t ns) {
+    return caf::actor_clock::time_point{std::chrono::nanoseconds{ns}};
+  };
+  state.start = at(from.start_ns);
+  state.training_start = state.counts_time = at(from.training_start_ns);
+  policy(self).restore(from.policy);
+  state.settings.report->rows = from.rows;
+  if (state.settings.on_row)
+    for (const auto& row : from.rows)
+      state.settings.on_row(row);
+  if (state.settings.checkpoint_every > 0)
+    state.next_checkpoint
+      = checkpoint_after(self, from.shard_iterations.front());
+  arm_watch(self);
+  arm_stop_watch(self);
+  arm_checkpoint_watch(self);
+  auto now = self->clock().now();
+  schedule_tick(self, std::max(caf::timespan{0}, at(from.next_tick_ns) - now));
+  collect_counts(self);
+}
+
 run_monitor_actor::behavior_type run_monitor(monitor_pointer self,
                                              run_monitor_settings settings) {
   auto& state = self->state;
@@ -383,23 +536,30 @@ run_monitor_actor::behavior_type run_monitor(monitor_pointer self,
         return;
       }
   });
-  state.start = self->clock().now();
   state.wall_start = std::chrono::steady_clock::now();
   state.last_progress = state.wall_start;
-  // The first row is the initial parameters; then the workers start.
-  state.evaluating = true;
-  pull_parameters(self, [=](const Eigen::VectorXf& w) {
-    auto& state = self->state;
-    state.evaluating = false;
-    record_row(self, w);
-    arm_watch(self);
-    arm_stop_watch(self);
-    state.training_start = state.counts_time = self->clock().now();
-    if (state.settings.workers_to_start > 0)
-      self->send(state.settings.supervisor, add_atom::value,
-                 state.settings.workers_to_start);
-    self->send(self, tick_atom::value);
-  });
+  if (state.settings.resume_from) {
+    go_on(self, *state.settings.resume_from);
+  } else {
+    state.start = self->clock().now();
+    if (state.settings.checkpoint_every > 0)
+      state.next_checkpoint = state.settings.checkpoint_every;
+    // The first row is the initial parameters; then the workers start.
+    state.evaluating = true;
+    pull_parameters(self, [=](const Eigen::VectorXf& w) {
+      auto& state = self->state;
+      state.evaluating = false;
+      record_row(self, w);
+      arm_watch(self);
+      arm_stop_watch(self);
+      arm_checkpoint_watch(self);
+      state.training_start = state.counts_time = self->clock().now();
+      if (state.settings.workers_to_start > 0)
+        self->send(state.settings.supervisor, add_atom::value,
+                   state.settings.workers_to_start);
+      self->send(self, tick_atom::value);
+    });
+  }
   return {
     [=](tick_atom) {
       auto& state = self->state;
@@ -408,7 +568,7 @@ run_monitor_actor::behavior_type run_monitor(monitor_pointer self,
       if (state.settings.stop_requested && state.settings.stop_requested())
         policy(self).interrupt();
       collect_counts(self);
-      self->delayed_send(self, self->state.settings.tick, tick_atom::value);
+      schedule_tick(self, self->state.settings.tick);
     },
     [=](milestone_atom, orderer_stats& counts) {
       // The watched shard's counters at the count itself (no request that

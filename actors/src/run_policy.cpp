@@ -39,6 +39,8 @@ const char* to_string(run_failure failure) {
       return "invalid_reply";
     case run_failure::shard_lost:
       return "shard_lost";
+    case run_failure::checkpoint_failed:
+      return "checkpoint_failed";
   }
   return "unknown";
 }
@@ -53,6 +55,21 @@ std::uint64_t run_counts::rejected_total() const {
 run_policy::run_policy(run_policy_settings settings)
   : settings_(std::move(settings)),
     last_train_loss_(std::numeric_limits<double>::quiet_NaN()) {}
+
+policy_memory run_policy::memory() const {
+  return {last_accuracy_,  last_train_loss_, next_evaluation_, row_loss_sum_,
+          row_loss_count_, row_gradients_,   row_time_};
+}
+
+void run_policy::restore(const policy_memory& memory) {
+  last_accuracy_ = memory.last_accuracy;
+  last_train_loss_ = memory.last_train_loss;
+  next_evaluation_ = memory.next_evaluation;
+  row_loss_sum_ = memory.row_loss_sum;
+  row_loss_count_ = memory.row_loss_count;
+  row_gradients_ = memory.row_gradients;
+  row_time_ = memory.row_time;
+}
 
 double run_policy::epoch() const {
   return static_cast<double>(counts_.received)

@@ -92,6 +92,7 @@ std::string to_json(const run_report& r) {
       = json_number(r.samples_per_second / r.compute_bound_samples_per_second);
   json["deterministic"] = r.deterministic;
   json["seed"] = r.seed;
+  json["resumed_from"] = r.resumed_from;
   json["stop_reason"] = r.stop_reason;
   json["membership"] = {{"joined", r.joined},
                         {"crashed", r.crashed},

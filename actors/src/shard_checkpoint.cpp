@@ -1,85 +1,9 @@
 #include "ormo/actors/shard_checkpoint.hpp"
 
-#include <cmath>
-#include <exception>
-#include <sstream>
-#include <utility>
+#include "archive_io.hpp"
 
-#include <boost/archive/binary_iarchive.hpp>
-#include <boost/archive/binary_oarchive.hpp>
 #include <boost/serialization/map.hpp>
 #include <boost/serialization/split_free.hpp>
-
-namespace ormo::actors {
-
-namespace {
-
-/// Thrown while decoding: the payload cannot be what it claims.
-struct malformed : std::exception {
-  explicit malformed(std::string why) : why(std::move(why)) {}
-  const char* what() const noexcept override { return why.c_str(); }
-  std::string why;
-};
-
-/// The stream being decoded on this thread (none while encoding): counts
-/// and sizes are checked against what it still holds.
-thread_local std::istream* decoding = nullptr;
-
-/// Throws unless `bytes` more bytes remain in the payload being decoded.
-void must_fit(std::uint64_t count, std::uint64_t element_bytes,
-              const char* what) {
-  if (decoding == nullptr)
-    return;
-  auto here = decoding->tellg();
-  decoding->seekg(0, std::ios::end);
-  auto end = decoding->tellg();
-  decoding->seekg(here);
-  auto left = static_cast<std::uint64_t>(end - here);
-  if (element_bytes > 0 && count > left / element_bytes)
-    throw malformed(std::string(what) + " of " + std::to_string(count)
-                    + " elements, only " + std::to_string(left)
-                    + " bytes remain");
-}
-
-template <class Archive>
-void save_vector(Archive& ar, const Eigen::VectorXf& v) {
-  std::uint64_t size = static_cast<std::uint64_t>(v.size());
-  ar << size;
-  if (size > 0)
-    ar.save_binary(v.data(), size * sizeof(float));
-}
-
-template <class Archive>
-void load_vector(Archive& ar, Eigen::VectorXf& v, const char* what) {
-  std::uint64_t size = 0;
-  ar >> size;
-  must_fit(size, sizeof(float), what);
-  v.resize(static_cast<Eigen::Index>(size));
-  if (size > 0)
-    ar.load_binary(v.data(), size * sizeof(float));
-}
-
-template <class Archive>
-void save_text(Archive& ar, const std::string& s) {
-  std::uint64_t size = s.size();
-  ar << size;
-  if (size > 0)
-    ar.save_binary(s.data(), size);
-}
-
-template <class Archive>
-void load_text(Archive& ar, std::string& s) {
-  std::uint64_t size = 0;
-  ar >> size;
-  must_fit(size, 1, "a text");
-  s.resize(size);
-  if (size > 0)
-    ar.load_binary(s.data(), size);
-}
-
-} // namespace
-
-} // namespace ormo::actors
 
 namespace boost::serialization {
 
@@ -88,7 +12,7 @@ void save(Archive& ar, const ormo::actors::push_ledger::decision& d,
           unsigned) {
   auto reason = static_cast<std::uint8_t>(d.rejection);
   ar << reason;
-  ormo::actors::save_text(ar, d.detail);
+  ormo::actors::archive_io::save_text(ar, d.detail);
   std::uint8_t closed = d.closed_iteration ? 1 : 0;
   ar << d.iteration << closed;
 }
@@ -98,7 +22,7 @@ void load(Archive& ar, ormo::actors::push_ledger::decision& d, unsigned) {
   std::uint8_t reason = 0;
   ar >> reason;
   d.rejection = static_cast<ormo::rejection_reason>(reason);
-  ormo::actors::load_text(ar, d.detail);
+  ormo::actors::archive_io::load_text(ar, d.detail);
   std::uint8_t closed = 0; // a bool read from bytes could be neither
   ar >> d.iteration >> closed;
   d.closed_iteration = closed != 0;
@@ -174,10 +98,9 @@ std::string inconsistency(const shard_checkpoint& c) {
 } // namespace
 
 std::string encode(const shard_checkpoint& checkpoint) {
-  std::ostringstream out;
-  {
-    boost::archive::binary_oarchive ar(out);
-    auto& c = const_cast<shard_checkpoint&>(checkpoint); // saved, not changed
+  using namespace archive_io;
+  auto& c = const_cast<shard_checkpoint&>(checkpoint); // saved, not changed
+  return encode_with([&](boost::archive::binary_oarchive& ar) {
     fields(
       ar, c, [&](Eigen::VectorXf& v, const char*) { save_vector(ar, v); },
       [&](optim::rule_state& r) {
@@ -185,32 +108,13 @@ std::string encode(const shard_checkpoint& checkpoint) {
            << r.deferred_decay;
         save_vector(ar, r.momentum);
       });
-  }
-  return std::move(out).str();
-}
-
-/// The bytes Boost writes first in every binary archive of this build. Its
-/// reader trusts the length of a string in them, so a payload must start
-/// with them before it is handed to Boost.
-const std::string& archive_header() {
-  static const std::string header = [] {
-    std::ostringstream out;
-    { boost::archive::binary_oarchive ar(out); }
-    return std::move(out).str();
-  }();
-  return header;
+  });
 }
 
 result<shard_checkpoint> decode_shard_checkpoint(const std::string& payload) {
-  if (payload.compare(0, archive_header().size(), archive_header()) != 0)
-    return status::error(status_code::corrupt,
-                         "not a shard checkpoint: its archive header is not "
-                         "this build's (damaged, or another Boost version)");
-  std::istringstream in(payload);
+  using namespace archive_io;
   shard_checkpoint c;
-  decoding = &in;
-  try {
-    boost::archive::binary_iarchive ar(in);
+  auto read = [&](boost::archive::binary_iarchive& ar) {
     fields(
       ar, c,
       [&](Eigen::VectorXf& v, const char* what) { load_vector(ar, v, what); },
@@ -219,15 +123,9 @@ result<shard_checkpoint> decode_shard_checkpoint(const std::string& payload) {
           >> r.deferred_decay;
         load_vector(ar, r.momentum, "the rule's momentum");
       });
-  } catch (const std::exception& e) {
-    decoding = nullptr;
-    return status::error(status_code::corrupt,
-                         std::string("not a shard checkpoint: ") + e.what());
-  }
-  decoding = nullptr;
-  if (in.peek() != std::char_traits<char>::eof())
-    return status::error(status_code::corrupt,
-                         "not a shard checkpoint: bytes past its end");
+  };
+  if (auto decoded = decode_with(payload, "shard checkpoint", read); !decoded)
+    return decoded;
   if (auto why = inconsistency(c); !why.empty())
     return status::error(status_code::corrupt,
                          "not a shard checkpoint: " + why);

@@ -37,8 +37,11 @@ void on_failure(supervisor_pointer self, std::size_t slot,
                 std::int32_t restarts, std::string why,
                 const worker_host_actor& host = {});
 
+/// Spawns the worker of `slot`; `resumed`: one of a resumed run (its id,
+/// and where it goes on), otherwise a new one.
 void spawn_member(supervisor_pointer self, std::size_t slot,
-                  std::int32_t restarts) {
+                  std::int32_t restarts,
+                  const worker_progress* resumed = nullptr) {
   auto& state = self->state;
   auto source = state.settings.make_source(slot);
   if (!source) {
@@ -47,14 +50,14 @@ void spawn_member(supervisor_pointer self, std::size_t slot,
                  + ": no gradient source: " + source.error().message());
     return;
   }
-  auto id = state.next_id++;
+  auto id = resumed != nullptr ? resumed->id : state.next_id++;
   // Registered before the worker exists, so its first push finds it.
   for (auto& route : state.settings.shards)
     self->send(route.orderer, join_atom::value, id);
-  auto handle = self->spawn(worker, id, state.settings.shards,
-                            std::move(source).value(),
-                            state.settings.timing(slot),
-                            caf::actor_cast<supervisor_actor>(self));
+  auto handle = self->spawn(
+    worker, id, state.settings.shards, std::move(source).value(),
+    state.settings.timing(slot), caf::actor_cast<supervisor_actor>(self),
+    resumed != nullptr ? *resumed : worker_progress{});
   self->monitor(handle);
   auto address = handle.address();
   state.members[address] = {id, slot, restarts, false, handle, {}, {}};
@@ -321,6 +324,72 @@ void measure_speed(supervisor_pointer self) {
             });
 }
 
+/// Spawns a resumed run's workers and takes over its counts.
+void resume_run(supervisor_pointer self, const paused_run& run) {
+  auto& state = self->state;
+  const auto& counts = run.membership;
+  for (const auto& worker : run.workers) {
+    spawn_member(self, worker.slot, 0, &worker);
+    state.next_slot = std::max<std::size_t>(state.next_slot, worker.slot + 1);
+  }
+  state.next_id = counts.next_id;
+  auto& stats = state.stats;
+  stats.joined = counts.joined;
+  stats.left = counts.left;
+  stats.crashed = counts.crashed;
+  stats.restarted = counts.restarted;
+  stats.evicted = counts.evicted;
+  stats.retries = counts.retries;
+  stats.gradients_lost = counts.gradients_lost;
+  update_iteration_size(self);
+}
+
+/// The live workers' handles and slots, by worker id.
+std::map<worker_id, const supervisor_state::member*>
+live_by_id(supervisor_pointer self) {
+  std::map<worker_id, const supervisor_state::member*> live;
+  for (const auto& [address, member] : self->state.members)
+    if (!member.removed)
+      live.emplace(member.id, &member);
+  return live;
+}
+
+/// Pauses every live worker; the answer once all of them are paused.
+caf::result<paused_run> pause_run(supervisor_pointer self) {
+  auto& state = self->state;
+  state.paused = true;
+  auto run = std::make_shared<paused_run>();
+  const auto& stats = state.stats;
+  run->membership
+    = {state.next_id,   stats.joined,  stats.left,    stats.crashed,
+       stats.restarted, stats.evicted, stats.retries, stats.gradients_lost};
+  auto live = live_by_id(self);
+  if (live.empty())
+    return *run;
+  auto promise = std::make_shared<caf::typed_response_promise<paused_run>>(
+    self->make_response_promise<paused_run>());
+  run->workers.resize(live.size());
+  auto awaiting = std::make_shared<std::size_t>(live.size());
+  std::size_t k = 0;
+  for (const auto& [id, member] : live) {
+    auto slot = member->slot;
+    self->request(member->handle, caf::infinite, pause_atom::value)
+      .then(
+        [=](worker_progress& progress) {
+          progress.slot = slot;
+          run->workers[k] = progress;
+          if (--*awaiting == 0 && promise->pending())
+            promise->deliver(*run);
+        },
+        [=](caf::error& error) {
+          if (promise->pending())
+            promise->deliver(error);
+        });
+    ++k;
+  }
+  return *promise;
+}
+
 } // namespace
 
 supervisor_actor::behavior_type supervisor(supervisor_pointer self,
@@ -328,7 +397,10 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self,
   self->state.settings = std::move(settings);
   self->state.last_tick = self->clock().now();
   self->set_down_handler([=](caf::down_msg& down) { on_down(self, down); });
-  add_workers(self, self->state.settings.initial_workers);
+  if (auto& from = self->state.settings.resume_from)
+    resume_run(self, *from);
+  else
+    add_workers(self, self->state.settings.initial_workers);
   self->delayed_send(self, self->state.settings.speed_interval,
                      tick_atom::value);
   return {
@@ -373,6 +445,14 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self,
       measure_speed(self);
       self->delayed_send(self, self->state.settings.speed_interval,
                          tick_atom::value);
+    },
+    [=](pause_atom) { return pause_run(self); },
+    [=](resume_atom) {
+      auto& state = self->state;
+      if (!std::exchange(state.paused, false))
+        return;
+      for (const auto& [id, member] : live_by_id(self))
+        self->send(member->handle, resume_atom::value);
     },
     [=](stop_atom) {
       auto& state = self->state;

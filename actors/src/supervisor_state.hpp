@@ -37,6 +37,8 @@ struct supervisor_state {
   std::size_t next_slot = 0;
   membership_stats stats;
   bool stopping = false;
+  /// Workers paused (pause_atom) until resume_atom.
+  bool paused = false;
   /// Speed measurement: accepted counts and time at the last tick.
   std::map<worker_id, std::uint64_t> last_accepted;
   caf::actor_clock::time_point last_tick;

@@ -1,5 +1,6 @@
 #include "ormo/actors/training.hpp"
 
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -57,6 +58,8 @@ void configure(caf::actor_system_config& cfg, bool deterministic) {
   cfg.add_message_type<push_outcome>("ormo.push_outcome");
   cfg.add_message_type<orderer_stats>("ormo.orderer_stats");
   cfg.add_message_type<membership_stats>("ormo.membership_stats");
+  cfg.add_message_type<worker_progress>("ormo.worker_progress");
+  cfg.add_message_type<paused_run>("ormo.paused_run");
   cfg.add_message_type<std::vector<rejection_reason>>(
     "ormo.rejection_reasons");
   cfg.add_message_type<run_monitor_actor>("ormo.run_monitor_actor");
@@ -113,15 +116,21 @@ make_rules(const training_plan& plan) {
   return rules;
 }
 
+/// Spawns shard `shard` of a plan, from checkpoint `cut` when there is one
+/// (whose rule state `rule` was restored from).
 shard_route spawn_shard_with(caf::actor_system& system, std::size_t shard,
                              const shard_plan& part,
                              std::unique_ptr<optim::update_rule> rule,
-                             const Eigen::VectorXf& initial_parameters) {
+                             const Eigen::VectorXf& initial_parameters,
+                             const shard_checkpoint* cut = nullptr) {
   shard_route route;
   route.offset = static_cast<Eigen::Index>(part.offset);
   route.size = static_cast<Eigen::Index>(part.size);
-  route.server = spawn_parameter_server(
-    system, initial_parameters.segment(route.offset, route.size));
+  route.server
+    = cut != nullptr
+        ? spawn_parameter_server(system, *cut)
+        : spawn_parameter_server(
+          system, initial_parameters.segment(route.offset, route.size));
   shard_checkpointing checkpointing;
   checkpointing.shard = static_cast<std::uint32_t>(shard);
   checkpointing.offset = static_cast<std::int64_t>(part.offset);
@@ -129,7 +138,7 @@ shard_route spawn_shard_with(caf::actor_system& system, std::size_t shard,
   checkpointing.every_iterations = part.checkpoint_every;
   checkpointing.keep = part.checkpoint_keep;
   route.orderer = spawn_momentum_orderer(system, std::move(rule), route.server,
-                                         std::move(checkpointing));
+                                         std::move(checkpointing), cut);
   return route;
 }
 
@@ -150,14 +159,12 @@ spawn_shard(caf::actor_system& system, const training_plan& plan,
                           initial_parameters);
 }
 
-run_monitor_actor spawn_monitor(caf::actor_system& system,
-                                const training_plan& plan,
-                                std::vector<shard_route> shards,
-                                supervisor_actor supervisor,
-                                const training_problem& problem,
-                                const training_callbacks& callbacks,
-                                std::shared_ptr<run_report> report,
-                                std::vector<std::string> shard_places) {
+run_monitor_actor spawn_monitor(
+  caf::actor_system& system, const training_plan& plan,
+  std::vector<shard_route> shards, supervisor_actor supervisor,
+  const training_problem& problem, const training_callbacks& callbacks,
+  std::shared_ptr<run_report> report, std::vector<std::string> shard_places,
+  std::shared_ptr<const run_checkpoint> from) {
   report->algorithm = plan.report.algorithm;
   report->apply = plan.report.apply;
   report->workers = plan.report.workers;
@@ -178,15 +185,21 @@ run_monitor_actor spawn_monitor(caf::actor_system& system,
   monitor.on_progress = callbacks.on_progress;
   monitor.stop_requested = callbacks.stop_requested;
   monitor.report = std::move(report);
-  monitor.workers_to_start = plan.monitor.workers_to_start;
+  monitor.workers_to_start = from ? 0 : plan.monitor.workers_to_start;
   monitor.own_thread = plan.monitor.own_thread;
+  monitor.checkpoint_every = plan.monitor.checkpoint_every;
+  if (!plan.shards.empty()) {
+    monitor.checkpoint_directory = plan.shards.front().checkpoint_directory;
+    monitor.checkpoint_keep = plan.shards.front().checkpoint_keep;
+  }
+  monitor.resume_from = std::move(from);
   return spawn_run_monitor(system, std::move(monitor));
 }
 
 caf::expected<training_handles>
 spawn_training(caf::actor_system& system, const training_plan& plan,
                const training_problem& problem,
-               const training_callbacks& callbacks) {
+               const training_callbacks& callbacks, const resume_point* from) {
   if (!problem.make_source)
     return invalid_setup("training_problem.make_source is empty");
   if (static_cast<std::size_t>(problem.initial_parameters.size())
@@ -199,11 +212,26 @@ spawn_training(caf::actor_system& system, const training_plan& plan,
   auto rules = make_rules(plan);
   if (!rules)
     return rules.error();
+  if (from != nullptr) {
+    if (from->shards.size() != plan.shards.size())
+      return invalid_setup(
+        "a resume point of " + std::to_string(from->shards.size())
+        + " shards for a plan of " + std::to_string(plan.shards.size()));
+    for (std::size_t s = 0; s < plan.shards.size(); ++s) {
+      auto& rule = *(*rules)[s];
+      rule.keep_momentum_elsewhere(); // u is the server's, as in the cut
+      if (auto restored = rule.restore(from->shards[s].rule); !restored)
+        return invalid_setup("the checkpoint of shard " + std::to_string(s)
+                             + ": " + restored.message());
+    }
+  }
   training_handles handles;
   for (std::size_t s = 0; s < plan.shards.size(); ++s)
-    handles.shards.push_back(spawn_shard_with(system, s, plan.shards[s],
-                                              std::move((*rules)[s]),
-                                              problem.initial_parameters));
+    handles.shards.push_back(
+      spawn_shard_with(system, s, plan.shards[s], std::move((*rules)[s]),
+                       problem.initial_parameters,
+                       from != nullptr ? &from->shards[s] : nullptr));
+  const bool exact = from != nullptr && from->run != nullptr;
 
   supervisor_settings supervision;
   supervision.shards = handles.shards;
@@ -215,12 +243,15 @@ spawn_training(caf::actor_system& system, const training_plan& plan,
   supervision.initial_workers = plan.supervisor.initial_workers;
   supervision.fixed_iteration_size = plan.supervisor.fixed_iteration_size;
   supervision.restart_limit = plan.supervisor.restart_limit;
+  if (exact)
+    supervision.resume_from
+      = paused_run{from->run->workers, from->run->membership};
   handles.supervisor = spawn_supervisor(system, std::move(supervision),
                                         plan.supervisor.own_thread);
   handles.report = std::make_shared<run_report>();
-  handles.monitor = spawn_monitor(system, plan, handles.shards,
-                                  handles.supervisor, problem, callbacks,
-                                  handles.report);
+  handles.monitor
+    = spawn_monitor(system, plan, handles.shards, handles.supervisor, problem,
+                    callbacks, handles.report, {}, exact ? from->run : nullptr);
   return handles;
 }
 
@@ -244,20 +275,50 @@ spawn_training(caf::actor_system& system, const config::run_config& run,
 run_report run_training(caf::actor_system& system,
                         const config::run_config& run,
                         const training_problem& problem,
-                        const training_callbacks& callbacks) {
+                        const training_callbacks& callbacks, bool resume) {
+  run_report failed;
   auto* coordinator
     = dynamic_cast<caf::scheduler::test_coordinator*>(&system.scheduler());
   if (run.run.deterministic && coordinator == nullptr) {
-    run_report failed;
     failed.failure = "deterministic mode needs an actor system configured "
                      "with ormo::actors::configure(cfg, true)";
     return failed;
   }
-  auto handles = spawn_training(system, run, problem, callbacks);
+  if (!problem.make_source) {
+    failed.failure = "training_problem.make_source is empty";
+    return failed;
+  }
+  plan_inputs inputs;
+  inputs.dimension
+    = static_cast<std::size_t>(problem.initial_parameters.size());
+  inputs.batch_size = problem.batch_size;
+  inputs.samples_per_epoch = problem.samples_per_epoch;
+  auto plan = make_training_plan(run, inputs);
+  if (!plan) {
+    failed.failure = plan.error().message();
+    return failed;
+  }
+  std::optional<resume_point> from;
+  if (resume) {
+    auto found = find_resume_point(*plan);
+    if (!found) {
+      failed.failure = "cannot resume: " + found.error().message();
+      return failed;
+    }
+    from = std::move(found).value();
+    if (from->run)
+      coordinator->clock().current_time = caf::actor_clock::time_point{
+        std::chrono::nanoseconds{from->run->clock_ns}};
+  }
+  auto handles = spawn_training(system, *plan, problem, callbacks,
+                                from ? &*from : nullptr);
   if (!handles) {
-    run_report failed;
     failed.failure = system.render(handles.error());
     return failed;
+  }
+  if (from) {
+    handles->report->resumed_from = from->files;
+    handles->report->refused_checkpoints = from->refused;
   }
   if (run.run.deterministic) {
     // Discrete-event simulation: run everything runnable, then jump to the

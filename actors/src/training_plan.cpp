@@ -85,7 +85,8 @@ result<training_plan> make_training_plan(const config::run_config& run,
       = run.checkpoints.dir.empty()
           ? (std::filesystem::path(run.output.dir) / "checkpoints").string()
           : run.checkpoints.dir;
-    shard.checkpoint_every = run.checkpoints.every_iterations;
+    shard.checkpoint_every
+      = run.run.deterministic ? 0 : run.checkpoints.every_iterations;
     shard.checkpoint_keep = run.checkpoints.keep;
     if (auto rule = make_rule(shard.rule); !rule)
       return status::error(status_code::invalid_argument,
@@ -121,6 +122,8 @@ result<training_plan> make_training_plan(const config::run_config& run,
   monitor.evaluations_per_epoch = run.output.evaluations_per_epoch;
   monitor.progress_seconds = run.output.progress_seconds;
   monitor.workers_to_start = workers;
+  if (run.run.deterministic)
+    monitor.checkpoint_every = run.checkpoints.every_iterations;
   monitor.own_thread = !run.run.deterministic;
 
   auto& report = plan.report;
@@ -181,6 +184,7 @@ bool operator==(const monitor_plan& a, const monitor_plan& b) {
          && a.evaluations_per_epoch == b.evaluations_per_epoch
          && a.progress_seconds == b.progress_seconds
          && a.workers_to_start == b.workers_to_start
+         && a.checkpoint_every == b.checkpoint_every
          && a.own_thread == b.own_thread;
 }
 

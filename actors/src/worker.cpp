@@ -6,6 +6,7 @@
 #include <cmath>
 #include <exception>
 #include <string>
+#include <utility>
 
 #include <caf/actor_system.hpp>
 
@@ -57,12 +58,20 @@ void take_snapshot(worker_pointer self, std::size_t shard,
 }
 
 /// A reply was handled: a leaving worker quits once nothing is awaited or
-/// in progress; the others compute when they may.
+/// in progress, a paused one answers its pause then; the others compute
+/// when they may.
 void reply_handled(worker_pointer self) {
   auto& state = self->state;
+  const bool idle = state.awaiting == 0 && !state.computing;
   if (state.leaving) {
-    if (state.awaiting == 0 && !state.computing)
+    if (idle)
       self->quit();
+    return;
+  }
+  if (state.paused) {
+    if (idle && state.pause.pending())
+      state.pause.deliver(
+        worker_progress{state.id, 0, state.sequence, state.batches});
     return;
   }
   try_compute(self);
@@ -150,12 +159,13 @@ void pull(worker_pointer self, std::size_t shard) {
       [=](caf::error& error) { fail(self, error); });
 }
 
-/// Computes the next gradient when the worker may: not leaving, not already
+/// Computes the next gradient when the worker may: not leaving or paused,
+/// not already
 /// computing, fewer than pushes_in_flight pushes unanswered, no pull awaited
 /// and parameters for every shard that are not stale.
 void try_compute(worker_pointer self) {
   auto& state = self->state;
-  if (state.leaving || state.computing
+  if (state.leaving || state.paused || state.computing
       || state.pushes.size()
            >= static_cast<std::size_t>(state.timing.pushes_in_flight)
       || state.pulls_awaited > 0)
@@ -201,6 +211,7 @@ void compute(worker_pointer self) {
   const Eigen::VectorXf& parameters
     = shard_count == 1 ? *state.snapshots[0].parameters : state.assembled;
   auto start = std::chrono::steady_clock::now();
+  ++state.batches;
   try {
     state.loss = state.source->compute(parameters, *state.gradient);
   } catch (const std::exception& e) {
@@ -316,9 +327,12 @@ void push(worker_pointer self) {
 worker_actor::behavior_type
 worker(worker_pointer self, worker_id id, std::vector<shard_route> shards,
        std::shared_ptr<model::gradient_source> source, worker_timing timing,
-       supervisor_actor supervisor) {
+       supervisor_actor supervisor, worker_progress from) {
   auto& state = self->state;
   state.id = id;
+  state.sequence = from.sequence;
+  state.batches = from.batches;
+  state.to_skip = from.batches;
   state.supervisor = std::move(supervisor);
   state.shards = std::move(shards);
   state.source = std::move(source);
@@ -334,6 +348,15 @@ worker(worker_pointer self, worker_id id, std::vector<shard_route> shards,
   return {
     [=](start_atom) {
       auto& state = self->state;
+      if (!state.source->skip(std::exchange(state.to_skip, 0))) {
+        fail(self, caf::make_error(error_code::gradient_failed,
+                                   "this gradient source cannot skip to "
+                                   "where a resumed run was"));
+        return;
+      }
+      if (state.timing.virtual_compute)
+        for (std::uint64_t k = 0; k < state.batches; ++k)
+          state.random.normal(); // the jitter drawn before
       for (std::size_t s = 0; s < state.shards.size(); ++s)
         pull(self, s);
       self->delayed_send(self, state.timing.request_timeout, tick_atom::value);
@@ -360,6 +383,25 @@ worker(worker_pointer self, worker_id id, std::vector<shard_route> shards,
       self->delayed_send(self, self->state.timing.retry_after,
                          retry_atom::value);
     },
+    [=](pause_atom) -> caf::result<worker_progress> {
+      auto& state = self->state;
+      state.paused = true;
+      state.pause = self->make_response_promise<worker_progress>();
+      auto answer = state.pause;
+      reply_handled(self);
+      return answer;
+    },
+    [=](resume_atom) {
+      auto& state = self->state;
+      if (!state.paused)
+        return;
+      state.paused = false;
+      // The newest parameters, as a worker resumed from a checkpoint takes
+      // them.
+      for (std::size_t s = 0; s < state.shards.size(); ++s)
+        if (!state.pulling[s])
+          pull(self, s);
+    },
   };
 }
 
@@ -368,7 +410,7 @@ worker_actor spawn_worker(caf::actor_system& system, worker_id id,
                           std::shared_ptr<model::gradient_source> source,
                           worker_timing timing, supervisor_actor supervisor) {
   auto handle = system.spawn(worker, id, std::move(shards), std::move(source),
-                             timing, std::move(supervisor));
+                             timing, std::move(supervisor), worker_progress{});
   caf::anon_send(handle, start_atom::value);
   return handle;
 }

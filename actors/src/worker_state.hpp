@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <caf/actor_clock.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include "ormo/actors/worker.hpp"
 #include "ormo/random.hpp"
@@ -64,6 +65,14 @@ struct worker_state {
   std::vector<iteration_index> computed_at;
   float loss = 0;
   std::uint64_t sequence = 0;
+  /// Gradients computed (minibatches drawn, jitter draws).
+  std::uint64_t batches = 0;
+  /// Resumed: batches the source skips before the first gradient.
+  std::uint64_t to_skip = 0;
+  /// Asked to pause: compute nothing new; answer `pause` once every push
+  /// is answered.
+  bool paused = false;
+  caf::typed_response_promise<worker_progress> pause;
   /// Asked to leave: compute nothing new, quit once every push is answered.
   bool leaving = false;
   /// Told when the shards disagree on one gradient (may be null).
@@ -78,10 +87,11 @@ using worker_pointer = worker_actor::stateful_pointer<worker_state>;
 
 /// REQUIRES: shards non-empty, their sizes add up to source->dimension().
 /// `supervisor` (may be null) hears of every gradient whose shards
-/// disagreed (partial_atom).
+/// disagreed (partial_atom). `from`: where a resumed worker goes on (its
+/// sequence and batches; zero for a new one).
 worker_actor::behavior_type
 worker(worker_pointer self, worker_id id, std::vector<shard_route> shards,
        std::shared_ptr<model::gradient_source> source, worker_timing timing,
-       supervisor_actor supervisor);
+       supervisor_actor supervisor, worker_progress from = {});
 
 } // namespace ormo::actors

@@ -1,5 +1,6 @@
 #include "ormo/data/minibatch_sampler.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -65,6 +66,22 @@ void minibatch_sampler::next(minibatch& out) {
     out.labels[j] = data_->labels[static_cast<Eigen::Index>(sample)];
   }
   samples_drawn_ += batch_size_;
+}
+
+void minibatch_sampler::skip(std::uint64_t batches) {
+  for (std::uint64_t b = 0; b < batches; ++b) {
+    std::size_t left = batch_size_;
+    while (left > 0) {
+      if (position_ == order_.size()) {
+        random_.shuffle(order_.begin(), order_.end());
+        position_ = 0;
+      }
+      auto step = std::min(left, order_.size() - position_);
+      position_ += step;
+      left -= step;
+    }
+    samples_drawn_ += batch_size_;
+  }
 }
 
 } // namespace ormo::data

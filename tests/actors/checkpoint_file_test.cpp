@@ -143,22 +143,23 @@ TEST_CASE("checkpoint store: keeps the newest of each shard and falls back "
   scratch_directory dir;
   checkpoint_store store(dir.path() / "ckpt", 2);
   for (int iteration : {5, 10, 15, 20})
-    REQUIRE(store.save(0, iteration, "shard 0 at " + std::to_string(iteration)));
-  REQUIRE(store.save(1, 7, "shard 1 at 7"));
-  auto kept = store.files(0);
+    REQUIRE(store.save(checkpoint_store::shard_series(0), iteration,
+                       "shard 0 at " + std::to_string(iteration)));
+  REQUIRE(store.save(checkpoint_store::shard_series(1), 7, "shard 1 at 7"));
+  auto kept = store.files(checkpoint_store::shard_series(0));
   REQUIRE(kept.size() == 2);
   CHECK(kept[0].filename() == "shard-0-iteration-000000000015.ckpt");
   CHECK(kept[1].filename() == "shard-0-iteration-000000000020.ckpt");
-  CHECK(store.files(1).size() == 1);
+  CHECK(store.files(checkpoint_store::shard_series(1)).size() == 1);
   std::vector<std::string> refused;
-  auto newest = store.newest(0, refused);
+  auto newest = store.newest(checkpoint_store::shard_series(0), refused);
   REQUIRE(newest);
   CHECK(newest->payload == "shard 0 at 20");
   CHECK(refused.empty());
   // The newest damaged: the one before it is used, and the refusal named.
   auto bytes = read_bytes(kept[1]);
   write_bytes(kept[1], bytes.substr(0, bytes.size() - 3));
-  newest = store.newest(0, refused);
+  newest = store.newest(checkpoint_store::shard_series(0), refused);
   REQUIRE(newest);
   CHECK(newest->payload == "shard 0 at 15");
   REQUIRE(refused.size() == 1);
@@ -167,11 +168,11 @@ TEST_CASE("checkpoint store: keeps the newest of each shard and falls back "
   // None readable: not found, each refusal listed.
   write_bytes(kept[0], "junk");
   refused.clear();
-  auto none = store.newest(0, refused);
+  auto none = store.newest(checkpoint_store::shard_series(0), refused);
   CHECK_FALSE(none);
   CHECK(none.error().code() == status_code::not_found);
   CHECK(refused.size() == 2);
-  CHECK_FALSE(store.newest(7, refused));
+  CHECK_FALSE(store.newest(checkpoint_store::shard_series(7), refused));
 }
 
 TEST_CASE("shard checkpoint: the payload decodes to what was encoded") {

@@ -553,8 +553,9 @@ struct watched_shard {
 
   void watch(bool stop_rule, std::uint64_t received,
              iteration_index iteration) {
-    caf::anon_send(shard.orderer, watch_atom::value, stop_rule, received,
-                   iteration, watcher);
+    caf::anon_send(shard.orderer, watch_atom::value,
+                   std::uint8_t{stop_rule ? stop_watch : evaluation_watch},
+                   received, iteration, watcher);
     env.run();
   }
 

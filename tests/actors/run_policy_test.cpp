@@ -312,3 +312,37 @@ TEST_CASE("run_policy: the report takes the counts, the end and the rows") {
   CHECK(failed.stop_reason == "failure");
   CHECK(failed.failure == "timeout");
 }
+
+TEST_CASE("run_policy: a restored memory continues rows and points exactly") {
+  // One policy goes on; another, made afresh, restores its memory and
+  // counts halfway: every later answer is the same.
+  run_policy going_on(settings_with({}));
+  going_on.make_row(0, 0, model::evaluation{2.0, 0.1});
+  auto counts = received(6);
+  counts.loss_sum = 12;
+  going_on.set_counts(counts);
+  CHECK(going_on.pass_evaluation_points());
+  going_on.make_row(1.5, 1, model::evaluation{1.0, 0.5});
+
+  run_policy resumed(settings_with({}));
+  resumed.restore(going_on.memory());
+  resumed.set_counts(going_on.counts());
+  CHECK(resumed.next_evaluation_received()
+        == going_on.next_evaluation_received());
+  CHECK_FALSE(resumed.pass_evaluation_points());
+
+  counts = received(9);
+  counts.loss_sum = 12 + 6; // 3 new gradients of loss 2
+  for (auto* policy : {&going_on, &resumed}) {
+    policy->set_counts(counts);
+    CHECK(policy->pass_evaluation_points());
+  }
+  auto a = going_on.make_row(3, 2, std::nullopt);
+  auto b = resumed.make_row(3, 2, std::nullopt);
+  CHECK(a.train_loss == 2);
+  CHECK(b.train_loss == a.train_loss);
+  CHECK(b.samples_per_second == a.samples_per_second);
+  CHECK(resumed.make_progress(3, 2).test_accuracy
+        == going_on.make_progress(3, 2).test_accuracy);
+  CHECK(resumed.next_evaluation_epoch() == going_on.next_evaluation_epoch());
+}

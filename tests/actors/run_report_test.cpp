@@ -430,6 +430,7 @@ TEST_CASE("run_report: summary JSON keeps its key order and number forms") {
                                     "throughput_vs_compute_bound",
                                     "deterministic",
                                     "seed",
+                                    "resumed_from",
                                     "stop_reason",
                                     "membership",
                                     "last_failure",

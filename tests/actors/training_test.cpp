@@ -4,6 +4,7 @@
 #include "ormo/actors/training.hpp"
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "ormo/actors/checkpoint_file.hpp"
 #include "ormo/actors/checkpoint_store.hpp"
 #include "ormo/actors/classification_problem.hpp"
+#include "ormo/actors/run_checkpoint.hpp"
 #include "ormo/actors/shard_checkpoint.hpp"
 
 using namespace ormo;
@@ -521,8 +523,8 @@ TEST_CASE(
   CHECK(hasty.crashed > 0);
 }
 
-TEST_CASE("training: each shard writes a checkpoint every N iterations, a "
-          "consistent cut of its server and orderer") {
+TEST_CASE("training: a deterministic run is cut every N iterations with its "
+          "workers paused: every shard's part and the run's own") {
   ormo::test::scratch_directory dir;
   auto run = small_run(5);
   run.server.shards = 2;
@@ -533,38 +535,183 @@ TEST_CASE("training: each shard writes a checkpoint every N iterations, a "
   REQUIRE_MESSAGE(report.failure.empty(), report.failure);
   REQUIRE(report.iterations >= 30);
   checkpoint_store store(dir.path() / "saved", 2);
-  for (std::uint32_t shard = 0; shard < 2; ++shard) {
-    CAPTURE(shard);
-    auto files = store.files(shard);
-    REQUIRE(files.size() == 2);
-    std::int64_t previous = 0;
-    for (const auto& file : files) {
-      CAPTURE(file);
-      auto payload = read_checkpoint_file(file);
-      REQUIRE(payload);
-      auto cut = decode_shard_checkpoint(*payload);
-      REQUIRE_MESSAGE(cut, cut.error().message());
-      CHECK(cut->shard == shard);
-      CHECK(cut->offset == (shard == 0 ? 0 : cut->offset));
-      CHECK(cut->rule.iteration % 10 == 0);
-      CHECK(cut->rule.iteration > previous);
-      previous = cut->rule.iteration;
-      CHECK(file.filename().string().find(std::to_string(cut->rule.iteration))
-            != std::string::npos);
+  auto runs = store.files(checkpoint_store::run_series);
+  REQUIRE(runs.size() == 2);
+  std::int64_t previous = 0;
+  for (const auto& file : runs) {
+    CAPTURE(file);
+    auto payload = read_checkpoint_file(file);
+    REQUIRE(payload);
+    auto cut = decode_run_checkpoint(*payload);
+    REQUIRE_MESSAGE(cut, cut.error().message());
+    REQUIRE(cut->shard_iterations.size() == 2);
+    // Taken at the first moment every push was answered after a multiple
+    // of 10: every shard had decided the same pushes.
+    auto iteration = cut->shard_iterations[0];
+    CHECK(iteration == cut->shard_iterations[1]);
+    CHECK(iteration / 10 > previous / 10);
+    CHECK(iteration % 10 < 3);
+    previous = iteration;
+    CHECK(cut->workers.size() == 3);
+    CHECK_FALSE(cut->rows.empty());
+    CHECK(cut->clock_ns >= cut->training_start_ns);
+    std::uint64_t pushed = 0;
+    for (const auto& worker : cut->workers) {
+      CHECK(worker.sequence == worker.batches); // nothing lost or pending
+      pushed += worker.sequence;
+    }
+    for (std::uint32_t shard = 0; shard < 2; ++shard) {
+      CAPTURE(shard);
+      auto part = store.at(checkpoint_store::shard_series(shard), iteration);
+      REQUIRE(part);
+      auto shard_cut = decode_shard_checkpoint(part->payload);
+      REQUIRE_MESSAGE(shard_cut, shard_cut.error().message());
+      CHECK(shard_cut->shard == shard);
       // The server had applied exactly the steps the orderer had sent.
-      CHECK(cut->server_iteration == cut->rule.iteration);
-      const auto& c = cut->counters;
+      CHECK(shard_cut->server_iteration == shard_cut->rule.iteration);
+      const auto& c = shard_cut->counters;
       std::uint64_t rejected = 0;
       for (const auto& [reason, count] : c.rejected)
         rejected += count;
       CHECK(c.received == c.accepted + rejected);
+      CHECK(c.received == pushed); // every push decided, none in flight
       CHECK(c.loss_count == c.accepted);
-      CHECK(cut->ledger.size() == 3);
-      CHECK(cut->momentum.size() == cut->size);
+      CHECK(shard_cut->ledger.size() == 3);
+      CHECK(shard_cut->momentum.size() == shard_cut->size);
     }
-    // The newest is at the last multiple of 10 the run reached.
-    CHECK(previous == report.iterations / 10 * 10);
   }
+  CHECK(previous <= report.iterations);
+  CHECK(store.files(checkpoint_store::shard_series(0)).size() == 2);
+}
+
+TEST_CASE("training: a real-time shard writes its checkpoint at each "
+          "multiple of N iterations on its own") {
+  ormo::test::scratch_directory dir;
+  auto run = small_run(5);
+  run.run.deterministic = false;
+  run.checkpoints.every_iterations = 10;
+  run.checkpoints.keep = 2;
+  run.checkpoints.dir = (dir.path() / "saved").string();
+  auto problem = make_classification_problem(run);
+  REQUIRE(problem);
+  caf::actor_system_config cfg;
+  configure(cfg, false);
+  caf::actor_system system{cfg};
+  const auto report = run_training(system, run, problem.value(), {});
+  REQUIRE_MESSAGE(report.failure.empty(), report.failure);
+  checkpoint_store store(dir.path() / "saved", 2);
+  auto files = store.files(checkpoint_store::shard_series(0));
+  REQUIRE_FALSE(files.empty());
+  for (const auto& file : files) {
+    auto cut = decode_shard_checkpoint(*read_checkpoint_file(file));
+    REQUIRE(cut);
+    CHECK(cut->rule.iteration % 10 == 0);
+  }
+  CHECK(store.files(checkpoint_store::run_series).empty());
+}
+
+/// Keeps in `from` only the files of its run checkpoint at position
+/// `index` (oldest first), as if the run had stopped right after it.
+void keep_only_cut(const std::filesystem::path& from, std::size_t index) {
+  checkpoint_store store(from, 100);
+  auto runs = store.files(checkpoint_store::run_series);
+  REQUIRE(runs.size() > index);
+  auto kept = decode_run_checkpoint(*read_checkpoint_file(runs[index]));
+  REQUIRE(kept);
+  for (std::size_t k = index + 1; k < runs.size(); ++k)
+    std::filesystem::remove(runs[k]);
+  for (std::uint32_t s = 0; s < kept->shard_iterations.size(); ++s)
+    for (const auto& file : store.files(checkpoint_store::shard_series(s))) {
+      auto cut = decode_shard_checkpoint(*read_checkpoint_file(file));
+      REQUIRE(cut);
+      if (cut->rule.iteration > kept->shard_iterations[s])
+        std::filesystem::remove(file);
+    }
+}
+
+TEST_CASE("training: a deterministic run resumed from a checkpoint ends "
+          "bit-exact as the run that never stopped") {
+  struct variant {
+    const char* name;
+    int shards;
+    optim::algorithm algorithm;
+    double jitter;
+    int pushes_in_flight;
+  };
+  for (auto v :
+       {variant{"ormo, 1 shard", 1, optim::algorithm::ormo, 0.2, 1},
+        variant{"ormo, 2 shards, pipelined", 2, optim::algorithm::ormo, 0.2, 2},
+        variant{"naive-asgdm, no jitter", 1, optim::algorithm::naive_asgdm, 0,
+                1},
+        variant{"ssgdm", 1, optim::algorithm::ssgdm, 0.2, 1}}) {
+    std::string name = v.name;
+    CAPTURE(name);
+    ormo::test::scratch_directory dir;
+    auto run = small_run(11);
+    run.server.shards = v.shards;
+    run.algorithm.settings.name = v.algorithm;
+    run.workers.compute_jitter = v.jitter;
+    run.workers.pushes_in_flight = v.pushes_in_flight;
+    run.checkpoints.every_iterations = 10;
+    run.checkpoints.keep = 100;
+    run.checkpoints.dir = (dir.path() / "saved").string();
+    const auto whole = run_once(run);
+    REQUIRE_MESSAGE(whole.failure.empty(), whole.failure);
+    REQUIRE(whole.iterations >= 30);
+
+    keep_only_cut(dir.path() / "saved", 1);
+    auto problem = make_classification_problem(run);
+    REQUIRE(problem);
+    deterministic_system env;
+    auto resumed = run_training(env.sys(), run, problem.value(), {}, true);
+    REQUIRE_MESSAGE(resumed.failure.empty(), resumed.failure);
+    REQUIRE(resumed.resumed_from.size() == 1 + v.shards);
+    CHECK(resumed.refused_checkpoints.empty());
+    CHECK(same_rows(resumed.rows, whole.rows));
+    CHECK(resumed.final_parameters == whole.final_parameters);
+    CHECK(resumed.iterations == whole.iterations);
+    CHECK(resumed.gradients_received == whole.gradients_received);
+    CHECK(resumed.gradients_applied == whole.gradients_applied);
+    CHECK(resumed.time_seconds == whole.time_seconds);
+    CHECK(resumed.joined == whole.joined);
+  }
+}
+
+TEST_CASE("training: a resumed run passes over a damaged checkpoint to the "
+          "one before, and fails naming the place when there is none") {
+  ormo::test::scratch_directory dir;
+  auto run = small_run(11);
+  run.checkpoints.every_iterations = 10;
+  run.checkpoints.keep = 100;
+  run.checkpoints.dir = (dir.path() / "saved").string();
+  const auto whole = run_once(run);
+  REQUIRE_MESSAGE(whole.failure.empty(), whole.failure);
+  keep_only_cut(dir.path() / "saved", 1);
+  checkpoint_store store(dir.path() / "saved", 100);
+  auto runs = store.files(checkpoint_store::run_series);
+  REQUIRE(runs.size() == 2);
+  std::filesystem::resize_file(runs[1], 30); // truncated
+  auto problem = make_classification_problem(run);
+  REQUIRE(problem);
+  {
+    deterministic_system env;
+    auto resumed = run_training(env.sys(), run, problem.value(), {}, true);
+    REQUIRE_MESSAGE(resumed.failure.empty(), resumed.failure);
+    REQUIRE(resumed.refused_checkpoints.size() == 1);
+    CHECK(resumed.refused_checkpoints[0].find(runs[1].string())
+          != std::string::npos);
+    CHECK(resumed.resumed_from.front() == runs[0].string());
+    // From an earlier cut of the same run: the same end.
+    CHECK(same_rows(resumed.rows, whole.rows));
+    CHECK(resumed.final_parameters == whole.final_parameters);
+  }
+  std::filesystem::remove_all(dir.path() / "saved");
+  deterministic_system env;
+  auto none = run_training(env.sys(), run, problem.value(), {}, true);
+  CHECK(none.failure.find("cannot resume") != std::string::npos);
+  CHECK_MESSAGE(none.failure.find((dir.path() / "saved").string())
+                  != std::string::npos,
+                none.failure);
 }
 
 TEST_CASE("training: a checkpoint that cannot be written fails the run, "

@@ -841,10 +841,13 @@ lossy_link(momentum_orderer_actor::stateful_pointer<lossy_link_state> self,
       self->send(orderer, resize_atom::value, k);
     },
     [=](stats_atom) { return self->delegate(orderer, stats_atom::value); },
-    [=](watch_atom, bool stop_rule, std::uint64_t received,
+    [=](watch_atom, std::uint8_t slot, std::uint64_t received,
         iteration_index iteration, run_monitor_actor watcher) {
-      self->send(orderer, watch_atom::value, stop_rule, received, iteration,
+      self->send(orderer, watch_atom::value, slot, received, iteration,
                  std::move(watcher));
+    },
+    [=](checkpoint_atom) {
+      return self->delegate(orderer, checkpoint_atom::value);
     },
   };
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <numeric>
 #include <vector>
 
@@ -205,4 +206,21 @@ TEST_CASE("sampler rejects bad arguments") {
   auto mismatched = minibatch_sampler::make(broken, range(0, 5), 4, 1);
   REQUIRE_FALSE(mismatched.has_value());
   CHECK(mismatched.error().code() == status_code::invalid_argument);
+}
+
+TEST_CASE("sampler skip lands where as many batches would") {
+  auto data = numbered(50);
+  auto shard = range(0, 50);
+  // 7 does not divide 50: skips end inside epochs and cross their ends.
+  for (std::uint64_t skipped : {0, 1, 7, 8, 23}) {
+    CAPTURE(skipped);
+    auto drawn = minibatch_sampler::make(data, shard, 7, 5);
+    auto skipping = minibatch_sampler::make(data, shard, 7, 5);
+    REQUIRE(drawn.has_value());
+    REQUIRE(skipping.has_value());
+    draw(*drawn, static_cast<int>(skipped));
+    skipping->skip(skipped);
+    CHECK(skipping->samples_drawn() == drawn->samples_drawn());
+    CHECK(draw(*skipping, 12) == draw(*drawn, 12));
+  }
 }

@@ -15,6 +15,16 @@
 
 namespace ormo::actors {
 
+/// The watches a momentum orderer keeps (watch_atom's slot), each replacing
+/// the previous of its kind, so that re-arming one late never delays
+/// another.
+enum watch_slot : std::uint8_t {
+  evaluation_watch, ///< The next evaluation point.
+  stop_watch,       ///< The epoch and iteration stop rules.
+  checkpoint_watch, ///< The next checkpoint (deterministic mode).
+  watch_slots,
+};
+
 /// Owns one shard of w and u beside it; answers pulls with immutable
 /// snapshots of w.
 using parameter_server_actor = caf::typed_actor<
@@ -49,12 +59,14 @@ using momentum_orderer_actor = caf::typed_actor<
   caf::replies_to<stats_atom>::with<orderer_stats>,
   /// Sends milestone_atom with its counters to `watcher` once, as soon as
   /// this many gradients are received or this iteration index is reached
-  /// (0: that part off), so that stop rules and evaluation points are exact.
-  /// Two watches, each replacing the previous of its kind: the stop rule's
-  /// (true) and the next evaluation point's (false), so that re-arming one
-  /// late never delays the other.
-  caf::reacts_to<watch_atom, bool, std::uint64_t, iteration_index,
-                 run_monitor_actor>>;
+  /// (0: that part off), so that stop rules, evaluation points and
+  /// checkpoints are exact; one watch per watch_slot.
+  caf::reacts_to<watch_atom, std::uint8_t, std::uint64_t, iteration_index,
+                 run_monitor_actor>,
+  /// Writes this shard's checkpoint now (server and orderer, one cut) and
+  /// answers with its iteration index once the file is written. Asked with
+  /// every worker paused (deterministic mode); fails when it cannot write.
+  caf::replies_to<checkpoint_atom>::with<iteration_index>>;
 
 /// The pull -> compute -> push loop. Driven by its own messages.
 using worker_actor = caf::typed_actor<
@@ -67,7 +79,12 @@ using worker_actor = caf::typed_actor<
   caf::reacts_to<leave_atom>,
   /// Its own watchdog, and its check for pushes to send again (see
   /// worker.hpp).
-  caf::reacts_to<tick_atom>, caf::reacts_to<retry_atom>>;
+  caf::reacts_to<tick_atom>, caf::reacts_to<retry_atom>,
+  /// Computes nothing new and answers once every push is answered, with
+  /// where it is.
+  caf::replies_to<pause_atom>::with<worker_progress>,
+  /// After a pause: pulls every shard and goes on.
+  caf::reacts_to<resume_atom>>;
 
 /// Spawns workers on its node for a supervisor on another node (see
 /// worker_host.hpp).
@@ -103,6 +120,11 @@ using supervisor_actor = caf::typed_actor<
   /// Periodic speed measurement.
   caf::reacts_to<tick_atom>,
   /// Stops every worker and then itself.
-  caf::reacts_to<stop_atom>>;
+  caf::reacts_to<stop_atom>,
+  /// Pauses every live worker (see worker_actor) and answers once all are
+  /// paused, for a deterministic run's checkpoint.
+  caf::replies_to<pause_atom>::with<paused_run>,
+  /// Resumes every paused worker.
+  caf::reacts_to<resume_atom>>;
 
 } // namespace ormo::actors

@@ -18,6 +18,7 @@
 #include <caf/meta/type_name.hpp>
 #include <caf/sec.hpp>
 
+#include "ormo/actors/run_checkpoint.hpp"
 #include "ormo/net/tensor_serialization.hpp"
 #include "ormo/optim/update_rule.hpp"
 #include "ormo/rejection_reason.hpp"
@@ -294,6 +295,31 @@ typename Inspector::result_type inspect(Inspector& f, membership_stats& x) {
            take_speeds, x.last_failure, x.gradients_partial,
            x.partial_applied, x.partial_rejected, x.retries,
            x.gradients_lost);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, worker_progress& x) {
+  return f(caf::meta::type_name("worker_progress"), x.id, x.slot, x.sequence,
+           x.batches);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, membership_counts& x) {
+  return f(caf::meta::type_name("membership_counts"), x.next_id, x.joined,
+           x.left, x.crashed, x.restarted, x.evicted, x.retries,
+           x.gradients_lost);
+}
+
+/// A run with every worker paused and every push answered: where each
+/// worker is (by id) and the supervisor's counts.
+struct paused_run {
+  std::vector<worker_progress> workers;
+  membership_counts membership;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, paused_run& x) {
+  return f(caf::meta::type_name("paused_run"), x.workers, x.membership);
 }
 
 } // namespace ormo::actors

@@ -17,6 +17,7 @@
 #include <caf/fwd.hpp>
 
 #include "ormo/actors/interfaces.hpp"
+#include "ormo/actors/shard_checkpoint.hpp"
 #include "ormo/optim/update_rule.hpp"
 
 namespace ormo::actors {
@@ -31,18 +32,20 @@ struct shard_checkpointing {
   std::uint32_t shard = 0;
   std::int64_t offset = 0;
   std::string directory;
-  /// 0 = no checkpoints.
+  /// 0 = none on the orderer's own account (deterministic runs are cut
+  /// at the monitor's request, checkpoint_atom).
   std::int64_t every_iterations = 0;
   int keep = 3;
 };
 
 /// Spawns the orderer of the shard `server` owns. `rule` must fit it
 /// (same dimension); the orderer takes it over (the caller must not use it
-/// any more): u then lives in the server.
-momentum_orderer_actor
-spawn_momentum_orderer(caf::actor_system& system,
-                       std::shared_ptr<optim::update_rule> rule,
-                       parameter_server_actor server,
-                       shard_checkpointing checkpointing = {});
+/// any more): u then lives in the server. With `restored` (a checkpoint's
+/// cut, whose rule state `rule` was restored from), it begins with the
+/// cut's ledger and counters.
+momentum_orderer_actor spawn_momentum_orderer(
+  caf::actor_system& system, std::shared_ptr<optim::update_rule> rule,
+  parameter_server_actor server, shard_checkpointing checkpointing = {},
+  const shard_checkpoint* restored = nullptr);
 
 } // namespace ormo::actors

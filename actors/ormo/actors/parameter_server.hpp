@@ -12,6 +12,7 @@
 #include <caf/fwd.hpp>
 
 #include "ormo/actors/interfaces.hpp"
+#include "ormo/actors/shard_checkpoint.hpp"
 
 namespace ormo::actors {
 
@@ -19,5 +20,11 @@ namespace ormo::actors {
 /// REQUIRES: initial is not empty.
 parameter_server_actor spawn_parameter_server(caf::actor_system& system,
                                               Eigen::VectorXf initial);
+
+/// Spawns the server of one shard as checkpoint `cut` left it: w with its
+/// version and iteration index, u and the base.
+/// REQUIRES: cut decoded whole (decode_shard_checkpoint).
+parameter_server_actor spawn_parameter_server(caf::actor_system& system,
+                                              const shard_checkpoint& cut);
 
 } // namespace ormo::actors

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "ormo/actors/interfaces.hpp"
+#include "ormo/actors/run_checkpoint.hpp"
 #include "ormo/actors/run_policy.hpp"
 #include "ormo/actors/run_report.hpp"
 #include "ormo/actors/shard_route.hpp"
@@ -54,6 +55,18 @@ struct run_monitor_settings {
   caf::timespan tick = std::chrono::milliseconds(100);
   /// Limit of every request.
   caf::timespan request_timeout = std::chrono::seconds(60);
+  /// Deterministic runs: a checkpoint of the whole run whenever shard 0's
+  /// iteration index reaches a multiple of this (0: none): the workers are
+  /// paused, every shard writes its part, the monitor the run's own
+  /// (run_checkpoint.hpp), then the workers go on.
+  std::int64_t checkpoint_every = 0;
+  std::string checkpoint_directory;
+  int checkpoint_keep = 3;
+  /// A resumed deterministic run: the cut it goes on from (its shards and
+  /// supervisor were started from the same cut). Its rows are the report's
+  /// first (on_row hears them again), no initial evaluation is made and the
+  /// clock must already be at the cut's time.
+  std::shared_ptr<const run_checkpoint> resume_from;
   /// Run on a thread of its own (real-time runs), so that busy workers
   /// never delay the monitor: CAF's work-stealing scheduler runs the jobs a
   /// thread creates last-in first-out, and the workers' push -> step ->

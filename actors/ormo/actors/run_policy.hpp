@@ -46,6 +46,7 @@ enum class run_failure : std::uint8_t {
   request_failed, ///< A server, orderer or the supervisor did not answer.
   invalid_reply,  ///< An answer did not fit (e.g. a shard of the wrong size).
   shard_lost,     ///< A server or orderer went down (e.g. its node was lost).
+  checkpoint_failed, ///< A checkpoint could not be taken or written.
 };
 
 const char* to_string(run_failure failure);
@@ -130,6 +131,20 @@ struct progress {
   std::uint64_t rejected = 0;
 };
 
+/// What a policy remembers beyond its counters and membership: restored
+/// with them when a run resumes, its next rows and evaluation points are
+/// those of the run that never stopped.
+struct policy_memory {
+  double last_accuracy = -1;
+  double last_train_loss = 0;
+  std::uint64_t next_evaluation = 1;
+  /// Counters and time at the last row.
+  double row_loss_sum = 0;
+  std::uint64_t row_loss_count = 0;
+  std::uint64_t row_gradients = 0;
+  double row_time = 0;
+};
+
 struct run_policy_settings {
   config::stop_rules stop;
   /// Samples per gradient. REQUIRES: >= 1.
@@ -159,6 +174,11 @@ public:
 
   const run_counts& counts() const { return counts_; }
   const run_membership& membership() const { return membership_; }
+
+  policy_memory memory() const;
+
+  /// Continues from `memory` (a checkpoint's).
+  void restore(const policy_memory& memory);
 
   // -- stop rules ------------------------------------------------------------
 

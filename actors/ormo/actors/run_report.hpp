@@ -35,6 +35,10 @@ struct metrics_row {
 struct run_report {
   /// Empty on success; otherwise one line saying why the run failed.
   std::string failure;
+  /// A resumed run: the checkpoint files it went on from, and the newer
+  /// ones it refused (each with why).
+  std::vector<std::string> resumed_from;
+  std::vector<std::string> refused_checkpoints;
   std::string algorithm;
   std::string apply;
   std::uint32_t workers = 0;

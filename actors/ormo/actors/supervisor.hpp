@@ -59,6 +59,10 @@ struct supervisor_settings {
   std::map<std::string, std::vector<std::size_t>> node_slots;
   /// Limit of every request to another node (joins, spawns, the stop).
   caf::timespan remote_timeout = std::chrono::seconds(10);
+  /// A resumed run: its workers are spawned at once (instead of
+  /// initial_workers), each with its id and slot and going on where it
+  /// was paused, and the counts go on from these.
+  std::optional<paused_run> resume_from;
 };
 
 /// Spawns the supervisor, which spawns its initial workers at once.

@@ -21,6 +21,7 @@
 #include <caf/expected.hpp>
 
 #include "ormo/actors/interfaces.hpp"
+#include "ormo/actors/resume_point.hpp"
 #include "ormo/actors/run_policy.hpp"
 #include "ormo/actors/run_report.hpp"
 #include "ormo/actors/shard_route.hpp"
@@ -72,24 +73,28 @@ caf::expected<shard_route> spawn_shard(caf::actor_system& system,
 /// Spawns the run monitor of `plan` watching `shards` and `supervisor`; it
 /// fills `report` (with the plan's facts at once) and quits when the run
 /// is over.
-run_monitor_actor spawn_monitor(caf::actor_system& system,
-                                const training_plan& plan,
-                                std::vector<shard_route> shards,
-                                supervisor_actor supervisor,
-                                const training_problem& problem,
-                                const training_callbacks& callbacks,
-                                std::shared_ptr<run_report> report,
-                                std::vector<std::string> shard_places = {});
+run_monitor_actor
+spawn_monitor(caf::actor_system& system, const training_plan& plan,
+              std::vector<shard_route> shards, supervisor_actor supervisor,
+              const training_problem& problem,
+              const training_callbacks& callbacks,
+              std::shared_ptr<run_report> report,
+              std::vector<std::string> shard_places = {},
+              std::shared_ptr<const run_checkpoint> from = nullptr);
 
 /// Realises `plan` in `system`: for each shard a parameter server (holding
 /// the problem's initial parameters of its slice) and its orderer, then the
 /// supervisor (which spawns the workers) and the run monitor. Fails without
 /// spawning anything when the problem does not fit the plan (no
 /// make_source, another parameter dimension) or a rule cannot be built.
+/// With `from` (find_resume_point of the same plan) the shards start from
+/// its checkpoints; in deterministic mode the workers and the monitor go on
+/// from its run checkpoint too, and the clock must be at its time.
 caf::expected<training_handles>
 spawn_training(caf::actor_system& system, const training_plan& plan,
                const training_problem& problem,
-               const training_callbacks& callbacks);
+               const training_callbacks& callbacks,
+               const resume_point* from = nullptr);
 
 /// make_training_plan for `run` and the problem's sizes, then
 /// spawn_training of that plan. Fails with a message naming the bad
@@ -102,10 +107,13 @@ spawn_training(caf::actor_system& system, const config::run_config& run,
 /// spawn_training, then blocks until the run is over and returns its
 /// report (report.failure says why a run failed). In deterministic mode the
 /// calling thread drives CAF's test coordinator through virtual time, so the
-/// system must have been configured with deterministic = true.
+/// system must have been configured with deterministic = true. `resume`:
+/// the run goes on from its newest checkpoint (find_resume_point; the
+/// report names the files, and those refused); a run without one fails.
 run_report run_training(caf::actor_system& system,
                         const config::run_config& run,
                         const training_problem& problem,
-                        const training_callbacks& callbacks);
+                        const training_callbacks& callbacks,
+                        bool resume = false);
 
 } // namespace ormo::actors

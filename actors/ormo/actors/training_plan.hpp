@@ -121,6 +121,10 @@ struct monitor_plan {
   double progress_seconds = 2;
   /// Workers the monitor asks the supervisor for once it is ready.
   std::int32_t workers_to_start = 0;
+  /// Deterministic mode: a checkpoint of the whole run (workers paused)
+  /// every this many iterations, in the shards' checkpoint directory; the
+  /// shards then take none on their own (their checkpoint_every is 0).
+  std::int64_t checkpoint_every = 0;
   /// In real time the monitor runs on a thread of its own, so that busy
   /// workers never delay its ticks, milestones and stop.
   bool own_thread = false;

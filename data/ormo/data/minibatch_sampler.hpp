@@ -48,6 +48,11 @@ public:
   /// minibatch passed to every call is allocated once.
   void next(minibatch& out);
 
+  /// Draws `batches` batches without copying them: afterwards the sampler
+  /// is where it would be after as many next() calls (same permutations,
+  /// same position). O(samples + shard size per epoch crossed).
+  void skip(std::uint64_t batches);
+
   std::size_t batch_size() const { return batch_size_; }
 
   /// Number of indices in the shard, i.e. samples per epoch.

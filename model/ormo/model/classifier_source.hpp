@@ -40,6 +40,11 @@ public:
     return function_->loss_and_gradient(parameters, batch_, gradient);
   }
 
+  bool skip(std::uint64_t batches) override {
+    sampler_.skip(batches);
+    return true;
+  }
+
 private:
   classifier_source(std::unique_ptr<gradient_function> function,
                     std::shared_ptr<const data::dataset> data,

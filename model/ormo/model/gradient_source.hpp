@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include <Eigen/Core>
 
@@ -29,6 +30,12 @@ public:
   virtual float compute(Eigen::Ref<const Eigen::VectorXf> parameters,
                         Eigen::Ref<Eigen::VectorXf> gradient)
     = 0;
+
+  /// Moves on as if compute() had been called `batches` times (the same
+  /// minibatches would follow), so that a resumed run draws what the
+  /// uninterrupted one drew. False when the source cannot (the default):
+  /// a resumed run then cannot be bit-exact.
+  virtual bool skip(std::uint64_t batches) { return batches == 0; }
 };
 
 } // namespace ormo::model
