@@ -51,6 +51,15 @@ command_line parse_command_line(int argc, char** argv) {
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   auto* deterministic = run->add_flag(
     "--deterministic", "Virtual time: same file and seed, same metrics");
+  std::string resume;
+  auto* resume_option
+    = run
+        ->add_option("--resume", resume,
+                     "Go on from the newest checkpoint in DIR (an output\n"
+                     "directory or its checkpoints/), with the topology\n"
+                     "saved there")
+        ->type_name("DIR")
+        ->excludes(file_option);
   run->footer("See docs/configuration.md for every key.");
 
   auto* node = app.add_subcommand(
@@ -156,6 +165,8 @@ command_line parse_command_line(int argc, char** argv) {
   } else if (file_option->count() > 0) {
     result.run.file = file;
   }
+  if (resume_option->count() > 0)
+    result.run.resume = resume;
   return result;
 }
 

@@ -21,6 +21,10 @@ struct run_arguments {
   std::vector<config::setting_override> overrides;
   /// `ormo node FILE --name NODE`: run only that node of the topology.
   std::optional<std::string> node;
+  /// `ormo run --resume DIR`: go on from the checkpoints in DIR (an output
+  /// directory, or the checkpoint directory itself), with the topology
+  /// saved there.
+  std::optional<std::string> resume;
 };
 
 /// The outcome of parsing the command line: either `ormo run` with its

@@ -32,6 +32,7 @@
 #include "ormo/config/parse_run_config.hpp"
 #include "ormo/denormals.hpp"
 #include "ormo/net/node.hpp"
+#include "ormo/whole_file.hpp"
 #include "launcher.hpp"
 #include "memory_check.hpp"
 #include "output_dir.hpp"
@@ -41,6 +42,8 @@ namespace {
 
 constexpr int exit_failure = 1;
 constexpr int exit_interrupted = 130; // 128 + SIGINT, as shells report it
+/// The topology a run with checkpoints saves beside them.
+constexpr const char* saved_topology = "config.toml";
 
 /// Set by the first Ctrl-C; the run then ends cleanly with its outputs. A
 /// second Ctrl-C kills the process.
@@ -352,11 +355,54 @@ int run_node(const ormo::config::run_config& config, const std::string& name) {
   return outcome.exit_status;
 }
 
+/// The topology a run saved beside its checkpoints, for `--resume DIR`
+/// (an output directory, or its checkpoint directory); the checkpoints are
+/// then read from where it was found.
+ormo::result<ormo::config::run_config>
+load_saved_run(const std::string& dir,
+               std::vector<ormo::config::setting_override> overrides) {
+  namespace fs = std::filesystem;
+  for (const auto& place : {fs::path(dir) / "checkpoints", fs::path(dir)}) {
+    auto saved = place / saved_topology;
+    std::error_code error;
+    if (!fs::is_regular_file(saved, error))
+      continue;
+    overrides.insert(overrides.begin(),
+                     {"checkpoints.dir", '"' + place.string() + '"'});
+    return ormo::config::load_run_config(saved.string(), overrides);
+  }
+  return ormo::status::error(
+    ormo::status_code::not_found,
+    "--resume " + dir + ": no saved topology ("
+      + (fs::path(dir) / "checkpoints" / saved_topology).string()
+      + "); a run saves it when checkpoints.every_iterations is set");
+}
+
+/// Saves the topology beside the checkpoints, so that `--resume` finds it
+/// even when the run never finished; false after saying why not.
+bool save_topology(const ormo::config::run_config& config) {
+  namespace fs = std::filesystem;
+  fs::path dir = ormo::config::checkpoint_directory(config);
+  std::error_code error;
+  fs::create_directories(dir, error);
+  auto text = ormo::config::to_toml(config);
+  auto failed = error
+                  ? ormo::whole_file_failure{"cannot create", error.value()}
+                  : ormo::write_whole_file(
+                    dir / saved_topology,
+                    dir / ("." + std::string{saved_topology} + ".tmp"), {text});
+  if (failed)
+    std::fprintf(stderr, "ormo: %s: %s: %s\n", (dir / saved_topology).c_str(),
+                 failed.step, std::strerror(failed.error));
+  return !failed;
+}
+
 int run(const ormo::tools::run_arguments& arguments) {
   // From the start: a signal while the data loads ends the run cleanly too.
   handle_interrupts();
   auto loaded
-    = arguments.file
+    = arguments.resume ? load_saved_run(*arguments.resume, arguments.overrides)
+      : arguments.file
         ? ormo::config::load_run_config(*arguments.file, arguments.overrides)
         : ormo::config::default_run_config(arguments.overrides);
   if (!loaded) {
@@ -366,6 +412,11 @@ int run(const ormo::tools::run_arguments& arguments) {
   const auto& config = *loaded;
   if (arguments.node)
     return run_node(config, *arguments.node);
+  if (arguments.resume && !config.nodes.empty() && !config.run.deterministic) {
+    std::fprintf(stderr, "ormo: --resume: a multi-process topology cannot "
+                         "resume yet (its nodes would each need to)\n");
+    return ormo::tools::exit_usage;
+  }
   if (!config.nodes.empty() && !config.run.deterministic)
     return ormo::tools::launch_nodes(config, *arguments.file,
                                      arguments.overrides);
@@ -377,6 +428,8 @@ int run(const ormo::tools::run_arguments& arguments) {
   if (auto* exit_status = std::get_if<int>(&prepared))
     return *exit_status;
   auto& outputs = *std::get<0>(prepared);
+  if (config.checkpoints.every_iterations > 0 && !save_topology(config))
+    return abandon(outputs, exit_failure);
   std::printf("ormo: %s, %s (%s), %d workers, %s data; output in %s\n",
               config.source.c_str(),
               ormo::optim::to_string(config.algorithm.settings.name),
@@ -412,9 +465,14 @@ int run(const ormo::tools::run_arguments& arguments) {
   ormo::actors::run_report report;
   {
     caf::actor_system system{cfg};
-    report = ormo::actors::run_training(system, config, *problem, callbacks);
+    report = ormo::actors::run_training(system, config, *problem, callbacks,
+                                        arguments.resume.has_value());
   }
   printer.finish_line();
+  for (const auto& file : report.refused_checkpoints)
+    std::fprintf(stderr, "ormo: passed over %s\n", file.c_str());
+  if (!report.resumed_from.empty())
+    std::printf("ormo: resumed from %s\n", report.resumed_from.front().c_str());
   double compute_bound = bound_before;
   if (bound_cores > 0 && report.failure.empty()
       && report.stop_reason != "interrupted")

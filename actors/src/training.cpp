@@ -188,10 +188,9 @@ run_monitor_actor spawn_monitor(
   monitor.workers_to_start = from ? 0 : plan.monitor.workers_to_start;
   monitor.own_thread = plan.monitor.own_thread;
   monitor.checkpoint_every = plan.monitor.checkpoint_every;
-  if (!plan.shards.empty()) {
+  if (!plan.shards.empty())
     monitor.checkpoint_directory = plan.shards.front().checkpoint_directory;
-    monitor.checkpoint_keep = plan.shards.front().checkpoint_keep;
-  }
+  monitor.checkpoint_keep = plan.monitor.checkpoint_keep;
   monitor.resume_from = std::move(from);
   return spawn_run_monitor(system, std::move(monitor));
 }

@@ -1,6 +1,5 @@
 #include "ormo/actors/training_plan.hpp"
 
-#include <filesystem>
 #include <utility>
 
 #include "ormo/actors/speed_profile.hpp"
@@ -81,13 +80,11 @@ result<training_plan> make_training_plan(const config::run_config& run,
     shard.rule.dimension = shard.size;
     shard.rule.iteration_size = iteration_size;
     shard.rule.warmup_iterations = run.algorithm.warmup_iterations;
-    shard.checkpoint_directory
-      = run.checkpoints.dir.empty()
-          ? (std::filesystem::path(run.output.dir) / "checkpoints").string()
-          : run.checkpoints.dir;
+    shard.checkpoint_directory = config::checkpoint_directory(run);
     shard.checkpoint_every
       = run.run.deterministic ? 0 : run.checkpoints.every_iterations;
-    shard.checkpoint_keep = run.checkpoints.keep;
+    shard.checkpoint_keep
+      = run.checkpoints.keep + (run.run.deterministic ? 1 : 0);
     if (auto rule = make_rule(shard.rule); !rule)
       return status::error(status_code::invalid_argument,
                            "algorithm: " + rule.error().message());
@@ -124,6 +121,7 @@ result<training_plan> make_training_plan(const config::run_config& run,
   monitor.workers_to_start = workers;
   if (run.run.deterministic)
     monitor.checkpoint_every = run.checkpoints.every_iterations;
+  monitor.checkpoint_keep = run.checkpoints.keep;
   monitor.own_thread = !run.run.deterministic;
 
   auto& report = plan.report;
@@ -185,6 +183,7 @@ bool operator==(const monitor_plan& a, const monitor_plan& b) {
          && a.progress_seconds == b.progress_seconds
          && a.workers_to_start == b.workers_to_start
          && a.checkpoint_every == b.checkpoint_every
+         && a.checkpoint_keep == b.checkpoint_keep
          && a.own_thread == b.own_thread;
 }
 

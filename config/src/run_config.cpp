@@ -1,5 +1,7 @@
 #include "ormo/config/run_config.hpp"
 
+#include <filesystem>
+
 namespace ormo::config {
 
 const char* to_string(data_source source) {
@@ -24,6 +26,12 @@ const char* to_string(speed_profile profile) {
       return "lognormal";
   }
   return "unknown";
+}
+
+std::string checkpoint_directory(const run_config& run) {
+  if (!run.checkpoints.dir.empty())
+    return run.checkpoints.dir;
+  return (std::filesystem::path(run.output.dir) / "checkpoints").string();
 }
 
 } // namespace ormo::config

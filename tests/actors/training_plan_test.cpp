@@ -329,8 +329,10 @@ TEST_CASE("training_plan: a bad hyper-parameter names the setting") {
 }
 
 TEST_CASE("training_plan: real time and deterministic runs differ only in "
-          "virtual compute and own threads") {
+          "virtual compute, own threads and who takes checkpoints") {
   auto run = small_run();
+  run.checkpoints.every_iterations = 20;
+  run.checkpoints.keep = 2;
   auto simulated = plan_of(run);
   CHECK(simulated.deterministic);
   for (const auto& slot : simulated.workers.slots) {
@@ -349,6 +351,20 @@ TEST_CASE("training_plan: real time and deterministic runs differ only in "
   CHECK_FALSE(worker_timing_of(real, 9).virtual_compute.has_value());
   CHECK(real.supervisor.own_thread);
   CHECK(real.monitor.own_thread);
+
+  // Real time: each shard on its own; deterministic: the whole run at the
+  // monitor's request, the shards keeping one part more than the run.
+  CHECK(real.monitor.checkpoint_every == 0);
+  CHECK(simulated.monitor.checkpoint_every == 20);
+  CHECK(simulated.monitor.checkpoint_keep == 2);
+  for (std::size_t s = 0; s < real.shards.size(); ++s) {
+    CHECK(real.shards[s].checkpoint_every == 20);
+    CHECK(real.shards[s].checkpoint_keep == 2);
+    CHECK(simulated.shards[s].checkpoint_every == 0);
+    CHECK(simulated.shards[s].checkpoint_keep == 3);
+    simulated.shards[s].checkpoint_every = 20;
+    simulated.shards[s].checkpoint_keep = 2;
+  }
 
   // Everything else is the same plan.
   CHECK(real.shards == simulated.shards);

@@ -581,7 +581,9 @@ TEST_CASE("training: a deterministic run is cut every N iterations with its "
     }
   }
   CHECK(previous <= report.iterations);
-  CHECK(store.files(checkpoint_store::shard_series(0)).size() == 2);
+  // One more shard part than cuts: a crash between a cut's parts and its
+  // own file still finds the previous cut whole.
+  CHECK(store.files(checkpoint_store::shard_series(0)).size() == 3);
 }
 
 TEST_CASE("training: a real-time shard writes its checkpoint at each "

@@ -3,6 +3,7 @@
 // (slow, real time) a run of the built-in topology and Ctrl-C.
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -139,4 +140,47 @@ TEST_SUITE("slow") {
     CHECK(summary["stop_reason"] == "interrupted");
     CHECK(summary["epochs"].get<double>() < 100000);
   }
+}
+
+TEST_CASE("ormo run --resume: a deterministic run stopped after a "
+          "checkpoint goes on to the same outputs as the run that did not "
+          "stop") {
+  auto dir = fresh_output_dir("resume");
+  auto with_checkpoints = [&](const std::string& out, const char* stop) {
+    return run_process({ormo_binary, "run", example("deterministic.toml"),
+                        "--out", (dir / out).string(), "--set",
+                        "checkpoints.every_iterations=500", "--set",
+                        std::string("run.stop_iterations=") + stop});
+  };
+  auto whole = with_checkpoints("whole", "2000");
+  REQUIRE(whole.exit_status == 0);
+  auto stopped = with_checkpoints("stopped", "1200");
+  REQUIRE(stopped.exit_status == 0);
+  CHECK(
+    std::filesystem::exists(dir / "stopped" / "checkpoints" / "config.toml"));
+
+  auto resumed
+    = run_process({ormo_binary, "run", "--resume", (dir / "stopped").string(),
+                   "--set", "run.stop_iterations=2000"});
+  CHECK_MESSAGE(resumed.exit_status == 0, resumed.err);
+  CHECK(resumed.out.find("ormo: resumed from " + (dir / "stopped").string()
+                         + "/checkpoints/run-iteration-")
+        != std::string::npos);
+  CHECK(without_wall_seconds(read_text(dir / "whole" / "metrics.csv"))
+        == without_wall_seconds(read_text(dir / "stopped" / "metrics.csv")));
+  auto a = check_outputs(dir / "whole", 4);
+  auto b = check_outputs(dir / "stopped", 4);
+  for (auto* summary : {&a, &b}) {
+    summary->erase("wall_seconds");
+    summary->erase("resumed_from");
+  }
+  CHECK(a == b);
+
+  // No saved topology: a usage error naming where it was looked for.
+  auto nothing
+    = run_process({ormo_binary, "run", "--resume", (dir / "nowhere").string()});
+  CHECK(nothing.exit_status == 2);
+  CHECK(
+    nothing.err.find((dir / "nowhere" / "checkpoints" / "config.toml").string())
+    != std::string::npos);
 }

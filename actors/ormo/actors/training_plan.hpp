@@ -123,8 +123,11 @@ struct monitor_plan {
   std::int32_t workers_to_start = 0;
   /// Deterministic mode: a checkpoint of the whole run (workers paused)
   /// every this many iterations, in the shards' checkpoint directory; the
-  /// shards then take none on their own (their checkpoint_every is 0).
+  /// shards then take none on their own (their checkpoint_every is 0, and
+  /// they keep one more than the run: a cut whose shard parts are written
+  /// but not yet its own still finds the previous cut's parts).
   std::int64_t checkpoint_every = 0;
+  int checkpoint_keep = 3;
   /// In real time the monitor runs on a thread of its own, so that busy
   /// workers never delay its ticks, milestones and stop.
   bool own_thread = false;

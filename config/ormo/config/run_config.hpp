@@ -139,8 +139,9 @@ struct output_config {
 
 /// Periodic checkpoints of every shard (see docs/fault-tolerance.md).
 struct checkpoint_config {
-  /// A shard writes a checkpoint each time its iteration index reaches a
-  /// multiple of this; 0 = none.
+  /// A checkpoint each time the iteration index reaches a multiple of
+  /// this (real time: each shard on its own; deterministic: the whole run,
+  /// its workers paused); 0 = none.
   std::int64_t every_iterations = 0;
   /// Checkpoints kept per shard (the newest); 1 ... 1000.
   int keep = 3;
@@ -207,6 +208,10 @@ struct run_config {
 
 /// "synthetic" or "fashion-mnist".
 const char* to_string(data_source source);
+
+/// Where `run`'s checkpoints go: checkpoints.dir, or `checkpoints` in
+/// output.dir when that is empty.
+std::string checkpoint_directory(const run_config& run);
 
 /// "uniform", "factors", "slow_fraction" or "lognormal".
 const char* to_string(speed_profile profile);
