@@ -321,13 +321,16 @@ document_schema make_run_config_schema() {
      {integer_key<rc>(
         "every_iterations", at_least_integer(0),
         [](auto& c) -> auto& { return c.checkpoints.every_iterations; },
-        "Each shard writes a checkpoint whenever its iteration index reaches "
-        "a multiple of this (a consistent cut of its parameters, momentum, "
-        "rule and ledger). 0 = none."),
+        "A checkpoint whenever the iteration index reaches a multiple of "
+        "this: in real time each shard's own (a consistent cut of its "
+        "parameters, momentum, rule and ledger), in deterministic mode the "
+        "whole run's, workers paused (`ormo run --resume` then goes on "
+        "bit-exact). 0 = none."),
       integer_key<rc>(
         "keep", up_to(1, 1000),
         [](auto& c) -> auto& { return c.checkpoints.keep; },
-        "Checkpoints kept per shard, the newest."),
+        "Checkpoints kept (per shard; per run in deterministic mode), the "
+        "newest."),
       string_key<rc>(
         "dir", [](auto& c) -> auto& { return c.checkpoints.dir; },
         "Where checkpoints go; empty = `checkpoints` in the output "

@@ -1,14 +1,16 @@
 // Fuzz target: a checkpoint file as found on disk. The bytes go to a file
 // that read_checkpoint_file reads (envelope: size, magic, version,
-// checksum), and straight to decode_shard_checkpoint (the payload: every
-// size checked before allocating, the cut checked against its shard), as a
-// damaged file whose checksum happens to match would. Either is refused
+// checksum), and straight to decode_shard_checkpoint and
+// decode_run_checkpoint (the payloads: every size checked before
+// allocating, the cut checked for consistency), as a damaged file whose
+// checksum happens to match would. Either is refused
 // with a message or gives a value; a decoded checkpoint encodes and decodes
 // again to the same encoding. Nothing may crash, leak or allocate what the
 // input only claims.
 //
 // With ORMO_FUZZ_WRITE_SEEDS=DIR the target writes its seed corpus (a whole
-// file and a bare payload of a small checkpoint) to DIR and exits.
+// file and a bare payload of a small shard checkpoint, and a run
+// checkpoint's payload) to DIR and exits.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #include "ormo/actors/checkpoint_file.hpp"
+#include "ormo/actors/run_checkpoint.hpp"
 #include "ormo/actors/shard_checkpoint.hpp"
 
 namespace {
@@ -45,12 +48,46 @@ shard_checkpoint small_checkpoint() {
   return c;
 }
 
+run_checkpoint small_run_checkpoint() {
+  run_checkpoint c;
+  c.shard_iterations = {12, 12};
+  c.clock_ns = 900;
+  c.start_ns = 0;
+  c.training_start_ns = 100;
+  c.next_tick_ns = 1000;
+  c.policy.next_evaluation = 3;
+  c.rows.resize(2);
+  c.rows[1].iteration = 6;
+  c.workers = {{1, 0, 7, 7}, {2, 1, 5, 5}};
+  c.membership.next_id = 3;
+  c.membership.joined = 2;
+  return c;
+}
+
+/// Refused with a message, or decoded to a value that encodes and decodes
+/// again to the same encoding.
+template <class Decode>
+void check_decoding(const std::string& input, Decode decode) {
+  auto decoded = decode(input);
+  if (!decoded) {
+    if (decoded.error().message().empty())
+      std::abort();
+    return;
+  }
+  auto again = encode(*decoded);
+  auto redecoded = decode(again);
+  if (!redecoded || encode(*redecoded) != again)
+    std::abort();
+}
+
 void write_seeds(const std::filesystem::path& dir) {
   std::filesystem::create_directories(dir);
   auto payload = encode(small_checkpoint());
   if (!write_checkpoint_file(dir / "whole-file", payload))
     std::abort();
   std::ofstream(dir / "bare-payload", std::ios::binary) << payload;
+  std::ofstream(dir / "run-payload", std::ios::binary)
+    << encode(small_run_checkpoint());
 }
 
 } // namespace
@@ -78,16 +115,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   for (const auto* input : inputs) {
     if (input == nullptr)
       continue;
-    auto decoded = decode_shard_checkpoint(*input);
-    if (!decoded) {
-      if (decoded.error().message().empty())
-        std::abort();
-      continue;
-    }
-    auto again = encode(*decoded);
-    auto redecoded = decode_shard_checkpoint(again);
-    if (!redecoded || encode(*redecoded) != again)
-      std::abort();
+    check_decoding(*input, decode_shard_checkpoint);
+    check_decoding(*input, decode_run_checkpoint);
   }
   return 0;
 }
