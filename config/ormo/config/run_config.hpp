@@ -189,6 +189,59 @@ struct network_config {
   std::string cafile;
 };
 
+/// What a declared fault does (see docs/fault-tolerance.md, "Declared
+/// faults").
+enum class fault_kind {
+  kill_worker,   ///< The worker ends with an error; its supervisor restarts it.
+  fail_gradient, ///< Its gradient function fails (the worker crashes).
+  slow_worker,   ///< Its gradients take `factor` times as long.
+  freeze_worker, ///< It handles no message at all.
+  drop,          ///< A link loses messages.
+  delay,         ///< A link delivers messages late.
+  duplicate,     ///< A link delivers pushes twice.
+  reorder,       ///< A link lets a later push overtake an earlier one.
+  partition,     ///< A worker is cut off from every shard.
+  kill_shard,    ///< A shard ends and restarts from its checkpoint.
+};
+
+/// What a fault's `target` names, once validated.
+enum class fault_target_kind { worker, shard, link };
+
+/// One `[[faults]]` block: a fault the runtime injects at a given point.
+/// Validation guarantees: exactly one of at_seconds, at_iteration and
+/// at_gradient is > 0; target parsed into target_kind, worker and shard
+/// (each in range, the kind's kind of target); duration_s > 0 exactly for
+/// the kinds that last; probability, factor and delay_ms only where the
+/// kind uses them (their defaults elsewhere).
+struct fault_config {
+  fault_kind kind = fault_kind::kill_worker;
+  /// "worker W", "shard S" or "worker W <-> shard S" (a link).
+  std::string target;
+  /// When it fires: seconds since the run started (virtual seconds when
+  /// deterministic), the first shard's iteration index, or gradients the
+  /// workers pushed; 0 = not this one.
+  double at_seconds = 0;
+  std::int64_t at_iteration = 0;
+  std::int64_t at_gradient = 0;
+  /// How long it lasts, in seconds (virtual when deterministic); 0 for the
+  /// kinds that happen once.
+  double duration_s = 0;
+  /// Per message (links) or per gradient (fail_gradient): the chance that
+  /// the fault strikes; in (0, 1].
+  double probability = 1;
+  /// slow_worker: how many times as long a gradient takes; > 1.
+  double factor = 1;
+  /// delay: how late a message arrives; reorder: how long a push may wait
+  /// to be overtaken. Milliseconds (virtual when deterministic).
+  double delay_ms = 0;
+
+  /// Resolved from `target` by validation.
+  fault_target_kind target_kind = fault_target_kind::worker;
+  /// The worker slot and the shard index; -1 when the target has none.
+  int worker = -1;
+  int shard = -1;
+};
+
 struct run_config {
   /// The file it came from ("<built-in>" for the default topology).
   std::string source;
@@ -203,6 +256,8 @@ struct run_config {
   network_config network;
   /// Empty: one process.
   std::vector<node_config> nodes;
+  /// Faults to inject; empty: none.
+  std::vector<fault_config> faults;
 };
 
 /// "synthetic" or "fashion-mnist".
@@ -210,5 +265,12 @@ const char* to_string(data_source source);
 
 /// "uniform", "factors", "slow_fraction" or "lognormal".
 const char* to_string(speed_profile profile);
+
+/// "kill_worker", "fail_gradient", ..., the spelling of `kind` in a file.
+const char* to_string(fault_kind kind);
+
+/// True for the kinds that act on a worker-shard link (or, partition, on
+/// every link of a worker).
+bool is_link_fault(fault_kind kind);
 
 } // namespace ormo::config
