@@ -51,7 +51,10 @@ void spawn_member(supervisor_pointer self, std::size_t slot,
   // Registered before the worker exists, so its first push finds it.
   for (auto& route : state.settings.shards)
     self->send(route.orderer, join_atom::value, id);
-  auto handle = self->spawn(worker, id, state.settings.shards,
+  auto handle = self->spawn(worker, id,
+                            state.settings.routes
+                              ? state.settings.routes(slot)
+                              : state.settings.shards,
                             std::move(source).value(),
                             state.settings.timing(slot),
                             caf::actor_cast<supervisor_actor>(self));
@@ -61,6 +64,37 @@ void spawn_member(supervisor_pointer self, std::size_t slot,
   ++state.stats.joined;
   ++state.stats.live;
   self->send(handle, start_atom::value);
+  // What remains of the slot's lasting faults.
+  auto faults = state.slot_faults.find(slot);
+  if (faults != state.slot_faults.end()) {
+    auto now = self->clock().now();
+    for (auto fault = faults->second.begin();
+         fault != faults->second.end();) {
+      if (fault->second <= now) {
+        fault = faults->second.erase(fault);
+        continue;
+      }
+      auto remaining = fault->first;
+      remaining.duration = fault->second - now;
+      self->send(handle, fault_atom::value, remaining);
+      ++fault;
+    }
+  }
+}
+
+/// A declared fault for a slot: to its live worker, and kept while it
+/// lasts for the worker that may replace it.
+void on_worker_fault(supervisor_pointer self, const worker_fault& fault) {
+  auto& state = self->state;
+  if (state.stopping)
+    return;
+  for (auto& [address, member] : state.members)
+    if (member.slot == fault.slot && !member.removed)
+      self->send(member.handle, fault_atom::value, fault);
+  if (fault.kind == worker_fault_kind::fail_gradient
+      || fault.kind == worker_fault_kind::slow)
+    state.slot_faults[static_cast<std::size_t>(fault.slot)].emplace_back(
+      fault, self->clock().now() + fault.duration);
 }
 
 void spawn_remote_member(supervisor_pointer self, worker_host_actor host,
@@ -366,6 +400,9 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self,
           ++stats.partial_applied[s];
         else
           ++stats.partial_rejected[s][outcomes[s]];
+    },
+    [=](fault_atom, const worker_fault& fault) {
+      on_worker_fault(self, fault);
     },
     [=](tick_atom) {
       if (self->state.stopping)

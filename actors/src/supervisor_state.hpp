@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ormo/actors/supervisor.hpp"
 
@@ -37,6 +39,11 @@ struct supervisor_state {
   std::size_t next_slot = 0;
   membership_stats stats;
   bool stopping = false;
+  /// Declared faults that last (fail_gradient, slow) by slot, with their
+  /// end: a worker that replaces one in the slot gets what remains of them.
+  std::map<std::size_t, std::vector<std::pair<worker_fault,
+                                              caf::actor_clock::time_point>>>
+    slot_faults;
   /// Speed measurement: accepted counts and time at the last tick.
   std::map<worker_id, std::uint64_t> last_accepted;
   caf::actor_clock::time_point last_tick;

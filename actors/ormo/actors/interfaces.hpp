@@ -67,7 +67,9 @@ using worker_actor = caf::typed_actor<
   caf::reacts_to<leave_atom>,
   /// Its own watchdog, and its check for pushes to send again (see
   /// worker.hpp).
-  caf::reacts_to<tick_atom>, caf::reacts_to<retry_atom>>;
+  caf::reacts_to<tick_atom>, caf::reacts_to<retry_atom>,
+  /// A declared fault strikes it (see fault_injector.hpp).
+  caf::reacts_to<fault_atom, worker_fault>>;
 
 /// Spawns workers on its node for a supervisor on another node (see
 /// worker_host.hpp).
@@ -102,6 +104,9 @@ using supervisor_actor = caf::typed_actor<
   caf::reacts_to<lost_atom, std::uint64_t>,
   /// Periodic speed measurement.
   caf::reacts_to<tick_atom>,
+  /// A declared fault for the worker of a slot: passed on to its live
+  /// worker and, while it lasts, to the one that replaces it.
+  caf::reacts_to<fault_atom, worker_fault>,
   /// Stops every worker and then itself.
   caf::reacts_to<stop_atom>>;
 
