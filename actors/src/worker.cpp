@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <exception>
 #include <string>
 
@@ -392,11 +393,15 @@ worker(worker_pointer self, worker_id id, std::vector<shard_route> shards,
     [=](tick_atom) {
       auto& state = self->state;
       if (state.awaiting > 0 && state.replies == state.replies_at_tick) {
-        auto limit = std::chrono::duration_cast<std::chrono::seconds>(
-          state.timing.request_timeout);
+        // "0.2 s", not "0 s", for a timeout below a second.
+        char limit[32];
+        std::snprintf(limit, sizeof limit, "%g",
+                      std::chrono::duration<double>(
+                        state.timing.request_timeout)
+                        .count());
         fail(self, caf::make_error(caf::sec::request_timeout,
                                    "no answer from the shards within "
-                                     + std::to_string(limit.count()) + " s"));
+                                     + std::string{limit} + " s"));
         return;
       }
       state.replies_at_tick = state.replies;
