@@ -131,6 +131,13 @@ void check_accounting(const outcome& run, int pushes_in_flight = 1) {
   CHECK(r.rows.back().test_accuracy > r.rows.front().test_accuracy + 0.1);
 }
 
+/// What the injector sent: worker faults (to the supervisor) and link
+/// faults (to each link, by index).
+struct sent {
+  std::vector<worker_fault> to_supervisor;
+  std::vector<std::pair<std::size_t, link_fault>> to_links;
+};
+
 std::string fault(const std::string& body) {
   return std::string{base_run} + "[[faults]]\n" + body;
 }
@@ -313,4 +320,106 @@ factor = 3
   CHECK(to_csv(without_wall(first.report).rows)
         == to_csv(without_wall(second.report).rows));
   CHECK(first.computed == second.computed);
+}
+
+TEST_CASE("fault_injector: fires at the exact count, iteration and second") {
+  auto run = parse(std::string{base_run} + R"(
+[[faults]]
+kind = "kill_worker"
+target = "worker 1"
+at_gradient = 5
+
+[[faults]]
+kind = "drop"
+target = "worker 2 <-> shard 0"
+at_iteration = 3
+duration_s = 1
+probability = 0.5
+
+[[faults]]
+kind = "slow_worker"
+target = "worker 0"
+at_seconds = 0.5
+duration_s = 2
+factor = 3
+
+[[faults]]
+kind = "partition"
+target = "worker 1"
+at_gradient = 5
+duration_s = 1
+)");
+  deterministic_system env;
+  auto record = std::make_shared<sent>();
+  auto supervisor = env.track(env.sys().spawn([=](caf::event_based_actor*) {
+    return caf::behavior{[=](fault_atom, const worker_fault& fault) {
+      record->to_supervisor.push_back(fault);
+    }};
+  }));
+  std::vector<link_interceptor_actor> links;
+  for (std::size_t k = 0; k < 3; ++k)
+    links.push_back(caf::actor_cast<link_interceptor_actor>(
+      env.track(env.sys().spawn([=](caf::event_based_actor*) {
+        return caf::behavior{[=](fault_atom, const link_fault& fault) {
+          record->to_links.emplace_back(k, fault);
+        }};
+      }))));
+  fault_injector_settings settings;
+  settings.faults = run.faults;
+  settings.seed = 5;
+  settings.shards = 1;
+  settings.counts = std::make_shared<fault_counts>();
+  auto injector = env.track(spawn_fault_injector(env.sys(), settings));
+  // Gradients before the start count.
+  caf::anon_send(injector, tally_atom::value, std::uint64_t{1},
+                 iteration_index{0});
+  caf::anon_send(injector, start_atom::value,
+                 caf::actor_cast<supervisor_actor>(supervisor),
+                 run_monitor_actor{}, links);
+  env.run();
+  for (int k = 0; k < 3; ++k)
+    caf::anon_send(injector, tally_atom::value, std::uint64_t{1},
+                   iteration_index{2});
+  env.run();
+  CHECK(record->to_supervisor.empty());
+  CHECK(record->to_links.empty());
+  // The fifth gradient: the kill and the partition of worker 1.
+  caf::anon_send(injector, tally_atom::value, std::uint64_t{1},
+                 iteration_index{2});
+  env.run();
+  REQUIRE(record->to_supervisor.size() == 1);
+  CHECK(record->to_supervisor[0].kind == worker_fault_kind::kill);
+  CHECK(record->to_supervisor[0].slot == 1);
+  REQUIRE(record->to_links.size() == 1);
+  CHECK(record->to_links[0].first == 1);
+  CHECK(record->to_links[0].second.kind == link_fault_kind::partition);
+  CHECK(record->to_links[0].second.duration == std::chrono::seconds(1));
+  // Iteration 3: the drop on worker 2's link.
+  caf::anon_send(injector, tally_atom::value, std::uint64_t{0},
+                 iteration_index{3});
+  env.run();
+  REQUIRE(record->to_links.size() == 2);
+  CHECK(record->to_links[1].first == 2);
+  CHECK(record->to_links[1].second.kind == link_fault_kind::drop);
+  CHECK(record->to_links[1].second.probability == 0.5);
+  // Half a second after the start: the slowdown, not a moment before.
+  env.run_for(std::chrono::milliseconds(499));
+  CHECK(record->to_supervisor.size() == 1);
+  env.run_for(std::chrono::milliseconds(2));
+  REQUIRE(record->to_supervisor.size() == 2);
+  CHECK(record->to_supervisor[1].kind == worker_fault_kind::slow);
+  CHECK(record->to_supervisor[1].slot == 0);
+  CHECK(record->to_supervisor[1].factor == 3);
+  CHECK(record->to_supervisor[1].duration == std::chrono::seconds(2));
+  // Each fault once.
+  caf::anon_send(injector, tally_atom::value, std::uint64_t{100},
+                 iteration_index{100});
+  env.run_for(std::chrono::seconds(10));
+  CHECK(record->to_supervisor.size() == 2);
+  CHECK(record->to_links.size() == 2);
+  CHECK(settings.counts->snapshot()
+        == std::map<std::string, std::uint64_t>{{"drop", 1},
+                                                {"kill_worker", 1},
+                                                {"partition", 1},
+                                                {"slow_worker", 1}});
 }
