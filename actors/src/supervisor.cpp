@@ -4,6 +4,8 @@
 #include "worker_state.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <string>
@@ -306,6 +308,62 @@ void on_down(supervisor_pointer self, const caf::down_msg& down) {
   update_iteration_size(self);
 }
 
+/// A local worker gave no sign of life within its request timeout (it is
+/// frozen, or its thread is stuck): it is ended, counted as crashed, and
+/// its slot restarted, as if it had crashed.
+void on_hung(supervisor_pointer self, const caf::actor_addr& address,
+             worker_id id, caf::timespan timeout) {
+  auto& state = self->state;
+  auto found = state.members.find(address);
+  if (found == state.members.end() || found->second.id != id)
+    return;
+  auto member = found->second;
+  self->demonitor(member.handle.address());
+  state.members.erase(found);
+  state.last_accepted.erase(member.id);
+  state.stats.gradients_per_second.erase(member.id);
+  --state.stats.live;
+  for (auto& route : state.settings.shards)
+    self->send(route.orderer, leave_atom::value, member.id);
+  self->send_exit(member.handle, caf::exit_reason::kill);
+  if (state.stopping)
+    return;
+  char limit[32];
+  std::snprintf(limit, sizeof limit, "%g",
+                std::chrono::duration<double>(timeout).count());
+  on_failure(self, member.slot, member.restarts,
+             "worker " + std::to_string(member.id) + " (slot "
+               + std::to_string(member.slot)
+               + "): no sign of life within " + limit + " s");
+  update_iteration_size(self);
+}
+
+/// Asks every local worker for a sign of life, unless one is awaited from
+/// it already; one that gives none within its request timeout is hung.
+/// Remote workers are watched by their nodes' heartbeats instead.
+void probe_workers(supervisor_pointer self) {
+  auto& state = self->state;
+  for (auto& [address, member] : state.members) {
+    if (!member.node.empty() || member.removed || member.probed)
+      continue;
+    member.probed = true;
+    auto timeout = state.settings.timing(member.slot).request_timeout;
+    auto id = member.id;
+    auto at = address;
+    self->request(member.handle, timeout, stats_atom::value)
+      .then(
+        [=](std::uint64_t) {
+          auto found = self->state.members.find(at);
+          if (found != self->state.members.end())
+            found->second.probed = false;
+        },
+        [=](caf::error& error) {
+          if (error == caf::sec::request_timeout)
+            on_hung(self, at, id, timeout);
+        });
+  }
+}
+
 /// Each live worker's gradients per second since the last measurement,
 /// counting a gradient once every shard has accepted its slice (the
 /// minimum over the shards).
@@ -408,6 +466,7 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self,
       if (self->state.stopping)
         return;
       measure_speed(self);
+      probe_workers(self);
       self->delayed_send(self, self->state.settings.speed_interval,
                          tick_atom::value);
     },

@@ -23,6 +23,8 @@ struct supervisor_state {
     /// The node it runs on (empty: this one) and that node's host.
     std::string node;
     worker_host_actor host;
+    /// A sign of life is awaited from it (local workers only).
+    bool probed = false;
   };
 
   /// An enlisted node: its name and worker host.

@@ -413,6 +413,7 @@ worker(worker_pointer self, worker_id id, std::vector<shard_route> shards,
                          retry_atom::value);
     },
     [=](fault_atom, const worker_fault& fault) { on_fault(self, fault); },
+    [=](stats_atom) { return self->state.sequence; },
   };
 }
 

@@ -200,13 +200,31 @@ TEST_CASE("faults: slow_worker and freeze_worker cost time, no crash") {
   CHECK(slow.report.crashed == 0);
   // One of three workers at a tenth of its speed for 50 of about 85 ms.
   CHECK(slow.report.time_seconds > baseline.report.time_seconds * 1.1);
-  // Frozen for longer than the request timeout: it goes on after the thaw.
+  // Frozen for less than the request timeout: it goes on after the thaw.
   auto frozen = run_with(fault("kind = \"freeze_worker\"\ntarget = \"worker "
-                               "1\"\nat_seconds = 0.01\nduration_s = 0.05\n"));
+                               "1\"\nat_seconds = 0.01\nduration_s = 0.025\n"));
   check_accounting(frozen);
   CHECK(frozen.report.faults_injected.at("freeze_worker") == 1);
   CHECK(frozen.report.crashed == 0);
-  CHECK(frozen.report.time_seconds > baseline.report.time_seconds * 1.1);
+  CHECK(frozen.report.time_seconds > baseline.report.time_seconds);
+}
+
+TEST_CASE("faults: a worker frozen for longer than its request timeout is "
+          "found by the supervisor, ended and replaced") {
+  // The supervisor asks each worker for a sign of life every second.
+  auto text = fault("kind = \"freeze_worker\"\ntarget = \"worker 1\"\n"
+                    "at_seconds = 0.99\nduration_s = 5\n");
+  text.replace(text.find("stop_epochs = 4"), 15, "stop_epochs = 60");
+  auto run = run_with(text);
+  check_accounting(run);
+  const auto& r = run.report;
+  CHECK(r.faults_injected.at("freeze_worker") == 1);
+  CHECK(r.crashed == 1);
+  CHECK(r.restarts == 1);
+  CHECK(r.last_failure.find("no sign of life within 0.03 s")
+        != std::string::npos);
+  // Found within a probe interval and a timeout, not after the thaw.
+  CHECK(r.time_seconds < 5);
 }
 
 TEST_CASE("faults: drop loses pushes and answers; the retries make up for "

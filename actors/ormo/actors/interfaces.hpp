@@ -69,7 +69,9 @@ using worker_actor = caf::typed_actor<
   /// worker.hpp).
   caf::reacts_to<tick_atom>, caf::reacts_to<retry_atom>,
   /// A declared fault strikes it (see fault_injector.hpp).
-  caf::reacts_to<fault_atom, worker_fault>>;
+  caf::reacts_to<fault_atom, worker_fault>,
+  /// A sign of life for its supervisor: the gradients it pushed so far.
+  caf::replies_to<stats_atom>::with<std::uint64_t>>;
 
 /// Spawns workers on its node for a supervisor on another node (see
 /// worker_host.hpp).
