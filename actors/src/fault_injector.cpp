@@ -103,6 +103,9 @@ void fire(injector_pointer self, std::size_t index) {
       if (state.settings.kill_shard)
         state.settings.kill_shard(shard);
       break;
+    case fault_kind::kill_node:
+    case fault_kind::stop_node:
+      break; // the launcher's (see config::is_node_fault)
   }
 }
 

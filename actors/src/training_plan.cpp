@@ -200,7 +200,7 @@ bool same_faults(const std::vector<config::fault_config>& a,
   auto fields = [](const config::fault_config& f) {
     return std::tie(f.kind, f.target, f.at_seconds, f.at_iteration,
                     f.at_gradient, f.duration_s, f.probability, f.factor,
-                    f.delay_ms, f.target_kind, f.worker, f.shard);
+                    f.delay_ms, f.target_kind, f.worker, f.shard, f.node);
   };
   return std::equal(a.begin(), a.end(), b.begin(), b.end(),
                     [&](const auto& x, const auto& y) {

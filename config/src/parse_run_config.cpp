@@ -286,6 +286,11 @@ bool parse_fault_target(fault_config& fault) {
              : std::nullopt;
   };
   if (words.size() == 2) {
+    if (words[0] == "node") {
+      fault.target_kind = fault_target_kind::node;
+      fault.node = std::string{words[1]};
+      return true;
+    }
     if (auto worker = index_after(0, "worker")) {
       fault.target_kind = fault_target_kind::worker;
       fault.worker = *worker;
@@ -326,6 +331,20 @@ void check_faults(detail::document_reader& reader, run_config& config) {
       reader.fail_at(path(i, "kind"),
                      "\"kill_shard\" is not available yet (shards do not "
                      "restart from their checkpoints yet)");
+    // Where: node faults signal processes, which only a multi-process run
+    // has; the others are injected inside one process.
+    const bool processes = !config.nodes.empty() && !config.run.deterministic;
+    if (is_node_fault(kind) && !processes)
+      reader.fail_at(path(i, "kind"),
+                     name + " signals a node's process: it needs [[nodes]] "
+                            "and run.deterministic = false (a deterministic "
+                            "run of nodes is one process)");
+    else if (!is_node_fault(kind) && processes)
+      reader.fail_at(path(i, "kind"),
+                     name + " is injected inside one process: with [[nodes]] "
+                            "it needs run.deterministic = true (one "
+                            "process); a multi-process run takes kill_node "
+                            "and stop_node");
     // When: exactly one of the three.
     const char* when[] = {"at_seconds", "at_iteration", "at_gradient"};
     const bool set[] = {fault.at_seconds > 0, fault.at_iteration > 0,
@@ -346,10 +365,17 @@ void check_faults(detail::document_reader& reader, run_config& config) {
       reader.fail_at("faults[" + std::to_string(i) + "]",
                      "says not when it fires; set one of at_seconds, "
                      "at_iteration, at_gradient to a value > 0");
+    else if (first > 0 && is_node_fault(kind))
+      reader.fail_at(path(i, when[first]),
+                     name + " fires at a time: set at_seconds (the launcher "
+                            "sees no gradients or iterations)");
     // What: the target the kind needs, in range.
     fault_target_kind wanted = fault_target_kind::worker;
     const char* spelling = "\"worker W\"";
-    if (kind == fault_kind::kill_shard) {
+    if (is_node_fault(kind)) {
+      wanted = fault_target_kind::node;
+      spelling = "\"node NAME\"";
+    } else if (kind == fault_kind::kill_shard) {
       wanted = fault_target_kind::shard;
       spelling = "\"shard S\"";
     } else if (is_link_fault(kind) && kind != fault_kind::partition) {
@@ -362,8 +388,8 @@ void check_faults(detail::document_reader& reader, run_config& config) {
     } else if (!parse_fault_target(fault)) {
       reader.fail_at(path(i, "target"),
                      quote(fault.target)
-                       + " is not \"worker W\", \"shard S\" or \"worker W "
-                         "<-> shard S\"");
+                       + " is not \"worker W\", \"shard S\", \"worker W "
+                         "<-> shard S\" or \"node NAME\"");
     } else if (fault.target_kind != wanted) {
       reader.fail_at(path(i, "target"), name + " needs " + spelling
                                           + ", got " + quote(fault.target));
@@ -374,6 +400,18 @@ void check_faults(detail::document_reader& reader, run_config& config) {
                        + std::to_string(config.workers.count - 1)
                        + "] (workers.count = "
                        + std::to_string(config.workers.count) + ")");
+    } else if (fault.target_kind == fault_target_kind::node) {
+      auto node = std::find_if(
+        config.nodes.begin(), config.nodes.end(),
+        [&](const node_config& n) { return n.name == fault.node; });
+      if (node == config.nodes.end())
+        reader.fail_at(path(i, "target"),
+                       "no node is called " + quote(fault.node));
+      else if (node->supervisor)
+        reader.fail_at(path(i, "target"),
+                       quote(fault.node)
+                         + " hosts the supervisor, which writes the run's "
+                           "outputs; signal another node");
     } else if (fault.shard >= config.server.shards) {
       reader.fail_at(path(i, "target"),
                      "shard " + std::to_string(fault.shard) + " is not in [0, "
@@ -382,8 +420,9 @@ void check_faults(detail::document_reader& reader, run_config& config) {
                        + std::to_string(config.server.shards) + ")");
     }
     // How: each setting only where the kind uses it.
-    const bool once
-      = kind == fault_kind::kill_worker || kind == fault_kind::kill_shard;
+    const bool once = kind == fault_kind::kill_worker
+                      || kind == fault_kind::kill_shard
+                      || kind == fault_kind::kill_node;
     if (once && fault.duration_s != 0)
       reader.fail_at(path(i, "duration_s"),
                      name + " happens once and lasts no time; remove "

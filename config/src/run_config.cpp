@@ -48,6 +48,10 @@ const char* to_string(fault_kind kind) {
       return "partition";
     case fault_kind::kill_shard:
       return "kill_shard";
+    case fault_kind::kill_node:
+      return "kill_node";
+    case fault_kind::stop_node:
+      return "stop_node";
   }
   return "unknown";
 }
@@ -63,6 +67,10 @@ bool is_link_fault(fault_kind kind) {
     default:
       return false;
   }
+}
+
+bool is_node_fault(fault_kind kind) {
+  return kind == fault_kind::kill_node || kind == fault_kind::stop_node;
 }
 
 } // namespace ormo::config

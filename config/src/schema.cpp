@@ -99,14 +99,16 @@ document_schema make_run_config_schema() {
                   fault_kind::slow_worker, fault_kind::freeze_worker,
                   fault_kind::drop, fault_kind::delay, fault_kind::duplicate,
                   fault_kind::reorder, fault_kind::partition,
-                  fault_kind::kill_shard},
+                  fault_kind::kill_shard, fault_kind::kill_node,
+                  fault_kind::stop_node},
                  [](auto& f) -> auto& { return f.kind; },
                  "What happens (see the kinds above)."),
                "required", ""),
      with_docs(string_key<fault_config>(
                  "target", [](auto& f) -> auto& { return f.target; },
-                 "`\"worker W\"` (a worker slot), `\"shard S\"`, or a link "
-                 "`\"worker W <-> shard S\"`, as the kind needs."),
+                 "`\"worker W\"` (a worker slot), `\"shard S\"`, a link "
+                 "`\"worker W <-> shard S\"` or `\"node NAME\"`, as the kind "
+                 "needs."),
                "required", "W in [0, `workers.count`), S in [0, "
                            "`server.shards`)"),
      with_docs(number_key<fault_config>(

@@ -129,7 +129,11 @@ TEST_CASE("faults: bad combinations are refused naming the entry and key") {
     {"kind = \"explode\"\ntarget = \"worker 1\"\nat_seconds = 1\n",
      "t.toml:9:8: faults[0].kind: \"explode\" is not one of kill_worker, "
      "fail_gradient, slow_worker, freeze_worker, drop, delay, duplicate, "
-     "reorder, partition, kill_shard"},
+     "reorder, partition, kill_shard, kill_node, stop_node"},
+    {"kind = \"kill_node\"\ntarget = \"node a\"\nat_seconds = 1\n",
+     "t.toml:9:8: faults[0].kind: \"kill_node\" signals a node's process: "
+     "it needs [[nodes]] and run.deterministic = false (a deterministic run "
+     "of nodes is one process)"},
     {"kind = \"kill_worker\"\nat_seconds = 1\n",
      "t.toml:8:1: faults[0].target: missing; \"kill_worker\" needs \"worker "
      "W\""},
@@ -149,7 +153,7 @@ TEST_CASE("faults: bad combinations are refused naming the entry and key") {
      "(server.shards = 2)"},
     {"kind = \"kill_worker\"\ntarget = \"workers 1\"\nat_seconds = 1\n",
      "t.toml:10:10: faults[0].target: \"workers 1\" is not \"worker W\", "
-     "\"shard S\" or \"worker W <-> shard S\""},
+     "\"shard S\", \"worker W <-> shard S\" or \"node NAME\""},
     {"kind = \"drop\"\ntarget = \"worker 1\"\nat_seconds = 1\n"
      "duration_s = 1\n",
      "t.toml:10:10: faults[0].target: \"drop\" needs a link \"worker W <-> "
@@ -208,4 +212,88 @@ TEST_CASE("faults: the second entry is named as such") {
                          "at_seconds = 2\nduration_s = 1\nfactor = 0.5\n");
   CHECK(error_of(text)
         == "t.toml:18:10: faults[1].factor: 0.5 is not in [1, 1e+06]");
+}
+
+namespace {
+
+/// A multi-process topology: the server (shard 0, supervisor), "wa" and
+/// "wb" with a worker each; `[[faults]]` is line 22.
+constexpr std::string_view nodes_head = R"([run]
+stop_seconds = 5
+
+[[nodes]]
+name = "server"
+port = 7301
+shards = [0]
+supervisor = true
+
+[[nodes]]
+name = "wa"
+workers = 1
+
+[[nodes]]
+name = "wb"
+workers = 1
+
+[network]
+heartbeat_interval = "100ms"
+connection_timeout = "1s"
+
+)";
+
+std::string with_node_fault(std::string_view body) {
+  return std::string{nodes_head} + "[[faults]]\n" + std::string{body};
+}
+
+} // namespace
+
+TEST_CASE("faults: kill_node and stop_node in a multi-process topology") {
+  auto config = parse_ok(with_node_fault(
+    "kind = \"kill_node\"\ntarget = \"node wb\"\nat_seconds = 1.5\n\n"
+    "[[faults]]\nkind = \"stop_node\"\ntarget = \"node wa\"\n"
+    "at_seconds = 2\nduration_s = 0.5\n"));
+  REQUIRE(config.faults.size() == 2);
+  CHECK(config.faults[0].kind == fault_kind::kill_node);
+  CHECK(config.faults[0].target_kind == fault_target_kind::node);
+  CHECK(config.faults[0].node == "wb");
+  CHECK(config.faults[1].node == "wa");
+  CHECK(config.faults[1].duration_s == 0.5);
+  CHECK(is_node_fault(fault_kind::stop_node));
+  CHECK_FALSE(is_node_fault(fault_kind::partition));
+  check_same(config, parse_ok(to_toml(config)));
+  struct bad_case {
+    std::string_view body;
+    std::string_view message;
+  };
+  const bad_case cases[] = {
+    {"kind = \"kill_node\"\ntarget = \"node wc\"\nat_seconds = 1\n",
+     "t.toml:24:10: faults[0].target: no node is called \"wc\""},
+    {"kind = \"kill_node\"\ntarget = \"node server\"\nat_seconds = 1\n",
+     "t.toml:24:10: faults[0].target: \"server\" hosts the supervisor, "
+     "which writes the run's outputs; signal another node"},
+    {"kind = \"kill_node\"\ntarget = \"node wa\"\nat_gradient = 10\n",
+     "t.toml:25:15: faults[0].at_gradient: \"kill_node\" fires at a time: "
+     "set at_seconds (the launcher sees no gradients or iterations)"},
+    {"kind = \"stop_node\"\ntarget = \"node wa\"\nat_seconds = 1\n",
+     "t.toml:22:1: faults[0].duration_s: \"stop_node\" needs duration_s > 0 "
+     "(how long it lasts)"},
+    {"kind = \"kill_node\"\ntarget = \"worker 1\"\nat_seconds = 1\n",
+     "t.toml:24:10: faults[0].target: \"kill_node\" needs \"node NAME\", "
+     "got \"worker 1\""},
+    {"kind = \"drop\"\ntarget = \"worker 1 <-> shard 0\"\nat_seconds = 1\n"
+     "duration_s = 1\n",
+     "t.toml:23:8: faults[0].kind: \"drop\" is injected inside one process: "
+     "with [[nodes]] it needs run.deterministic = true (one process); a "
+     "multi-process run takes kill_node and stop_node"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.body);
+    CHECK(error_of(with_node_fault(c.body)) == c.message);
+  }
+  // A deterministic run of nodes is one process: in-process faults.
+  auto one_process = parse_ok(
+    std::string{nodes_head}.replace(0, 5, "[run]\ndeterministic = true")
+    + "[[faults]]\nkind = \"kill_worker\"\ntarget = \"worker 1\"\n"
+      "at_gradient = 10\n");
+  CHECK(one_process.faults.size() == 1);
 }

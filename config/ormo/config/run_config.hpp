@@ -202,20 +202,25 @@ enum class fault_kind {
   reorder,       ///< A link lets a later push overtake an earlier one.
   partition,     ///< A worker is cut off from every shard.
   kill_shard,    ///< A shard ends and restarts from its checkpoint.
+  kill_node,     ///< A node's process is killed (SIGKILL).
+  stop_node,     ///< A node's process is stopped (SIGSTOP, then SIGCONT).
 };
 
 /// What a fault's `target` names, once validated.
-enum class fault_target_kind { worker, shard, link };
+enum class fault_target_kind { worker, shard, link, node };
 
 /// One `[[faults]]` block: a fault the runtime injects at a given point.
 /// Validation guarantees: exactly one of at_seconds, at_iteration and
-/// at_gradient is > 0; target parsed into target_kind, worker and shard
-/// (each in range, the kind's kind of target); duration_s > 0 exactly for
-/// the kinds that last; probability, factor and delay_ms only where the
-/// kind uses them (their defaults elsewhere).
+/// at_gradient is > 0 (at_seconds for the node kinds); target parsed into
+/// target_kind, worker, shard and node (each in range, the kind's kind of
+/// target); duration_s > 0 exactly for the kinds that last; probability,
+/// factor and delay_ms only where the kind uses them (their defaults
+/// elsewhere). The node kinds only in a multi-process run (`nodes`, not
+/// deterministic), and not on the supervisor's node; the other kinds only
+/// in one process (no `nodes`, or deterministic).
 struct fault_config {
   fault_kind kind = fault_kind::kill_worker;
-  /// "worker W", "shard S" or "worker W <-> shard S" (a link).
+  /// "worker W", "shard S", "worker W <-> shard S" (a link) or "node NAME".
   std::string target;
   /// When it fires: seconds since the run started (virtual seconds when
   /// deterministic), the first shard's iteration index, or gradients the
@@ -240,6 +245,8 @@ struct fault_config {
   /// The worker slot and the shard index; -1 when the target has none.
   int worker = -1;
   int shard = -1;
+  /// The node's name (kill_node, stop_node).
+  std::string node;
 };
 
 struct run_config {
@@ -272,5 +279,9 @@ const char* to_string(fault_kind kind);
 /// True for the kinds that act on a worker-shard link (or, partition, on
 /// every link of a worker).
 bool is_link_fault(fault_kind kind);
+
+/// True for the kinds that signal a node's process (injected by `ormo run`'s
+/// launcher).
+bool is_node_fault(fault_kind kind);
 
 } // namespace ormo::config
