@@ -176,8 +176,8 @@ fault_injector_actor spawn_fault_injector(caf::actor_system& system,
   return system.spawn(fault_injector, std::move(settings));
 }
 
-std::uint64_t link_seed(std::uint64_t seed, std::size_t slot,
-                        std::size_t shard, std::size_t shards) {
+std::uint64_t link_seed(std::uint64_t seed, std::size_t slot, std::size_t shard,
+                        std::size_t shards) {
   return random_source::derive_seed(
     random_source::derive_seed(seed, link_stream), slot * shards + shard);
 }

@@ -177,8 +177,8 @@ void arrive(interceptor_pointer self, gradient_push push,
     forward(self, std::move(overtaken->push), overtaken->promise);
 }
 
-link_interceptor_actor::behavior_type
-link_interceptor(interceptor_pointer self, link_settings settings) {
+link_interceptor_actor::behavior_type link_interceptor(interceptor_pointer self,
+                                                       link_settings settings) {
   self->state.random = random_source(settings.seed);
   self->state.settings = std::move(settings);
   auto orderer = self->state.settings.orderer;

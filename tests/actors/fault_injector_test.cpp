@@ -88,8 +88,9 @@ outcome run_with(const std::string& text) {
   REQUIRE(problem);
   auto computed = std::make_shared<std::atomic<std::uint64_t>>(0);
   auto make_source = problem->make_source;
-  problem->make_source = [=](std::size_t slot, std::size_t slots)
-    -> result<std::shared_ptr<model::gradient_source>> {
+  problem->make_source =
+    [=](std::size_t slot,
+        std::size_t slots) -> result<std::shared_ptr<model::gradient_source>> {
     auto inner = make_source(slot, slots);
     if (!inner)
       return inner;
@@ -159,13 +160,12 @@ TEST_CASE("faults: kill_worker at a gradient count; the supervisor "
                             "at_gradient = 40\n"));
   check_accounting(run);
   const auto& r = run.report;
-  CHECK(r.faults_injected == std::map<std::string, std::uint64_t>{
-                               {"kill_worker", 1}});
+  CHECK(r.faults_injected
+        == std::map<std::string, std::uint64_t>{{"kill_worker", 1}});
   CHECK(r.crashed == 1);
   CHECK(r.restarts == 1);
   CHECK(r.joined == 4);
-  CHECK(r.last_failure.find("killed by a declared fault")
-        != std::string::npos);
+  CHECK(r.last_failure.find("killed by a declared fault") != std::string::npos);
 }
 
 TEST_CASE("faults: kill_worker at an iteration") {
@@ -321,11 +321,10 @@ factor = 3
   auto first = run_with(text);
   auto second = run_with(text);
   check_accounting(first);
-  CHECK(first.report.faults_injected
-        == std::map<std::string, std::uint64_t>{{"drop", 1},
-                                                {"duplicate", 1},
-                                                {"kill_worker", 1},
-                                                {"slow_worker", 1}});
+  CHECK(
+    first.report.faults_injected
+    == std::map<std::string, std::uint64_t>{
+      {"drop", 1}, {"duplicate", 1}, {"kill_worker", 1}, {"slow_worker", 1}});
   auto without_wall = [](run_report r) {
     r.wall_seconds = 0;
     r.samples_per_second = 0;
@@ -435,9 +434,8 @@ duration_s = 1
   env.run_for(std::chrono::seconds(10));
   CHECK(record->to_supervisor.size() == 2);
   CHECK(record->to_links.size() == 2);
-  CHECK(settings.counts->snapshot()
-        == std::map<std::string, std::uint64_t>{{"drop", 1},
-                                                {"kill_worker", 1},
-                                                {"partition", 1},
-                                                {"slow_worker", 1}});
+  CHECK(
+    settings.counts->snapshot()
+    == std::map<std::string, std::uint64_t>{
+      {"drop", 1}, {"kill_worker", 1}, {"partition", 1}, {"slow_worker", 1}});
 }

@@ -62,8 +62,7 @@ struct fixture {
 
   fixture() {
     link_settings settings;
-    settings.orderer
-      = env.track(env.sys().spawn(recording_orderer, seen));
+    settings.orderer = env.track(env.sys().spawn(recording_orderer, seen));
     settings.observer = env.track(env.sys().spawn(recording_observer, seen));
     settings.seed = 7;
     link = env.track(spawn_link_interceptor(env.sys(), settings));
@@ -119,8 +118,8 @@ TEST_CASE("link_interceptor: without a fault it forwards pushes and answers") {
   // A restarted worker (new id) starts its own sequence.
   f.push(2, 1);
   f.env.run();
-  CHECK(f.seen->tallies.at(5) == std::make_pair(std::uint64_t{1},
-                                                 iteration_index{3}));
+  CHECK(f.seen->tallies.at(5)
+        == std::make_pair(std::uint64_t{1}, iteration_index{3}));
 }
 
 TEST_CASE("link_interceptor: drop loses pushes while it lasts") {
@@ -182,8 +181,8 @@ TEST_CASE("link_interceptor: duplicate delivers a push twice, one answer") {
   REQUIRE(answer->value);
   CHECK(f.sequences() == sequences{1, 1});
   // Counted once for the injector.
-  CHECK(f.seen->tallies.front() == std::make_pair(std::uint64_t{1},
-                                                   iteration_index{0}));
+  CHECK(f.seen->tallies.front()
+        == std::make_pair(std::uint64_t{1}, iteration_index{0}));
 }
 
 TEST_CASE("link_interceptor: delay holds a push and its answer") {

@@ -90,7 +90,7 @@ fault_injector_actor spawn_fault_injector(caf::actor_system& system,
 
 /// The seed of the link interceptor of `slot` and `shard` in a run seeded
 /// with `seed` (one independent stream per link).
-std::uint64_t link_seed(std::uint64_t seed, std::size_t slot,
-                        std::size_t shard, std::size_t shards);
+std::uint64_t link_seed(std::uint64_t seed, std::size_t slot, std::size_t shard,
+                        std::size_t shards);
 
 } // namespace ormo::actors

@@ -80,10 +80,10 @@ using fault_observer_actor = caf::typed_actor<
 
 /// An orderer with faults in front: the orderer's interface, plus the
 /// injector's faults and its own timers.
-using link_interceptor_actor = momentum_orderer_actor::extend<
-  caf::reacts_to<fault_atom, link_fault>,
-  /// A held or delayed message is due (its key).
-  caf::reacts_to<release_atom, std::uint64_t>>;
+/// (release_atom: a held or delayed message is due; its key.)
+using link_interceptor_actor
+  = momentum_orderer_actor::extend<caf::reacts_to<fault_atom, link_fault>,
+                                   caf::reacts_to<release_atom, std::uint64_t>>;
 
 struct link_settings {
   /// Where pushes go.
