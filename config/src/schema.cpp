@@ -308,8 +308,10 @@ document_schema make_run_config_schema() {
         [](auto& c) -> auto& { return c.workers.request_timeout_s; },
         "Real seconds a worker waits for the answers to a pull or push "
         "before it fails (checked by a watchdog, so after once to twice "
-        "this). Under `ssgdm` also the longest wait at the barrier: raise it "
-        "when one gradient takes longer."),
+        "this), and the longest it may leave its supervisor's question for "
+        "a sign of life unanswered (one gradient's computation included) "
+        "before it is ended and replaced. Under `ssgdm` also the longest "
+        "wait at the barrier: raise it when one gradient takes longer."),
       number_key<rc>(
         "retry_after_s", left_open(0, 1e6),
         [](auto& c) -> auto& { return c.workers.retry_after_s; },

@@ -109,8 +109,10 @@ struct workers_config {
   /// Restarts of a crashed worker before the supervisor evicts it; >= 0.
   int restart_limit = 3;
   /// Real seconds a worker waits for the answers to a pull or push before
-  /// it fails (a watchdog checks, so within once to twice this); under the
-  /// synchronous reference also the longest wait at the barrier; > 0.
+  /// it fails (a watchdog checks, so within once to twice this), and the
+  /// longest it may leave its supervisor's question for a sign of life
+  /// unanswered before it is ended and replaced; under the synchronous
+  /// reference also the longest wait at the barrier; > 0.
   double request_timeout_s = 60;
   /// Real seconds a push may stay unanswered by a shard before the worker
   /// sends it to that shard again (same sequence number: answered as the
