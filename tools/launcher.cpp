@@ -5,7 +5,12 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdint>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,7 +20,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "command_line.hpp"
+#include "ormo/whole_file.hpp"
 
 namespace ormo::tools {
 
@@ -37,8 +45,118 @@ struct child {
   int output = -1; // read end of its stdout and stderr
   std::string pending;
   bool running = false;
+  /// Stopped by a declared fault (SIGSTOP) and not continued yet.
+  bool stopped = false;
   int exit_status = 0;
 };
+
+/// A signal a declared node fault sends to a node's process.
+struct node_signal {
+  std::chrono::steady_clock::time_point at;
+  std::string node;
+  int signal = 0;
+  /// The fault's kind, counted when it fires; null for the SIGCONT that
+  /// ends a stop_node.
+  const char* kind = nullptr;
+};
+
+/// The signals of `run`'s node faults (config::is_node_fault), in the
+/// order they are due, `at_seconds` after `start`.
+std::vector<node_signal>
+node_signals(const config::run_config& run,
+             std::chrono::steady_clock::time_point start) {
+  using seconds = std::chrono::duration<double>;
+  auto after = [&](double s) {
+    return start
+           + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+             seconds(s));
+  };
+  std::vector<node_signal> signals;
+  for (const auto& fault : run.faults) {
+    if (fault.kind == config::fault_kind::kill_node) {
+      signals.push_back(
+        {after(fault.at_seconds), fault.node, SIGKILL, "kill_node"});
+    } else if (fault.kind == config::fault_kind::stop_node) {
+      signals.push_back(
+        {after(fault.at_seconds), fault.node, SIGSTOP, "stop_node"});
+      signals.push_back({after(fault.at_seconds + fault.duration_s),
+                         fault.node, SIGCONT, nullptr});
+    }
+  }
+  std::stable_sort(signals.begin(), signals.end(),
+                   [](const node_signal& a, const node_signal& b) {
+                     return a.at < b.at;
+                   });
+  return signals;
+}
+
+/// Sends the signals due by now, from `next` on; counts the faults fired.
+void send_due(std::vector<child>& nodes,
+              const std::vector<node_signal>& signals, std::size_t& next,
+              std::map<std::string, std::uint64_t>& fired) {
+  auto now = std::chrono::steady_clock::now();
+  for (; next < signals.size() && signals[next].at <= now; ++next) {
+    const auto& due = signals[next];
+    auto node = std::find_if(nodes.begin(), nodes.end(), [&](const child& c) {
+      return c.name == due.node;
+    });
+    if (node == nodes.end() || !node->running)
+      continue;
+    kill(node->pid, due.signal);
+    node->stopped = due.signal == SIGSTOP;
+    const char* name = due.signal == SIGKILL   ? "SIGKILL"
+                       : due.signal == SIGSTOP ? "SIGSTOP"
+                                               : "SIGCONT";
+    std::printf("ormo: fault: node %s: %s%s%s%s\n", node->name.c_str(), name,
+                due.kind ? " (" : "", due.kind ? due.kind : "",
+                due.kind ? ")" : "");
+    std::fflush(stdout);
+    if (due.kind != nullptr)
+      ++fired[due.kind];
+  }
+}
+
+/// Continues every node a stop_node left stopped (so that it can end).
+void continue_stopped(std::vector<child>& nodes) {
+  for (auto& node : nodes)
+    if (node.running && node.stopped) {
+      kill(node.pid, SIGCONT);
+      node.stopped = false;
+    }
+}
+
+/// Adds the node faults the launcher injected to faults_injected in the
+/// summary.json the supervisor node wrote to `output_dir`; says why not
+/// when it cannot.
+void record_faults(const std::string& output_dir,
+                   const std::map<std::string, std::uint64_t>& fired) {
+  namespace fs = std::filesystem;
+  auto path = fs::path(output_dir) / "summary.json";
+  std::ifstream in(path, std::ios::binary);
+  std::string text{std::istreambuf_iterator<char>{in},
+                   std::istreambuf_iterator<char>{}};
+  auto summary = nlohmann::ordered_json::parse(text, nullptr, false);
+  if (summary.is_discarded() || !summary.is_object()) {
+    std::fprintf(stderr,
+                 "ormo: cannot add the node faults to %s: not readable "
+                 "JSON\n",
+                 path.c_str());
+    return;
+  }
+  auto& injected = summary["faults_injected"];
+  if (!injected.is_object())
+    injected = nlohmann::ordered_json::object();
+  for (const auto& [kind, count] : fired)
+    injected[kind] = injected.value(kind, std::uint64_t{0}) + count;
+  auto updated = summary.dump(2, ' ', false,
+                              nlohmann::json::error_handler_t::replace)
+                 + '\n';
+  auto temporary = path;
+  temporary += ".tmp";
+  if (auto failed = write_whole_file(path, temporary, {updated}))
+    std::fprintf(stderr, "ormo: cannot add the node faults to %s: %s: %s\n",
+                 path.c_str(), failed.step, std::strerror(failed.error));
+}
 
 /// Starts `ormo node FILE --name NAME --set ...` with stdout and stderr on
 /// one pipe.
@@ -227,8 +345,24 @@ int launch_nodes(const config::run_config& run, const std::string& file,
   auto supervisor
     = std::find_if(nodes.begin(), nodes.end(),
                    [](const child& node) { return node.supervisor; });
-  while (supervisor->running && signalled == 0)
-    pump(nodes, 100);
+  const auto signals = node_signals(run, std::chrono::steady_clock::now());
+  std::size_t next_signal = 0;
+  std::map<std::string, std::uint64_t> fired;
+  while (supervisor->running && signalled == 0) {
+    int wait_ms = 100;
+    if (next_signal < signals.size()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        signals[next_signal].at - std::chrono::steady_clock::now());
+      wait_ms = static_cast<int>(
+        std::clamp<std::int64_t>(left.count(), 0, wait_ms));
+    }
+    pump(nodes, wait_ms);
+    if (supervisor->running)
+      send_due(nodes, signals, next_signal, fired);
+  }
+  continue_stopped(nodes);
+  if (!fired.empty())
+    record_faults(run.output.dir, fired);
   if (signalled != 0) {
     // Each node ends its part; the supervisor node writes the outputs.
     end_all(nodes, SIGINT, std::chrono::seconds(20));

@@ -9,6 +9,12 @@
 // SIGTERM the children are told the same and, like every child still
 // running at the end, killed after a grace period. Children die with the
 // launcher even if it is killed (PR_SET_PDEATHSIG).
+//
+// Declared node faults (`[[faults]]` of kind kill_node or stop_node) are the
+// launcher's: `at_seconds` after it started the nodes it sends the node's
+// process SIGKILL, or SIGSTOP and SIGCONT `duration_s` later, and prints a
+// line for each. Once the supervisor node has exited it adds the faults
+// that fired to faults_injected in that node's summary.json.
 #pragma once
 
 #include <string>

@@ -42,6 +42,9 @@ struct monitor_state {
   /// A stop rule was met (`end`): the counts stay as they were then, while
   /// the final evaluation runs.
   bool stopping = false;
+  /// The supervisor's counts at the stop are awaited: the final evaluation
+  /// starts after them.
+  bool awaiting_membership = false;
   run_end end;
   bool finishing = false;
 
@@ -206,8 +209,8 @@ void evaluate_then(monitor_pointer self, bool final_row) {
       cut(self);
     if (final_row)
       finish(self, state.end);
-    else if (state.stopping) // a count was reached while this row was made
-      evaluate_then(self, true);
+    else if (state.stopping && !state.awaiting_membership)
+      evaluate_then(self, true); // a count was reached while this row was made
     else if (auto end = policy(self).check_stop(seconds_since_start(self));
              end.ended())
       finish(self, std::move(end)); // the accuracy of this row
@@ -222,29 +225,37 @@ void stop(monitor_pointer self, run_end end) {
   auto& state = self->state;
   state.stopping = true;
   state.end = std::move(end);
-  // With several shards the final counts take in the partial gradients the
-  // workers reported up to the stop (the supervisor answers before it
-  // handles the stop); those still on their way stay in flight.
-  if (state.settings.shards.size() > 1)
-    self
-      ->request(state.settings.supervisor, state.settings.request_timeout,
-                stats_atom::value)
-      .then(
-        [=](membership_stats& membership) {
-          auto& state = self->state;
-          if (state.finishing)
-            return;
-          state.membership = std::move(membership);
-          policy(self).set_counts(
-            whole_counts(state.shard_counts, state.membership));
-          policy(self).set_membership(membership_of(state.membership));
-        },
-        [](caf::error&) {
-          // The supervisor is gone: the counts stay as they are.
-        });
+  // The final counts take in what the workers reported up to the stop
+  // (the supervisor answers before it handles the stop): with several
+  // shards the partial gradients, always the crashes, restarts, retries and
+  // lost pushes since the last tick. Reports still on their way stay out.
+  // The final evaluation follows them (and the evaluation in progress).
+  state.awaiting_membership = true;
+  auto then_evaluate = [=] {
+    auto& state = self->state;
+    state.awaiting_membership = false;
+    if (!state.finishing && !state.evaluating)
+      evaluate_then(self, true);
+  };
+  self
+    ->request(state.settings.supervisor, state.settings.request_timeout,
+              stats_atom::value)
+    .then(
+      [=](membership_stats& membership) {
+        auto& state = self->state;
+        if (state.finishing)
+          return;
+        state.membership = std::move(membership);
+        policy(self).set_counts(
+          whole_counts(state.shard_counts, state.membership));
+        policy(self).set_membership(membership_of(state.membership));
+        then_evaluate();
+      },
+      [=](caf::error&) {
+        // The supervisor is gone: the counts stay as they are.
+        then_evaluate();
+      });
   self->send(state.settings.supervisor, stop_atom::value);
-  if (!state.evaluating)
-    evaluate_then(self, true);
 }
 
 void finish(monitor_pointer self, run_end end) {

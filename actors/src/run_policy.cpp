@@ -249,6 +249,7 @@ void run_policy::fill_report(run_report& report, const run_end& end,
   report.joined = m.joined;
   report.crashed = m.crashed;
   report.restarted = m.restarted;
+  report.restarts = m.restarted;
   report.evicted = m.evicted;
   report.left = m.left;
   report.lost = m.lost;

@@ -101,6 +101,10 @@ std::string to_json(const run_report& r) {
                         {"left", r.left},
                         {"lost", r.lost},
                         {"nodes_lost", r.nodes_lost}};
+  json["restarts"] = r.restarts;
+  json["faults_injected"] = nlohmann::ordered_json::object();
+  for (const auto& [kind, count] : r.faults_injected)
+    json["faults_injected"][kind] = count;
   json["last_failure"] = nullptr;
   if (!r.last_failure.empty())
     json["last_failure"] = r.last_failure;

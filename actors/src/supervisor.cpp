@@ -4,6 +4,8 @@
 #include "worker_state.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <string>
@@ -55,8 +57,10 @@ void spawn_member(supervisor_pointer self, std::size_t slot,
   for (auto& route : state.settings.shards)
     self->send(route.orderer, join_atom::value, id);
   auto handle = self->spawn(
-    worker, id, state.settings.shards, std::move(source).value(),
-    state.settings.timing(slot), caf::actor_cast<supervisor_actor>(self),
+    worker, id,
+    state.settings.routes ? state.settings.routes(slot) : state.settings.shards,
+    std::move(source).value(), state.settings.timing(slot),
+    caf::actor_cast<supervisor_actor>(self),
     resumed != nullptr ? *resumed : worker_progress{});
   self->monitor(handle);
   auto address = handle.address();
@@ -64,6 +68,37 @@ void spawn_member(supervisor_pointer self, std::size_t slot,
   ++state.stats.joined;
   ++state.stats.live;
   self->send(handle, start_atom::value);
+  // What remains of the slot's lasting faults.
+  auto faults = state.slot_faults.find(slot);
+  if (faults != state.slot_faults.end()) {
+    auto now = self->clock().now();
+    for (auto fault = faults->second.begin();
+         fault != faults->second.end();) {
+      if (fault->second <= now) {
+        fault = faults->second.erase(fault);
+        continue;
+      }
+      auto remaining = fault->first;
+      remaining.duration = fault->second - now;
+      self->send(handle, fault_atom::value, remaining);
+      ++fault;
+    }
+  }
+}
+
+/// A declared fault for a slot: to its live worker, and kept while it
+/// lasts for the worker that may replace it.
+void on_worker_fault(supervisor_pointer self, const worker_fault& fault) {
+  auto& state = self->state;
+  if (state.stopping)
+    return;
+  for (auto& [address, member] : state.members)
+    if (member.slot == fault.slot && !member.removed)
+      self->send(member.handle, fault_atom::value, fault);
+  if (fault.kind == worker_fault_kind::fail_gradient
+      || fault.kind == worker_fault_kind::slow)
+    state.slot_faults[static_cast<std::size_t>(fault.slot)].emplace_back(
+      fault, self->clock().now() + fault.duration);
 }
 
 void spawn_remote_member(supervisor_pointer self, worker_host_actor host,
@@ -275,6 +310,62 @@ void on_down(supervisor_pointer self, const caf::down_msg& down) {
   update_iteration_size(self);
 }
 
+/// A local worker gave no sign of life within its request timeout (it is
+/// frozen, or its thread is stuck): it is ended, counted as crashed, and
+/// its slot restarted, as if it had crashed.
+void on_hung(supervisor_pointer self, const caf::actor_addr& address,
+             worker_id id, caf::timespan timeout) {
+  auto& state = self->state;
+  auto found = state.members.find(address);
+  if (found == state.members.end() || found->second.id != id)
+    return;
+  auto member = found->second;
+  self->demonitor(member.handle.address());
+  state.members.erase(found);
+  state.last_accepted.erase(member.id);
+  state.stats.gradients_per_second.erase(member.id);
+  --state.stats.live;
+  for (auto& route : state.settings.shards)
+    self->send(route.orderer, leave_atom::value, member.id);
+  self->send_exit(member.handle, caf::exit_reason::kill);
+  if (state.stopping)
+    return;
+  char limit[32];
+  std::snprintf(limit, sizeof limit, "%g",
+                std::chrono::duration<double>(timeout).count());
+  on_failure(self, member.slot, member.restarts,
+             "worker " + std::to_string(member.id) + " (slot "
+               + std::to_string(member.slot)
+               + "): no sign of life within " + limit + " s");
+  update_iteration_size(self);
+}
+
+/// Asks every local worker for a sign of life, unless one is awaited from
+/// it already; one that gives none within its request timeout is hung.
+/// Remote workers are watched by their nodes' heartbeats instead.
+void probe_workers(supervisor_pointer self) {
+  auto& state = self->state;
+  for (auto& [address, member] : state.members) {
+    if (!member.node.empty() || member.removed || member.probed)
+      continue;
+    member.probed = true;
+    auto timeout = state.settings.timing(member.slot).request_timeout;
+    auto id = member.id;
+    auto at = address;
+    self->request(member.handle, timeout, stats_atom::value)
+      .then(
+        [=](std::uint64_t) {
+          auto found = self->state.members.find(at);
+          if (found != self->state.members.end())
+            found->second.probed = false;
+        },
+        [=](caf::error& error) {
+          if (error == caf::sec::request_timeout)
+            on_hung(self, at, id, timeout);
+        });
+  }
+}
+
 /// Each live worker's gradients per second since the last measurement,
 /// counting a gradient once every shard has accepted its slice (the
 /// minimum over the shards).
@@ -439,10 +530,14 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self,
         else
           ++stats.partial_rejected[s][outcomes[s]];
     },
+    [=](fault_atom, const worker_fault& fault) {
+      on_worker_fault(self, fault);
+    },
     [=](tick_atom) {
       if (self->state.stopping)
         return;
       measure_speed(self);
+      probe_workers(self);
       self->delayed_send(self, self->state.settings.speed_interval,
                          tick_atom::value);
     },

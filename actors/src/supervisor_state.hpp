@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ormo/actors/supervisor.hpp"
 
@@ -21,6 +23,8 @@ struct supervisor_state {
     /// The node it runs on (empty: this one) and that node's host.
     std::string node;
     worker_host_actor host;
+    /// A sign of life is awaited from it (local workers only).
+    bool probed = false;
   };
 
   /// An enlisted node: its name and worker host.
@@ -39,6 +43,11 @@ struct supervisor_state {
   bool stopping = false;
   /// Workers paused (pause_atom) until resume_atom.
   bool paused = false;
+  /// Declared faults that last (fail_gradient, slow) by slot, with their
+  /// end: a worker that replaces one in the slot gets what remains of them.
+  std::map<std::size_t, std::vector<std::pair<worker_fault,
+                                              caf::actor_clock::time_point>>>
+    slot_faults;
   /// Speed measurement: accepted counts and time at the last tick.
   std::map<worker_id, std::uint64_t> last_accepted;
   caf::actor_clock::time_point last_tick;

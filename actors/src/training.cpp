@@ -10,6 +10,7 @@
 #include <caf/thread_hook.hpp>
 
 #include "ormo/actors/error_code.hpp"
+#include "ormo/actors/link_interceptor.hpp"
 #include "ormo/actors/momentum_orderer.hpp"
 #include "ormo/actors/parameter_server.hpp"
 #include "ormo/actors/run_monitor.hpp"
@@ -29,6 +30,8 @@ std::string to_string(error_code code) {
       return "invalid_setup";
     case error_code::checkpoint_failed:
       return "checkpoint_failed";
+    case error_code::fault_injected:
+      return "fault_injected";
   }
   return "unknown";
 }
@@ -70,6 +73,9 @@ void configure(caf::actor_system_config& cfg, bool deterministic) {
   cfg.add_message_type<shard_route>("ormo.shard_route");
   cfg.add_message_type<std::vector<shard_route>>("ormo.shard_routes");
   cfg.add_message_type<std::vector<std::uint64_t>>("ormo.slots");
+  // Declared faults.
+  cfg.add_message_type<worker_fault>("ormo.worker_fault");
+  cfg.add_message_type<link_fault>("ormo.link_fault");
   cfg.add_error_category(
     caf::atom("ormo"),
     [](std::uint8_t code, caf::atom_value, const caf::message& context) {
@@ -232,8 +238,38 @@ spawn_training(caf::actor_system& system, const training_plan& plan,
                        from != nullptr ? &from->shards[s] : nullptr));
   const bool exact = from != nullptr && from->run != nullptr;
 
+  // Faults: the injector, then an interceptor on every link of every
+  // initial slot (the first shard's count gradients for the injector).
+  fault_injector_actor injector;
+  std::vector<link_interceptor_actor> links;
+  if (!plan.faults.empty()) {
+    fault_injector_settings injection;
+    injection.faults = plan.faults;
+    injection.seed = plan.report.seed;
+    injection.shards = plan.shards.size();
+    handles.faults = injection.counts = std::make_shared<fault_counts>();
+    injector = spawn_fault_injector(system, std::move(injection));
+    for (std::size_t slot = 0; slot < plan.workers.initial; ++slot)
+      for (std::size_t s = 0; s < plan.shards.size(); ++s) {
+        link_settings link;
+        link.orderer = handles.shards[s].orderer;
+        link.seed = link_seed(plan.report.seed, slot, s, plan.shards.size());
+        if (s == 0)
+          link.observer = injector;
+        links.push_back(spawn_link_interceptor(system, std::move(link)));
+      }
+  }
+
   supervisor_settings supervision;
   supervision.shards = handles.shards;
+  if (!links.empty())
+    supervision.routes = [links, shards = handles.shards](std::size_t slot) {
+      auto routes = shards;
+      if ((slot + 1) * shards.size() <= links.size())
+        for (std::size_t s = 0; s < shards.size(); ++s)
+          routes[s].orderer = links[slot * shards.size() + s];
+      return routes;
+    };
   supervision.make_source
     = [make_source = problem.make_source, slots = plan.workers.initial](
         std::size_t slot) { return make_source(slot, slots); };
@@ -251,6 +287,9 @@ spawn_training(caf::actor_system& system, const training_plan& plan,
   handles.monitor
     = spawn_monitor(system, plan, handles.shards, handles.supervisor, problem,
                     callbacks, handles.report, {}, exact ? from->run : nullptr);
+  if (injector)
+    caf::anon_send(injector, start_atom::value, handles.supervisor,
+                   handles.monitor, std::move(links));
   return handles;
 }
 
@@ -335,7 +374,10 @@ run_report run_training(caf::actor_system& system,
     self->monitor(handles->monitor);
     self->receive([](const caf::down_msg&) {});
   }
-  return *handles->report;
+  auto report = *handles->report;
+  if (handles->faults)
+    report.faults_injected = handles->faults->snapshot();
+  return report;
 }
 
 } // namespace ormo::actors

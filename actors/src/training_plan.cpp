@@ -1,5 +1,8 @@
 #include "ormo/actors/training_plan.hpp"
 
+#include <algorithm>
+#include <filesystem>
+#include <tuple>
 #include <utility>
 
 #include "ormo/actors/speed_profile.hpp"
@@ -131,6 +134,7 @@ result<training_plan> make_training_plan(const config::run_config& run,
   report.iteration_size = iteration_size;
   report.deterministic = run.run.deterministic;
   report.seed = run.run.seed;
+  plan.faults = run.faults;
   return plan;
 }
 
@@ -193,11 +197,29 @@ bool operator==(const report_plan& a, const report_plan& b) {
          && a.deterministic == b.deterministic && a.seed == b.seed;
 }
 
+namespace {
+
+bool same_faults(const std::vector<config::fault_config>& a,
+                 const std::vector<config::fault_config>& b) {
+  auto fields = [](const config::fault_config& f) {
+    return std::tie(f.kind, f.target, f.at_seconds, f.at_iteration,
+                    f.at_gradient, f.duration_s, f.probability, f.factor,
+                    f.delay_ms, f.target_kind, f.worker, f.shard, f.node);
+  };
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [&](const auto& x, const auto& y) {
+                      return fields(x) == fields(y);
+                    });
+}
+
+} // namespace
+
 bool operator==(const training_plan& a, const training_plan& b) {
   return a.dimension == b.dimension && a.shards == b.shards
          && a.workers == b.workers && a.supervisor == b.supervisor
          && a.monitor == b.monitor && a.report == b.report
-         && a.deterministic == b.deterministic;
+         && a.deterministic == b.deterministic
+         && same_faults(a.faults, b.faults);
 }
 
 } // namespace ormo::actors

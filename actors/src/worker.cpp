@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <exception>
 #include <string>
 #include <utility>
@@ -210,6 +211,16 @@ void compute(worker_pointer self) {
         = *state.snapshots[s].parameters;
   const Eigen::VectorXf& parameters
     = shard_count == 1 ? *state.snapshots[0].parameters : state.assembled;
+  const auto now = self->clock().now();
+  if (now < state.fail_until
+      && state.fault_random.uniform() < state.fail_probability) {
+    fail(self, caf::make_error(error_code::gradient_failed,
+                               "declared fault: the gradient function "
+                               "failed"));
+    return;
+  }
+  const double slowdown
+    = state.timing.slowdown * (now < state.slow_until ? state.slow_factor : 1);
   auto start = std::chrono::steady_clock::now();
   ++state.batches;
   try {
@@ -235,10 +246,10 @@ void compute(worker_pointer self) {
   state.computing = true;
   caf::timespan delay{0};
   if (state.timing.virtual_compute)
-    delay = saturated(*state.timing.virtual_compute * state.timing.slowdown
+    delay = saturated(*state.timing.virtual_compute * slowdown
                       * std::exp(state.timing.jitter * state.random.normal()));
-  else if (state.timing.slowdown > 1)
-    delay = saturated(measured * (state.timing.slowdown - 1));
+  else if (slowdown > 1)
+    delay = saturated(measured * (slowdown - 1));
   if (delay.count() > 0)
     self->delayed_send(self, delay, push_atom::value);
   else
@@ -322,6 +333,43 @@ void push(worker_pointer self) {
   try_compute(self);
 }
 
+/// A declared fault strikes: kill ends the worker at once (telling its
+/// supervisor of the pushes it leaves); fail_gradient and slow hold for
+/// their duration; freeze awaits a request to itself that is never answered
+/// before its timeout, so that every other message waits in the mailbox.
+void on_fault(worker_pointer self, const worker_fault& fault) {
+  auto& state = self->state;
+  const auto now = self->clock().now();
+  switch (fault.kind) {
+    case worker_fault_kind::kill:
+      fail(self, caf::make_error(error_code::fault_injected,
+                                 "killed by a declared fault"));
+      break;
+    case worker_fault_kind::fail_gradient:
+      state.fail_until = now + fault.duration;
+      state.fail_probability = fault.probability;
+      state.fault_random
+        = random_source(random_source::derive_seed(fault.seed, state.id));
+      break;
+    case worker_fault_kind::slow:
+      state.slow_until = now + fault.duration;
+      state.slow_factor = fault.factor;
+      break;
+    case worker_fault_kind::freeze: {
+      if (fault.duration.count() <= 0)
+        break; // the request below, handled after the thaw
+      worker_fault thaw;
+      thaw.kind = worker_fault_kind::freeze;
+      thaw.slot = fault.slot;
+      self
+        ->request(caf::actor_cast<worker_actor>(self), fault.duration,
+                  fault_atom::value, thaw)
+        .await([] {}, [](caf::error&) {});
+      break;
+    }
+  }
+}
+
 } // namespace
 
 worker_actor::behavior_type
@@ -368,11 +416,15 @@ worker(worker_pointer self, worker_id id, std::vector<shard_route> shards,
     [=](tick_atom) {
       auto& state = self->state;
       if (state.awaiting > 0 && state.replies == state.replies_at_tick) {
-        auto limit = std::chrono::duration_cast<std::chrono::seconds>(
-          state.timing.request_timeout);
+        // "0.2 s", not "0 s", for a timeout below a second.
+        char limit[32];
+        std::snprintf(limit, sizeof limit, "%g",
+                      std::chrono::duration<double>(
+                        state.timing.request_timeout)
+                        .count());
         fail(self, caf::make_error(caf::sec::request_timeout,
                                    "no answer from the shards within "
-                                     + std::to_string(limit.count()) + " s"));
+                                     + std::string{limit} + " s"));
         return;
       }
       state.replies_at_tick = state.replies;
@@ -402,6 +454,8 @@ worker(worker_pointer self, worker_id id, std::vector<shard_route> shards,
         if (!state.pulling[s])
           pull(self, s);
     },
+    [=](fault_atom, const worker_fault& fault) { on_fault(self, fault); },
+    [=](stats_atom) { return self->state.sequence; },
   };
 }
 

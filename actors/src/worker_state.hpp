@@ -79,6 +79,14 @@ struct worker_state {
   supervisor_actor supervisor;
   /// Draws the virtual compute jitter.
   random_source random{0};
+  /// Declared faults (worker_fault): until when its gradients fail, with
+  /// what chance (drawn from fault_random), and until when they are slowed,
+  /// by what factor.
+  caf::actor_clock::time_point fail_until{};
+  double fail_probability = 0;
+  caf::actor_clock::time_point slow_until{};
+  double slow_factor = 1;
+  random_source fault_random{0};
 
   static inline const char* name = "ormo.worker";
 };

@@ -256,6 +256,208 @@ void check_virtual_compute(detail::document_reader& reader,
   }
 }
 
+/// `text` as a non-negative integer below 2^31, or none.
+std::optional<int> small_index(std::string_view text) {
+  if (text.empty() || text.size() > 9)
+    return std::nullopt;
+  int value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9')
+      return std::nullopt;
+    value = value * 10 + (c - '0');
+  }
+  return value;
+}
+
+/// Reads a fault's target ("worker W", "shard S", "worker W <-> shard S")
+/// into `fault`; false if it is none of these.
+bool parse_fault_target(fault_config& fault) {
+  std::vector<std::string_view> words;
+  std::string_view text = fault.target;
+  while (!(text = trim(text)).empty()) {
+    auto end = text.find_first_of(" \t");
+    words.push_back(text.substr(0, end));
+    text = end == std::string_view::npos ? std::string_view{}
+                                         : text.substr(end);
+  }
+  auto index_after = [&](std::size_t at, std::string_view word) {
+    return at + 1 < words.size() && words[at] == word
+             ? small_index(words[at + 1])
+             : std::nullopt;
+  };
+  if (words.size() == 2) {
+    if (words[0] == "node") {
+      fault.target_kind = fault_target_kind::node;
+      fault.node = std::string{words[1]};
+      return true;
+    }
+    if (auto worker = index_after(0, "worker")) {
+      fault.target_kind = fault_target_kind::worker;
+      fault.worker = *worker;
+      return true;
+    }
+    if (auto shard = index_after(0, "shard")) {
+      fault.target_kind = fault_target_kind::shard;
+      fault.shard = *shard;
+      return true;
+    }
+  } else if (words.size() == 5 && words[2] == "<->") {
+    auto worker = index_after(0, "worker");
+    auto shard = index_after(3, "shard");
+    if (worker && shard) {
+      fault.target_kind = fault_target_kind::link;
+      fault.worker = *worker;
+      fault.shard = *shard;
+      return true;
+    }
+  }
+  return false;
+}
+
+/// The rules of the `[[faults]]` blocks; resolves each target.
+void check_faults(detail::document_reader& reader, run_config& config) {
+  auto path = [](std::size_t i, std::string_view key) {
+    return "faults[" + std::to_string(i) + "]." + std::string{key};
+  };
+  for (std::size_t i = 0; i < config.faults.size(); ++i) {
+    auto& fault = config.faults[i];
+    const auto kind = fault.kind;
+    const std::string name = quote(to_string(kind));
+    if (reader.lookup(path(i, "kind")) == nullptr) {
+      reader.fail_at(path(i, "kind"), "missing; every fault needs a kind");
+      continue;
+    }
+    if (kind == fault_kind::kill_shard)
+      reader.fail_at(path(i, "kind"),
+                     "\"kill_shard\" is not available yet (shards do not "
+                     "restart from their checkpoints yet)");
+    // Where: node faults signal processes, which only a multi-process run
+    // has; the others are injected inside one process.
+    const bool processes = !config.nodes.empty() && !config.run.deterministic;
+    if (is_node_fault(kind) && !processes)
+      reader.fail_at(path(i, "kind"),
+                     name + " signals a node's process: it needs [[nodes]] "
+                            "and run.deterministic = false (a deterministic "
+                            "run of nodes is one process)");
+    else if (!is_node_fault(kind) && processes)
+      reader.fail_at(path(i, "kind"),
+                     name + " is injected inside one process: with [[nodes]] "
+                            "it needs run.deterministic = true (one "
+                            "process); a multi-process run takes kill_node "
+                            "and stop_node");
+    // When: exactly one of the three.
+    const char* when[] = {"at_seconds", "at_iteration", "at_gradient"};
+    const bool set[] = {fault.at_seconds > 0, fault.at_iteration > 0,
+                        fault.at_gradient > 0};
+    int first = -1;
+    for (int k = 0; k < 3; ++k) {
+      if (!set[k])
+        continue;
+      if (first >= 0)
+        reader.fail_at(path(i, when[k]),
+                       std::string(when[first])
+                         + " is set too; exactly one of at_seconds, "
+                           "at_iteration, at_gradient says when it fires");
+      else
+        first = k;
+    }
+    if (first < 0)
+      reader.fail_at("faults[" + std::to_string(i) + "]",
+                     "says not when it fires; set one of at_seconds, "
+                     "at_iteration, at_gradient to a value > 0");
+    else if (first > 0 && is_node_fault(kind))
+      reader.fail_at(path(i, when[first]),
+                     name + " fires at a time: set at_seconds (the launcher "
+                            "sees no gradients or iterations)");
+    // What: the target the kind needs, in range.
+    fault_target_kind wanted = fault_target_kind::worker;
+    const char* spelling = "\"worker W\"";
+    if (is_node_fault(kind)) {
+      wanted = fault_target_kind::node;
+      spelling = "\"node NAME\"";
+    } else if (kind == fault_kind::kill_shard) {
+      wanted = fault_target_kind::shard;
+      spelling = "\"shard S\"";
+    } else if (is_link_fault(kind) && kind != fault_kind::partition) {
+      wanted = fault_target_kind::link;
+      spelling = "a link \"worker W <-> shard S\"";
+    }
+    if (reader.lookup(path(i, "target")) == nullptr) {
+      reader.fail_at(path(i, "target"),
+                     std::string("missing; ") + name + " needs " + spelling);
+    } else if (!parse_fault_target(fault)) {
+      reader.fail_at(path(i, "target"),
+                     quote(fault.target)
+                       + " is not \"worker W\", \"shard S\", \"worker W "
+                         "<-> shard S\" or \"node NAME\"");
+    } else if (fault.target_kind != wanted) {
+      reader.fail_at(path(i, "target"), name + " needs " + spelling
+                                          + ", got " + quote(fault.target));
+    } else if (fault.worker >= config.workers.count) {
+      reader.fail_at(path(i, "target"),
+                     "worker " + std::to_string(fault.worker)
+                       + " is not in [0, "
+                       + std::to_string(config.workers.count - 1)
+                       + "] (workers.count = "
+                       + std::to_string(config.workers.count) + ")");
+    } else if (fault.target_kind == fault_target_kind::node) {
+      auto node = std::find_if(
+        config.nodes.begin(), config.nodes.end(),
+        [&](const node_config& n) { return n.name == fault.node; });
+      if (node == config.nodes.end())
+        reader.fail_at(path(i, "target"),
+                       "no node is called " + quote(fault.node));
+      else if (node->supervisor)
+        reader.fail_at(path(i, "target"),
+                       quote(fault.node)
+                         + " hosts the supervisor, which writes the run's "
+                           "outputs; signal another node");
+    } else if (fault.shard >= config.server.shards) {
+      reader.fail_at(path(i, "target"),
+                     "shard " + std::to_string(fault.shard) + " is not in [0, "
+                       + std::to_string(config.server.shards - 1)
+                       + "] (server.shards = "
+                       + std::to_string(config.server.shards) + ")");
+    }
+    // How: each setting only where the kind uses it.
+    const bool once = kind == fault_kind::kill_worker
+                      || kind == fault_kind::kill_shard
+                      || kind == fault_kind::kill_node;
+    if (once && fault.duration_s != 0)
+      reader.fail_at(path(i, "duration_s"),
+                     name + " happens once and lasts no time; remove "
+                            "duration_s");
+    else if (!once && fault.duration_s <= 0)
+      reader.fail_at(path(i, "duration_s"),
+                     name + " needs duration_s > 0 (how long it lasts)");
+    const bool random = kind == fault_kind::fail_gradient
+                        || (is_link_fault(kind)
+                            && kind != fault_kind::partition);
+    if (!random && fault.probability != 1)
+      reader.fail_at(path(i, "probability"),
+                     name + " strikes for certain; probability is for "
+                            "fail_gradient, drop, delay, duplicate and "
+                            "reorder");
+    if (kind == fault_kind::slow_worker && fault.factor <= 1)
+      reader.fail_at(path(i, "factor"),
+                     "\"slow_worker\" needs factor > 1 (how many times as "
+                     "long a gradient takes)");
+    else if (kind != fault_kind::slow_worker && fault.factor != 1)
+      reader.fail_at(path(i, "factor"),
+                     "only for \"slow_worker\", not " + name);
+    const bool delays
+      = kind == fault_kind::delay || kind == fault_kind::reorder;
+    if (delays && fault.delay_ms <= 0)
+      reader.fail_at(path(i, "delay_ms"),
+                     name + " needs delay_ms > 0 (" + (kind == fault_kind::delay
+                       ? "how late a message arrives)"
+                       : "how long a push waits to be overtaken)"));
+    else if (!delays && fault.delay_ms != 0)
+      reader.fail_at(path(i, "delay_ms"),
+                     "only for \"delay\" and \"reorder\", not " + name);
+  }
+}
+
 /// The rules that tie keys together, checked after every key was read into
 /// `config`; each is reported at the key that breaks it.
 void check_rules(detail::document_reader& reader, run_config& config) {
@@ -323,6 +525,7 @@ void check_rules(detail::document_reader& reader, run_config& config) {
   }
   if (config.run.deterministic)
     check_virtual_compute(reader, config);
+  check_faults(reader, config);
 }
 
 } // namespace

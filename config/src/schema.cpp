@@ -91,6 +91,68 @@ document_schema make_run_config_schema() {
                  "Workers it runs. Their sum is `workers.count` (which may "
                  "be left out)."),
                "", "≥ 0; the sum ≥ 1")}});
+  auto faults = std::make_unique<table_spec>(table_spec{
+    "faults",
+    {with_docs(choice_key<fault_config>(
+                 "kind",
+                 {fault_kind::kill_worker, fault_kind::fail_gradient,
+                  fault_kind::slow_worker, fault_kind::freeze_worker,
+                  fault_kind::drop, fault_kind::delay, fault_kind::duplicate,
+                  fault_kind::reorder, fault_kind::partition,
+                  fault_kind::kill_shard, fault_kind::kill_node,
+                  fault_kind::stop_node},
+                 [](auto& f) -> auto& { return f.kind; },
+                 "What happens (see the kinds above)."),
+               "required", ""),
+     with_docs(string_key<fault_config>(
+                 "target", [](auto& f) -> auto& { return f.target; },
+                 "`\"worker W\"` (a worker slot), `\"shard S\"`, a link "
+                 "`\"worker W <-> shard S\"` or `\"node NAME\"`, as the kind "
+                 "needs."),
+               "required", "W in [0, `workers.count`), S in [0, "
+                           "`server.shards`)"),
+     with_docs(number_key<fault_config>(
+                 "at_seconds", closed(0, 1e9),
+                 [](auto& f) -> auto& { return f.at_seconds; },
+                 "Fire this many seconds after the run started (virtual "
+                 "seconds when deterministic)."),
+               "0 (off)", "[0, 10^9] †; exactly one `at_…` > 0"),
+     with_docs(integer_key<fault_config>(
+                 "at_iteration", at_least_integer(0),
+                 [](auto& f) -> auto& { return f.at_iteration; },
+                 "Fire when the first shard's iteration index reaches this, "
+                 "as its answers report it."),
+               "0 (off)", "≥ 0; exactly one `at_…` > 0"),
+     with_docs(integer_key<fault_config>(
+                 "at_gradient", at_least_integer(0),
+                 [](auto& f) -> auto& { return f.at_gradient; },
+                 "Fire when the workers have pushed this many gradients in "
+                 "all (each once, however often it is sent)."),
+               "0 (off)", "≥ 0; exactly one `at_…` > 0"),
+     with_docs(number_key<fault_config>(
+                 "duration_s", closed(0, 1e9),
+                 [](auto& f) -> auto& { return f.duration_s; },
+                 "How long it lasts (virtual seconds when deterministic)."),
+               "", "> 0 for the kinds that last, 0 for `kill_…`"),
+     with_docs(number_key<fault_config>(
+                 "probability", left_open(0, 1),
+                 [](auto& f) -> auto& { return f.probability; },
+                 "Chance per message (`drop`, `delay`, `duplicate`, "
+                 "`reorder`) or per gradient (`fail_gradient`) that it "
+                 "strikes, drawn from the run's seed."),
+               "", "(0, 1]; 1 for the other kinds"),
+     with_docs(number_key<fault_config>(
+                 "factor", closed(1, 1e6),
+                 [](auto& f) -> auto& { return f.factor; },
+                 "`slow_worker`: each gradient takes this many times as "
+                 "long."),
+               "", "> 1 for `slow_worker`, else 1"),
+     with_docs(number_key<fault_config>(
+                 "delay_ms", closed(0, 1e9),
+                 [](auto& f) -> auto& { return f.delay_ms; },
+                 "`delay`: how late a message arrives; `reorder`: how long "
+                 "a push waits for a later one to overtake it."),
+               "", "> 0 for `delay` and `reorder`, else 0")}});
   schema.tables = {
     {"",
      {table_key("run"), table_key("algorithm"), table_key("model"),
@@ -98,7 +160,10 @@ document_schema make_run_config_schema() {
       table_key("output"), table_key("checkpoints"), table_key("network"),
       table_array_key<rc>(
         "nodes", *nodes, [](auto& c) -> auto& { return c.nodes; },
-        "The processes of a multi-process run; none = one process.")}},
+        "The processes of a multi-process run; none = one process."),
+      table_array_key<rc>(
+        "faults", *faults, [](auto& c) -> auto& { return c.faults; },
+        "Faults the runtime injects; none = none.")}},
     {"run",
      {with_docs(integer_key<rc>(
                   "seed", at_least_integer(0),
@@ -243,8 +308,10 @@ document_schema make_run_config_schema() {
         [](auto& c) -> auto& { return c.workers.request_timeout_s; },
         "Real seconds a worker waits for the answers to a pull or push "
         "before it fails (checked by a watchdog, so after once to twice "
-        "this). Under `ssgdm` also the longest wait at the barrier: raise it "
-        "when one gradient takes longer."),
+        "this), and the longest it may leave its supervisor's question for "
+        "a sign of life unanswered (one gradient's computation included) "
+        "before it is ended and replaced. Under `ssgdm` also the longest "
+        "wait at the barrier: raise it when one gradient takes longer."),
       number_key<rc>(
         "retry_after_s", left_open(0, 1e6),
         [](auto& c) -> auto& { return c.workers.retry_after_s; },
@@ -371,6 +438,7 @@ document_schema make_run_config_schema() {
                 "", "a readable file when tls")}},
   };
   schema.element_tables.push_back(std::move(nodes));
+  schema.element_tables.push_back(std::move(faults));
   return schema;
 }
 

@@ -290,6 +290,8 @@ run_report sample_report() {
   r.joined = 5;
   r.crashed = 1;
   r.restarted = 1;
+  r.restarts = 1;
+  r.faults_injected = {{"kill_worker", 1}, {"drop", 3}};
   r.failure = "worker said \"no\" \\ twice\nthen\ttabbed \x01";
   return r;
 }
@@ -378,6 +380,8 @@ TEST_CASE("run_report: summary JSON is valid and has the documented keys") {
   CHECK(compact(m.at("membership"))
         == "{\"joined\":5,\"crashed\":1,\"restarted\":1,\"evicted\":0,"
            "\"left\":0,\"lost\":0,\"nodes_lost\":0}");
+  CHECK(m.at("restarts") == "1");
+  CHECK(compact(m.at("faults_injected")) == "{\"drop\":3,\"kill_worker\":1}");
   CHECK(m.at("last_failure") == "null");
   // The failure string survives the escaping.
   CHECK(reader.strings.at("failure") == report.failure);
@@ -433,6 +437,8 @@ TEST_CASE("run_report: summary JSON keeps its key order and number forms") {
                                     "resumed_from",
                                     "stop_reason",
                                     "membership",
+                                    "restarts",
+                                    "faults_injected",
                                     "last_failure",
                                     "failure"});
   // Nine significant digits, as metrics.csv; integers stay integers.

@@ -135,6 +135,27 @@ host = "10.0.0.2"
 port = 7302
 shards = [2, 3]
 workers = 2
+
+[[faults]]
+kind = "slow_worker"
+target = "worker 1"
+at_seconds = 1.5
+duration_s = 2
+factor = 3
+
+[[faults]]
+kind = "drop"
+target = "worker 2 <-> shard 3"
+at_iteration = 40
+duration_s = 0.5
+probability = 0.25
+
+[[faults]]
+kind = "delay"
+target = "worker 0 <-> shard 1"
+at_gradient = 100
+duration_s = 1
+delay_ms = 20
 )";
 
 } // namespace ormo::config::testing

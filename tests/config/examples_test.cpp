@@ -72,7 +72,7 @@ TEST_CASE("every example parses and round-trips through to_toml") {
        {"default.toml", "fashion-mnist-mlp.toml", "heterogeneous.toml",
         "per-worker-factors.toml", "lognormal-speeds.toml", "asgd-da.toml",
         "synchronous-reference.toml", "sharded.toml", "deterministic.toml",
-        "stop-on-accuracy.toml", "three-nodes.toml"}) {
+        "stop-on-accuracy.toml", "three-nodes.toml", "faults.toml"}) {
     INFO(expected);
     CHECK(std::find(names.begin(), names.end(), expected) != names.end());
   }
@@ -112,6 +112,18 @@ TEST_CASE("each example sets what its name promises") {
   CHECK(load_example("sharded.toml").server.shards == 2);
   CHECK(load_example("deterministic.toml").run.deterministic);
   CHECK(load_example("stop-on-accuracy.toml").run.stop.accuracy > 0);
+
+  auto faults = load_example("faults.toml");
+  CHECK(faults.run.deterministic);
+  std::vector<fault_kind> kinds;
+  for (const auto& fault : faults.faults)
+    kinds.push_back(fault.kind);
+  CHECK(kinds
+        == std::vector<fault_kind>{
+          fault_kind::kill_worker, fault_kind::fail_gradient,
+          fault_kind::slow_worker, fault_kind::freeze_worker, fault_kind::drop,
+          fault_kind::delay, fault_kind::duplicate, fault_kind::reorder,
+          fault_kind::partition});
 
   auto three = load_example("three-nodes.toml");
   CHECK(three.data.source == data_source::fashion_mnist);

@@ -240,8 +240,10 @@ TEST_CASE("unknown keys are errors with a suggestion for a likely typo") {
 TEST_CASE("unknown tables are errors at the top level and nested") {
   CHECK(error_of("[run]\nstop_epochs = 1\n\n[wrokers]\ncount = 2\n")
         == "t.toml:4:2: wrokers: unknown table; did you mean workers?");
-  CHECK(error_of("[run]\nstop_epochs = 1\n[faults]\nevery = 10\n")
-        == "t.toml:3:2: faults: unknown table");
+  CHECK(error_of("[run]\nstop_epochs = 1\n[events]\nevery = 10\n")
+        == "t.toml:3:2: events: unknown table");
+  CHECK(error_of("[run]\nstop_epochs = 1\n[faults]\nkind = \"drop\"\n")
+        == "t.toml:3:1: faults: expected an array of tables, got a table");
   CHECK(error_of("[run]\nstop_epochs = 1\n[workers.sped]\nprofile = "
                  "\"uniform\"\n")
         == "t.toml:3:10: workers.sped: unknown table; did you mean "

@@ -262,7 +262,7 @@ TEST_CASE("every key of run_config is in the schema and in every_key") {
       if (key.kind != value_kind::table && key.name != "kind")
         keys.push_back((table.path.empty() ? "" : std::string{table.path} + ".")
                        + std::string{key.name});
-  CHECK(keys.size() == 50);
+  CHECK(keys.size() == 51);
   CHECK(keys.front() == "nodes");
   CHECK(differences(run_config_schema(), &defaults, &every) == keys);
   // Each key of a node differs from its default on some node of every_key.
@@ -277,6 +277,20 @@ TEST_CASE("every key of run_config is in the schema and in every_key") {
     CHECK(std::count(element_keys.begin(), element_keys.end(), key) >= 1);
   }
   CHECK(element_keys.size() == 11);
+  // Each key of a fault differs from its default on some fault of
+  // every_key.
+  REQUIRE(every.faults.size() == 3);
+  defaults.faults.resize(every.faults.size());
+  std::vector<std::string> fault_keys;
+  for (const auto& path : differences(run_config_schema(), &defaults, &every))
+    if (auto dot = path.find("]."); path.rfind("faults[", 0) == 0)
+      fault_keys.push_back(path.substr(dot + 2));
+  for (const auto& key : run_config_schema().find_table("")->keys.back()
+                           .element_table->keys) {
+    INFO(key.name);
+    CHECK(std::count(fault_keys.begin(), fault_keys.end(), key.name) >= 1);
+  }
+  CHECK(fault_keys.size() == 15);
   CHECK(find_key(run_config_schema(), "workers.speed.factor") != nullptr);
   CHECK(find_key(run_config_schema(), "algorithm.learning_rate")->numbers.lo
         == optim::learning_rate_range.lo);

@@ -86,6 +86,8 @@ struct topology {
   /// Workers of the nodes "wa" and "wb" (0 leaves a node out).
   int workers_a = 1;
   int workers_b = 1;
+  /// `[[faults]]` blocks, appended as they are.
+  std::string faults;
 
   /// The file's text for a server node at 127.0.0.1:`port` writing to
   /// `out_dir`.
@@ -110,6 +112,8 @@ struct topology {
     if (workers_b > 0)
       t += "[[nodes]]\nname = \"wb\"\nworkers = " + std::to_string(workers_b)
            + "\n";
+    if (!faults.empty())
+      t += "\n" + faults;
     return t;
   }
 };

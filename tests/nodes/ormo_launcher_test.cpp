@@ -74,6 +74,42 @@ TEST_CASE("ormo run: a topology with nodes runs one process per node") {
   CHECK(processes_mentioning(nodes.topology_path().string()).empty());
 }
 
+TEST_CASE("ormo run: declared node faults kill one node and stop another "
+          "for a while") {
+  auto deadline = clock::now() + seconds{30};
+  topology shape;
+  shape.run = "stop_seconds = 4";
+  // wb is killed; wa is stopped for less than the connection timeout (1 s),
+  // so it stays a member.
+  shape.faults = "[[faults]]\nkind = \"kill_node\"\ntarget = \"node wb\"\n"
+                 "at_seconds = 1.5\n\n[[faults]]\nkind = \"stop_node\"\n"
+                 "target = \"node wa\"\nat_seconds = 2.5\nduration_s = 0.4\n";
+  node_fixture nodes("launcher_faults", shape);
+  auto launcher = start_launcher(nodes, deadline);
+  auto result = launcher->finish(deadline);
+  REQUIRE_MESSAGE(result.exit_status == 0, result.out << result.err);
+  for (const char* line : {"ormo: fault: node wb: SIGKILL (kill_node)",
+                           "ormo: node wb exited with status 137",
+                           "ormo: fault: node wa: SIGSTOP (stop_node)",
+                           "ormo: fault: node wa: SIGCONT",
+                           "[wa] ormo: node wa: the run is over"})
+    CHECK_MESSAGE(result.out.find(line) != std::string::npos,
+                  line << " missing in:\n"
+                       << result.out);
+  auto summary = summary_of(nodes);
+  CHECK(summary["stop_reason"] == "seconds");
+  CHECK(summary["failure"].is_null());
+  CHECK(summary["faults_injected"]
+        == json::parse(R"({"kill_node": 1, "stop_node": 1})"));
+  CHECK(summary["membership"]["nodes_lost"] == 1);
+  CHECK(summary["membership"]["lost"] == 1);
+  CHECK(summary["gradients_received"]
+        == summary["gradients_applied"].get<long long>()
+             + summary["gradients_partial"].get<long long>());
+  CHECK(summary["final_test_accuracy"].get<double>() > 0.3);
+  CHECK(processes_mentioning(nodes.topology_path().string()).empty());
+}
+
 TEST_CASE("ormo run: Ctrl-C ends every node of a topology with exit 130") {
   auto deadline = clock::now() + seconds{30};
   topology shape;

@@ -93,6 +93,47 @@ TEST_CASE("ormo run: a deterministic run gives the same outputs twice") {
   CHECK(summary["final_test_accuracy"].get<double>() > 0.3); // chance: 0.1
 }
 
+TEST_CASE("ormo run: a deterministic run with declared faults gives the same "
+          "bytes twice") {
+  auto dir = fresh_output_dir("faults_twice");
+  std::vector<std::string> csvs;
+  std::vector<std::string> summaries;
+  for (const char* name : {"first", "second"}) {
+    CAPTURE(name);
+    auto result = run_process({ormo_binary, "run", example("faults.toml"),
+                               "--out", (dir / name).string()});
+    CHECK(result.exit_status == 0);
+    CHECK(result.err.empty());
+    check_outputs(dir / name, 4);
+    csvs.push_back(without_wall_seconds(read_text(dir / name / "metrics.csv")));
+    // summary.json but its wall_seconds line.
+    std::string summary;
+    for (const auto& line : lines_of(read_text(dir / name / "summary.json")))
+      if (line.find("\"wall_seconds\"") == std::string::npos)
+        summary += line + '\n';
+    summaries.push_back(summary);
+  }
+  CHECK(csvs[0] == csvs[1]);
+  CHECK(summaries[0] == summaries[1]);
+  auto summary = json::parse(read_text(dir / "first" / "summary.json"));
+  for (const char* kind :
+       {"kill_worker", "fail_gradient", "slow_worker", "freeze_worker", "drop",
+        "delay", "duplicate", "reorder", "partition"}) {
+    INFO(kind);
+    CHECK(summary["faults_injected"][kind] == 1);
+  }
+  CHECK(summary["restarts"].get<int>() >= 2); // killed, partitioned
+  CHECK(summary["restarts"] == summary["membership"]["restarted"]);
+  CHECK(summary["retries"].get<int>() > 0);
+  CHECK(summary["gradients_duplicate"].get<int>() > 0);
+  CHECK(summary["gradients_lost"].get<int>() > 0);
+  CHECK(summary["gradients_received"].get<long long>()
+        == summary["gradients_applied"].get<long long>()
+             + summary["gradients_partial"].get<long long>());
+  CHECK(summary["stop_reason"] == "iterations");
+  CHECK(summary["final_test_accuracy"].get<double>() > 0.3); // chance: 0.1
+}
+
 TEST_CASE("ormo run: --set and --deterministic reach the resolved config") {
   auto dir = fresh_output_dir("overrides");
   auto result

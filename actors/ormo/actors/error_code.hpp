@@ -17,6 +17,8 @@ enum class error_code : std::uint8_t {
   invalid_setup,
   /// A shard could not write its checkpoint.
   checkpoint_failed,
+  /// A declared fault ended the actor (see fault_injector.hpp).
+  fault_injected,
 };
 
 std::string to_string(error_code code);

@@ -84,7 +84,11 @@ using worker_actor = caf::typed_actor<
   /// where it is.
   caf::replies_to<pause_atom>::with<worker_progress>,
   /// After a pause: pulls every shard and goes on.
-  caf::reacts_to<resume_atom>>;
+  caf::reacts_to<resume_atom>,
+  /// A declared fault strikes it (see fault_injector.hpp).
+  caf::reacts_to<fault_atom, worker_fault>,
+  /// A sign of life for its supervisor: the gradients it pushed so far.
+  caf::replies_to<stats_atom>::with<std::uint64_t>>;
 
 /// Spawns workers on its node for a supervisor on another node (see
 /// worker_host.hpp).
@@ -119,6 +123,9 @@ using supervisor_actor = caf::typed_actor<
   caf::reacts_to<lost_atom, std::uint64_t>,
   /// Periodic speed measurement.
   caf::reacts_to<tick_atom>,
+  /// A declared fault for the worker of a slot: passed on to its live
+  /// worker and, while it lasts, to the one that replaces it.
+  caf::reacts_to<fault_atom, worker_fault>,
   /// Stops every worker and then itself.
   caf::reacts_to<stop_atom>,
   /// Pauses every live worker (see worker_actor) and answers once all are

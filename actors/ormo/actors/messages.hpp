@@ -17,6 +17,7 @@
 #include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/sec.hpp>
+#include <caf/timespan.hpp>
 
 #include "ormo/actors/run_checkpoint.hpp"
 #include "ormo/net/tensor_serialization.hpp"
@@ -320,6 +321,50 @@ struct paused_run {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, paused_run& x) {
   return f(caf::meta::type_name("paused_run"), x.workers, x.membership);
+}
+
+/// What a declared fault does to a worker (see fault_injector.hpp).
+enum class worker_fault_kind : std::uint8_t {
+  /// Ends the worker with an error (its supervisor restarts it).
+  kill,
+  /// Each gradient it computes while the fault lasts fails with the
+  /// fault's probability, which ends the worker with an error.
+  fail_gradient,
+  /// Each gradient takes `factor` times as long while the fault lasts.
+  slow,
+  /// The worker handles no message while the fault lasts.
+  freeze,
+};
+
+/// A declared fault for the worker in one slot, as the supervisor passes it
+/// on to the slot's live worker (and, while it lasts, to the worker that
+/// replaces it).
+struct worker_fault {
+  worker_fault_kind kind = worker_fault_kind::kill;
+  std::uint64_t slot = 0;
+  /// How long it lasts from its arrival (0 for kill).
+  caf::timespan duration{0};
+  /// fail_gradient: the chance that one gradient fails.
+  double probability = 1;
+  /// slow: the factor on each gradient's time.
+  double factor = 1;
+  /// Seeds the worker's draws for fail_gradient.
+  std::uint64_t seed = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, worker_fault& x) {
+  auto kind = static_cast<std::uint8_t>(x.kind);
+  exact<double> probability{x.probability};
+  exact<double> factor{x.factor};
+  return f(caf::meta::type_name("worker_fault"), kind,
+           caf::meta::load_callback([&]() -> caf::error {
+             if (kind > static_cast<std::uint8_t>(worker_fault_kind::freeze))
+               return caf::sec::invalid_argument;
+             x.kind = static_cast<worker_fault_kind>(kind);
+             return caf::none;
+           }),
+           x.slot, x.duration, probability, factor, x.seed);
 }
 
 } // namespace ormo::actors

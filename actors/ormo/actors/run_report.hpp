@@ -88,6 +88,10 @@ struct run_report {
   /// Workers lost with their node, and the nodes lost (multi-process).
   std::uint32_t lost = 0;
   std::uint32_t nodes_lost = 0;
+  /// Restarts of crashed workers by the supervisor.
+  std::uint32_t restarts = 0;
+  /// Declared faults that fired, by kind ("kill_worker", "drop", ...).
+  std::map<std::string, std::uint64_t> faults_injected;
   /// The supervisor's last failure (a crash, a lost node); may be empty.
   std::string last_failure;
   std::vector<metrics_row> rows;

@@ -20,6 +20,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/expected.hpp>
 
+#include "ormo/actors/fault_injector.hpp"
 #include "ormo/actors/interfaces.hpp"
 #include "ormo/actors/resume_point.hpp"
 #include "ormo/actors/run_policy.hpp"
@@ -56,6 +57,9 @@ struct training_handles {
   run_monitor_actor monitor;
   /// Complete once the monitor has quit.
   std::shared_ptr<run_report> report;
+  /// The declared faults that fired, by kind (null without faults); not
+  /// in `report` (run_training copies them there).
+  std::shared_ptr<fault_counts> faults;
 };
 
 /// The timing a worker in `slot` of `plan` runs with.
@@ -84,7 +88,9 @@ spawn_monitor(caf::actor_system& system, const training_plan& plan,
 
 /// Realises `plan` in `system`: for each shard a parameter server (holding
 /// the problem's initial parameters of its slice) and its orderer, then the
-/// supervisor (which spawns the workers) and the run monitor. Fails without
+/// supervisor (which spawns the workers) and the run monitor. With faults,
+/// also the fault injector, and a link interceptor on each initial worker
+/// slot's route to each shard. Fails without
 /// spawning anything when the problem does not fit the plan (no
 /// make_source, another parameter dimension) or a rule cannot be built.
 /// With `from` (find_resume_point of the same plan) the shards start from

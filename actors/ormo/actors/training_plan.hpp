@@ -154,6 +154,9 @@ struct training_plan {
   report_plan report;
   /// Virtual time under CAF's test coordinator.
   bool deterministic = false;
+  /// Faults to inject (see fault_injector.hpp); empty: none, and no
+  /// interceptor on any route.
+  std::vector<config::fault_config> faults;
 };
 
 /// Decides the topology of `run` for a problem of the given sizes. Fails,

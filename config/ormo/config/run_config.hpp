@@ -109,8 +109,10 @@ struct workers_config {
   /// Restarts of a crashed worker before the supervisor evicts it; >= 0.
   int restart_limit = 3;
   /// Real seconds a worker waits for the answers to a pull or push before
-  /// it fails (a watchdog checks, so within once to twice this); under the
-  /// synchronous reference also the longest wait at the barrier; > 0.
+  /// it fails (a watchdog checks, so within once to twice this), and the
+  /// longest it may leave its supervisor's question for a sign of life
+  /// unanswered before it is ended and replaced; under the synchronous
+  /// reference also the longest wait at the barrier; > 0.
   double request_timeout_s = 60;
   /// Real seconds a push may stay unanswered by a shard before the worker
   /// sends it to that shard again (same sequence number: answered as the
@@ -190,6 +192,66 @@ struct network_config {
   std::string cafile;
 };
 
+/// What a declared fault does (see docs/fault-tolerance.md, "Declared
+/// faults").
+enum class fault_kind {
+  kill_worker,   ///< The worker ends with an error; its supervisor restarts it.
+  fail_gradient, ///< Its gradient function fails (the worker crashes).
+  slow_worker,   ///< Its gradients take `factor` times as long.
+  freeze_worker, ///< It handles no message at all.
+  drop,          ///< A link loses messages.
+  delay,         ///< A link delivers messages late.
+  duplicate,     ///< A link delivers pushes twice.
+  reorder,       ///< A link lets a later push overtake an earlier one.
+  partition,     ///< A worker is cut off from every shard.
+  kill_shard,    ///< A shard ends and restarts from its checkpoint.
+  kill_node,     ///< A node's process is killed (SIGKILL).
+  stop_node,     ///< A node's process is stopped (SIGSTOP, then SIGCONT).
+};
+
+/// What a fault's `target` names, once validated.
+enum class fault_target_kind { worker, shard, link, node };
+
+/// One `[[faults]]` block: a fault the runtime injects at a given point.
+/// Validation guarantees: exactly one of at_seconds, at_iteration and
+/// at_gradient is > 0 (at_seconds for the node kinds); target parsed into
+/// target_kind, worker, shard and node (each in range, the kind's kind of
+/// target); duration_s > 0 exactly for the kinds that last; probability,
+/// factor and delay_ms only where the kind uses them (their defaults
+/// elsewhere). The node kinds only in a multi-process run (`nodes`, not
+/// deterministic), and not on the supervisor's node; the other kinds only
+/// in one process (no `nodes`, or deterministic).
+struct fault_config {
+  fault_kind kind = fault_kind::kill_worker;
+  /// "worker W", "shard S", "worker W <-> shard S" (a link) or "node NAME".
+  std::string target;
+  /// When it fires: seconds since the run started (virtual seconds when
+  /// deterministic), the first shard's iteration index, or gradients the
+  /// workers pushed; 0 = not this one.
+  double at_seconds = 0;
+  std::int64_t at_iteration = 0;
+  std::int64_t at_gradient = 0;
+  /// How long it lasts, in seconds (virtual when deterministic); 0 for the
+  /// kinds that happen once.
+  double duration_s = 0;
+  /// Per message (links) or per gradient (fail_gradient): the chance that
+  /// the fault strikes; in (0, 1].
+  double probability = 1;
+  /// slow_worker: how many times as long a gradient takes; > 1.
+  double factor = 1;
+  /// delay: how late a message arrives; reorder: how long a push may wait
+  /// to be overtaken. Milliseconds (virtual when deterministic).
+  double delay_ms = 0;
+
+  /// Resolved from `target` by validation.
+  fault_target_kind target_kind = fault_target_kind::worker;
+  /// The worker slot and the shard index; -1 when the target has none.
+  int worker = -1;
+  int shard = -1;
+  /// The node's name (kill_node, stop_node).
+  std::string node;
+};
+
 struct run_config {
   /// The file it came from ("<built-in>" for the default topology).
   std::string source;
@@ -204,6 +266,8 @@ struct run_config {
   network_config network;
   /// Empty: one process.
   std::vector<node_config> nodes;
+  /// Faults to inject; empty: none.
+  std::vector<fault_config> faults;
 };
 
 /// "synthetic" or "fashion-mnist".
@@ -215,5 +279,16 @@ std::string checkpoint_directory(const run_config& run);
 
 /// "uniform", "factors", "slow_fraction" or "lognormal".
 const char* to_string(speed_profile profile);
+
+/// "kill_worker", "fail_gradient", ..., the spelling of `kind` in a file.
+const char* to_string(fault_kind kind);
+
+/// True for the kinds that act on a worker-shard link (or, partition, on
+/// every link of a worker).
+bool is_link_fault(fault_kind kind);
+
+/// True for the kinds that signal a node's process (injected by `ormo run`'s
+/// launcher).
+bool is_node_fault(fault_kind kind);
 
 } // namespace ormo::config
