@@ -22,6 +22,8 @@ constexpr std::uint64_t link_stream = 0x6c696e6bull;    // "link"
 struct fault_injector_state {
   fault_injector_settings settings;
   supervisor_actor supervisor;
+  /// Restarts killed shards (fault_atom).
+  run_monitor_actor monitor;
   std::vector<link_interceptor_actor> links;
   bool started = false;
   /// Indices of the faults waiting for a count, in file order.
@@ -100,8 +102,9 @@ void fire(injector_pointer self, std::size_t index) {
         to_link(link_fault_kind::partition, s);
       break;
     case fault_kind::kill_shard:
-      if (state.settings.kill_shard)
-        state.settings.kill_shard(shard);
+      if (state.monitor)
+        self->send(state.monitor, fault_atom::value,
+                   static_cast<std::uint64_t>(shard));
       break;
     case fault_kind::kill_node:
     case fault_kind::stop_node:
@@ -144,6 +147,7 @@ fault_injector(injector_pointer self, fault_injector_settings settings) {
       state.links = std::move(links);
       if (monitor)
         self->monitor(monitor);
+      state.monitor = std::move(monitor);
       const auto& faults = state.settings.faults;
       for (std::size_t i = 0; i < faults.size(); ++i) {
         if (faults[i].at_seconds > 0)

@@ -181,7 +181,8 @@ link_interceptor_actor::behavior_type link_interceptor(interceptor_pointer self,
                                                        link_settings settings) {
   self->state.random = random_source(settings.seed);
   self->state.settings = std::move(settings);
-  auto orderer = self->state.settings.orderer;
+  // The orderer changes when its shard restarts.
+  auto orderer = [self] { return self->state.settings.orderer; };
   return {
     [=](push_atom, gradient_push& push) -> caf::result<push_outcome> {
       tally_push(self, push);
@@ -189,19 +190,28 @@ link_interceptor_actor::behavior_type link_interceptor(interceptor_pointer self,
       arrive(self, std::move(push), promise);
       return promise;
     },
-    [=](join_atom, worker_id w) { self->send(orderer, join_atom::value, w); },
-    [=](leave_atom, worker_id w) { self->send(orderer, leave_atom::value, w); },
-    [=](resize_atom, std::int32_t k) {
-      self->send(orderer, resize_atom::value, k);
+    [=](join_atom, worker_id w) { self->send(orderer(), join_atom::value, w); },
+    [=](leave_atom, worker_id w) {
+      self->send(orderer(), leave_atom::value, w);
     },
-    [=](stats_atom) { return self->delegate(orderer, stats_atom::value); },
+    [=](resize_atom, std::int32_t k) {
+      self->send(orderer(), resize_atom::value, k);
+    },
+    [=](stats_atom) { return self->delegate(orderer(), stats_atom::value); },
     [=](watch_atom, std::uint8_t slot, std::uint64_t received,
         iteration_index iteration, run_monitor_actor watcher) {
-      self->send(orderer, watch_atom::value, slot, received, iteration,
+      self->send(orderer(), watch_atom::value, slot, received, iteration,
                  std::move(watcher));
     },
     [=](checkpoint_atom) {
-      return self->delegate(orderer, checkpoint_atom::value);
+      return self->delegate(orderer(), checkpoint_atom::value);
+    },
+    [=](fault_atom, run_monitor_actor& watcher) {
+      self->send(orderer(), fault_atom::value, std::move(watcher));
+    },
+    [=](route_atom, const caf::actor& restarted) {
+      self->state.settings.orderer
+        = caf::actor_cast<momentum_orderer_actor>(restarted);
     },
     [=](fault_atom, const link_fault& fault) {
       self->state.faults.push_back(

@@ -272,6 +272,14 @@ momentum_orderer_actor::behavior_type momentum_orderer(
       self->state.watches[slot] = {received, iteration, std::move(watcher)};
       check_watch(self);
     },
+    [=](fault_atom, run_monitor_actor& watcher) {
+      self->send(watcher, milestone_atom::value, current_stats(self));
+      self->send_exit(self->state.server, caf::exit_reason::kill);
+      self->quit(caf::exit_reason::kill);
+    },
+    [=](route_atom, const caf::actor&) {
+      // For link interceptors only.
+    },
     [=](checkpoint_atom) -> caf::result<iteration_index> {
       auto promise = self->make_response_promise<iteration_index>();
       write_checkpoint(self, [promise](iteration_index iteration) {

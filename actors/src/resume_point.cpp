@@ -102,25 +102,41 @@ result<resume_point> deterministic_point(const training_plan& plan,
     point.refused);
 }
 
+/// Shard `shard`'s newest checkpoint in `store` that reads whole and fits
+/// `plan`, with its file.
+result<std::pair<shard_checkpoint, std::string>>
+newest_of(const training_plan& plan, const checkpoint_store& store,
+          std::size_t shard, std::vector<std::string>& refused) {
+  auto series
+    = checkpoint_store::shard_series(static_cast<std::uint32_t>(shard));
+  auto found = store.newest(series, refused);
+  if (!found)
+    return with_refused(found.error(), refused);
+  auto cut = shard_from(plan, shard, *found);
+  if (!cut)
+    return with_refused(cut.error(), refused);
+  return std::make_pair(std::move(cut).value(), found->path.string());
+}
+
 result<resume_point> real_time_point(const training_plan& plan,
                                      const checkpoint_store& store) {
   resume_point point;
   for (std::size_t s = 0; s < plan.shards.size(); ++s) {
-    auto series = checkpoint_store::shard_series(static_cast<std::uint32_t>(s));
-    std::vector<std::string> refused;
-    auto found = store.newest(series, refused);
-    point.refused.insert(point.refused.end(), refused.begin(), refused.end());
+    auto found = newest_of(plan, store, s, point.refused);
     if (!found)
-      return with_refused(found.error(), point.refused);
-    auto cut = shard_from(plan, s, *found);
-    if (!cut)
-      return with_refused(cut.error(), point.refused);
+      return found.error();
+    auto& [cut, file] = *found;
     // Workers start afresh, numbering their pushes from 1 again.
-    cut->ledger.clear();
-    point.shards.push_back(std::move(cut).value());
-    point.files.push_back(found->path.string());
+    cut.ledger.clear();
+    point.shards.push_back(std::move(cut));
+    point.files.push_back(std::move(file));
   }
   return point;
+}
+
+checkpoint_store store_of(const training_plan& plan) {
+  const auto& first = plan.shards.front();
+  return {first.checkpoint_directory, first.checkpoint_keep};
 }
 
 } // namespace
@@ -129,10 +145,18 @@ result<resume_point> find_resume_point(const training_plan& plan) {
   if (plan.shards.empty())
     return status::error(status_code::invalid_argument,
                          "a plan without shards");
-  const auto& first = plan.shards.front();
-  checkpoint_store store(first.checkpoint_directory, first.checkpoint_keep);
+  auto store = store_of(plan);
   return plan.deterministic ? deterministic_point(plan, store)
                             : real_time_point(plan, store);
+}
+
+result<shard_checkpoint>
+newest_shard_checkpoint(const training_plan& plan, std::size_t shard,
+                        std::vector<std::string>& refused) {
+  auto found = newest_of(plan, store_of(plan), shard, refused);
+  if (!found)
+    return found.error();
+  return std::move(found->first);
 }
 
 } // namespace ormo::actors

@@ -39,6 +39,10 @@ struct monitor_state {
   optim::iteration_index next_checkpoint = 0;
   bool checkpointing = false;
   std::optional<paused_run> paused;
+  /// Shards restarted, and the gradients they had decided after the
+  /// checkpoint they restarted from.
+  std::uint32_t shard_restarts = 0;
+  std::uint64_t rolled_back = 0;
   /// A stop rule was met (`end`): the counts stay as they were then, while
   /// the final evaluation runs.
   bool stopping = false;
@@ -52,6 +56,12 @@ struct monitor_state {
 };
 
 using monitor_pointer = run_monitor_actor::stateful_pointer<monitor_state>;
+
+/// Whether a request failed because its shard went down and restarts.
+bool restarting(monitor_pointer self, const caf::error& error) {
+  return self->state.settings.restart_shard
+         && error == caf::sec::request_receiver_down;
+}
 
 double seconds_since_start(monitor_pointer self) {
   return std::chrono::duration<double>(self->clock().now() - self->state.start)
@@ -127,8 +137,11 @@ void pull_parameters(monitor_pointer self, F done) {
             done(*assembled);
         },
         [=](caf::error& error) {
-          finish(self, run_end::failed(run_failure::request_failed,
-                                       self->system().render(error)));
+          if (restarting(self, error)) // again, from the restarted shard
+            pull_parameters(self, done);
+          else
+            finish(self, run_end::failed(run_failure::request_failed,
+                                         self->system().render(error)));
         });
   }
 }
@@ -269,6 +282,8 @@ void finish(monitor_pointer self, run_end end) {
   policy(self).fill_report(*state.settings.report, end,
                            seconds_since_start(self), wall_seconds(self),
                            training_seconds);
+  state.settings.report->shard_restarts = state.shard_restarts;
+  state.settings.report->gradients_rolled_back = state.rolled_back;
   report_progress(self);
   self->send(state.settings.supervisor, stop_atom::value);
   for (auto& route : state.settings.shards) {
@@ -464,8 +479,9 @@ void collect_counts(monitor_pointer self) {
     on_counts(self);
   };
   auto failed = [=](caf::error& error) {
-    finish(self, run_end::failed(run_failure::request_failed,
-                                 self->system().render(error)));
+    if (!restarting(self, error)) // else no counts this tick
+      finish(self, run_end::failed(run_failure::request_failed,
+                                   self->system().render(error)));
   };
   for (std::size_t s = 0; s < state.settings.shards.size(); ++s) {
     self
@@ -487,6 +503,51 @@ void collect_counts(monitor_pointer self) {
         arrived();
       },
       failed);
+}
+
+/// Shard `s` went down (`why`): it restarts from its newest checkpoint and
+/// everyone who reaches it is moved to it, or the run ends.
+void restart_shard(monitor_pointer self, std::size_t s, const caf::error& why) {
+  auto& state = self->state;
+  auto& route = state.settings.shards[s];
+  // The other half of the shard goes too: a shard is its server and
+  // orderer together.
+  self->send_exit(route.server, caf::exit_reason::kill);
+  self->send_exit(route.orderer, caf::exit_reason::kill);
+  auto lost = "shard " + std::to_string(s) + " lost ("
+              + self->system().render(why) + ")";
+  auto fresh = state.settings.restart_shard(s);
+  if (!fresh) {
+    finish(self, run_end::failed(run_failure::shard_lost,
+                                 lost + "; cannot restart it: "
+                                   + self->system().render(fresh.error())));
+    return;
+  }
+  route = std::move(*fresh);
+  self->monitor(route.server);
+  self->monitor(route.orderer);
+  ++state.shard_restarts;
+  self->send(state.settings.supervisor, route_atom::value, std::uint64_t{s},
+             route.server, route.orderer);
+  auto before = state.shard_counts[s].received;
+  self
+    ->request(route.orderer, state.settings.request_timeout, stats_atom::value)
+    .then(
+      [=](orderer_stats& restored) {
+        auto& state = self->state;
+        if (before > restored.received)
+          state.rolled_back += before - restored.received;
+        state.shard_counts[s] = std::move(restored);
+        arm_watch(self);
+        arm_stop_watch(self);
+        if (s == 0)
+          arm_checkpoint_watch(self);
+      },
+      [=](caf::error& error) {
+        finish(self, run_end::failed(run_failure::shard_lost,
+                                     lost + "; its restart did not answer: "
+                                       + self->system().render(error)));
+      });
 }
 
 /// A resumed run: the monitor as it was at the cut `from`, its rows
@@ -537,6 +598,10 @@ run_monitor_actor::behavior_type run_monitor(monitor_pointer self,
     for (std::size_t s = 0; s < shards.size(); ++s)
       if (shards[s].server.address() == down.source
           || shards[s].orderer.address() == down.source) {
+        if (state.settings.restart_shard) {
+          restart_shard(self, s, down.reason);
+          return;
+        }
         auto place = s < state.settings.shard_places.size()
                        ? " on " + state.settings.shard_places[s]
                        : std::string{};
@@ -580,6 +645,14 @@ run_monitor_actor::behavior_type run_monitor(monitor_pointer self,
         policy(self).interrupt();
       collect_counts(self);
       schedule_tick(self, self->state.settings.tick);
+    },
+    [=](fault_atom, std::uint64_t shard) {
+      // The orderer's last counters come first (a milestone), then its
+      // down: what it decided since its checkpoint is known exactly.
+      auto& shards = self->state.settings.shards;
+      if (shard < shards.size())
+        self->send(shards[shard].orderer, fault_atom::value,
+                   caf::actor_cast<run_monitor_actor>(self));
     },
     [=](milestone_atom, orderer_stats& counts) {
       // The watched shard's counters at the count itself (no request that

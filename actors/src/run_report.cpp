@@ -102,6 +102,8 @@ std::string to_json(const run_report& r) {
                         {"lost", r.lost},
                         {"nodes_lost", r.nodes_lost}};
   json["restarts"] = r.restarts;
+  json["shard_restarts"] = r.shard_restarts;
+  json["gradients_rolled_back"] = r.gradients_rolled_back;
   json["faults_injected"] = nlohmann::ordered_json::object();
   for (const auto& [kind, count] : r.faults_injected)
     json["faults_injected"][kind] = count;

@@ -39,6 +39,17 @@ void on_failure(supervisor_pointer self, std::size_t slot,
                 std::int32_t restarts, std::string why,
                 const worker_host_actor& host = {});
 
+/// The routes the worker in `slot` reaches the shards by.
+std::vector<shard_route> routes_of(supervisor_pointer self, std::size_t slot) {
+  const auto& settings = self->state.settings;
+  auto routes = settings.shards;
+  const auto count = routes.size();
+  if ((slot + 1) * count <= settings.links.size())
+    for (std::size_t s = 0; s < count; ++s)
+      routes[s].orderer = settings.links[slot * count + s];
+  return routes;
+}
+
 /// Spawns the worker of `slot`; `resumed`: one of a resumed run (its id,
 /// and where it goes on), otherwise a new one.
 void spawn_member(supervisor_pointer self, std::size_t slot,
@@ -57,10 +68,8 @@ void spawn_member(supervisor_pointer self, std::size_t slot,
   for (auto& route : state.settings.shards)
     self->send(route.orderer, join_atom::value, id);
   auto handle = self->spawn(
-    worker, id,
-    state.settings.routes ? state.settings.routes(slot) : state.settings.shards,
-    std::move(source).value(), state.settings.timing(slot),
-    caf::actor_cast<supervisor_actor>(self),
+    worker, id, routes_of(self, slot), std::move(source).value(),
+    state.settings.timing(slot), caf::actor_cast<supervisor_actor>(self),
     resumed != nullptr ? *resumed : worker_progress{});
   self->monitor(handle);
   auto address = handle.address();
@@ -548,6 +557,27 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self,
         return;
       for (const auto& [id, member] : live_by_id(self))
         self->send(member->handle, resume_atom::value);
+    },
+    [=](route_atom, std::uint64_t shard, parameter_server_actor& server,
+        momentum_orderer_actor& orderer) {
+      auto& state = self->state;
+      auto& shards = state.settings.shards;
+      const auto& links = state.settings.links;
+      if (shard >= shards.size())
+        return;
+      shards[shard].server = std::move(server);
+      shards[shard].orderer = std::move(orderer);
+      const auto& fresh = shards[shard];
+      // Interceptors first: a worker sends through its interceptor only
+      // after this (the interceptor's mailbox keeps the order).
+      for (auto k = shard; k < links.size(); k += shards.size())
+        self->send(links[k], route_atom::value,
+                   caf::actor_cast<caf::actor>(fresh.orderer));
+      for (const auto& [id, member] : live_by_id(self)) {
+        bool intercepted = (member->slot + 1) * shards.size() <= links.size();
+        self->send(member->handle, route_atom::value, shard, fresh.server,
+                   intercepted ? momentum_orderer_actor{} : fresh.orderer);
+      }
     },
     [=](stop_atom) {
       auto& state = self->state;

@@ -170,7 +170,8 @@ run_monitor_actor spawn_monitor(
   std::vector<shard_route> shards, supervisor_actor supervisor,
   const training_problem& problem, const training_callbacks& callbacks,
   std::shared_ptr<run_report> report, std::vector<std::string> shard_places,
-  std::shared_ptr<const run_checkpoint> from) {
+  std::shared_ptr<const run_checkpoint> from,
+  std::function<caf::expected<shard_route>(std::size_t)> restart_shard) {
   report->algorithm = plan.report.algorithm;
   report->apply = plan.report.apply;
   report->workers = plan.report.workers;
@@ -198,8 +199,40 @@ run_monitor_actor spawn_monitor(
     monitor.checkpoint_directory = plan.shards.front().checkpoint_directory;
   monitor.checkpoint_keep = plan.monitor.checkpoint_keep;
   monitor.resume_from = std::move(from);
+  monitor.restart_shard = std::move(restart_shard);
   return spawn_run_monitor(system, std::move(monitor));
 }
+
+namespace {
+
+/// What restarts a lost shard of `plan` from its newest checkpoint; empty
+/// when the plan takes none.
+std::function<caf::expected<shard_route>(std::size_t)>
+shard_restarter(caf::actor_system& system, const training_plan& plan) {
+  if (plan.shards.empty()
+      || (plan.monitor.checkpoint_every <= 0
+          && plan.shards.front().checkpoint_every <= 0))
+    return {};
+  return [&system, plan](std::size_t s) -> caf::expected<shard_route> {
+    std::vector<std::string> refused;
+    auto cut = newest_shard_checkpoint(plan, s, refused);
+    if (!cut)
+      return caf::make_error(error_code::checkpoint_failed,
+                             cut.error().message());
+    auto rule = make_rule(plan.shards[s].rule);
+    if (!rule)
+      return invalid_setup("algorithm: " + rule.error().message());
+    (*rule)->keep_momentum_elsewhere(); // u is the server's, as in the cut
+    if (auto restored = (*rule)->restore(cut->rule); !restored)
+      return caf::make_error(error_code::checkpoint_failed,
+                             "the checkpoint of shard " + std::to_string(s)
+                               + ": " + restored.message());
+    return spawn_shard_with(system, s, plan.shards[s], std::move(*rule),
+                            Eigen::VectorXf{}, &*cut);
+  };
+}
+
+} // namespace
 
 caf::expected<training_handles>
 spawn_training(caf::actor_system& system, const training_plan& plan,
@@ -262,14 +295,8 @@ spawn_training(caf::actor_system& system, const training_plan& plan,
 
   supervisor_settings supervision;
   supervision.shards = handles.shards;
-  if (!links.empty())
-    supervision.routes = [links, shards = handles.shards](std::size_t slot) {
-      auto routes = shards;
-      if ((slot + 1) * shards.size() <= links.size())
-        for (std::size_t s = 0; s < shards.size(); ++s)
-          routes[s].orderer = links[slot * shards.size() + s];
-      return routes;
-    };
+  for (const auto& link : links)
+    supervision.links.push_back(link); // as the orderer it stands for
   supervision.make_source
     = [make_source = problem.make_source, slots = plan.workers.initial](
         std::size_t slot) { return make_source(slot, slots); };
@@ -286,7 +313,8 @@ spawn_training(caf::actor_system& system, const training_plan& plan,
   handles.report = std::make_shared<run_report>();
   handles.monitor
     = spawn_monitor(system, plan, handles.shards, handles.supervisor, problem,
-                    callbacks, handles.report, {}, exact ? from->run : nullptr);
+                    callbacks, handles.report, {}, exact ? from->run : nullptr,
+                    shard_restarter(system, plan));
   if (injector)
     caf::anon_send(injector, start_atom::value, handles.supervisor,
                    handles.monitor, std::move(links));

@@ -132,8 +132,22 @@ void push_answered(worker_pointer self, std::uint64_t sequence,
   reply_handled(self);
 }
 
+/// Whether `error` says that shard `shard`, as routed when the request
+/// was sent (its `route` count), was down; the shard then counts as down
+/// until its restarted route comes, unless that came already.
+bool bounced(worker_pointer self, std::size_t shard, std::uint64_t route,
+             const caf::error& error) {
+  if (error != caf::sec::request_receiver_down)
+    return false;
+  auto& state = self->state;
+  if (state.route_changes[shard] == route)
+    state.shard_down[shard] = true;
+  return true;
+}
+
 void pull(worker_pointer self, std::size_t shard) {
   auto& state = self->state;
+  const auto route = state.route_changes[shard];
   state.pulling[shard] = true;
   ++state.pulls_awaited;
   ++state.awaiting;
@@ -157,7 +171,19 @@ void pull(worker_pointer self, std::size_t shard) {
         state.snapshots[shard] = std::move(snapshot);
         reply_handled(self);
       },
-      [=](caf::error& error) { fail(self, error); });
+      [=](caf::error& error) {
+        if (!bounced(self, shard, route, error)) {
+          fail(self, error);
+          return;
+        }
+        auto& state = self->state;
+        --state.awaiting;
+        --state.pulls_awaited;
+        state.pulling[shard] = false;
+        state.stale[shard] = true; // no computing on it before a pull
+        if (state.route_changes[shard] != route)
+          pull(self, shard);
+      });
 }
 
 /// Computes the next gradient when the worker may: not leaving or paused,
@@ -259,14 +285,21 @@ void compute(worker_pointer self) {
 /// Sends push `sequence`'s slice `message` to shard `shard`.
 void send_slice(worker_pointer self, std::uint64_t sequence, std::size_t shard,
                 gradient_push message) {
+  const auto route = self->state.route_changes[shard];
   self
     ->request(self->state.shards[shard].orderer, caf::infinite,
-              push_atom::value, std::move(message))
+              push_atom::value, message)
     .then(
       [=](push_outcome& outcome) {
         push_answered(self, sequence, shard, outcome);
       },
-      [=](caf::error& error) { fail(self, error); });
+      [=](caf::error& error) {
+        if (!bounced(self, shard, route, error))
+          fail(self, error);
+        else if (self->state.route_changes[shard] != route)
+          send_slice(self, sequence, shard, message);
+        // Otherwise unanswered until the restarted shard's route comes.
+      });
 }
 
 /// Sends again every slice unanswered for retry_after, and tells the
@@ -277,7 +310,7 @@ void send_again(worker_pointer self) {
   std::uint64_t resent = 0;
   for (auto& record : state.pushes)
     for (std::size_t s = 0; s < record.slices.size(); ++s)
-      if (!record.answered[s]
+      if (!record.answered[s] && !state.shard_down[s]
           && now - record.sent_at[s] >= state.timing.retry_after) {
         record.sent_at[s] = now;
         send_slice(self, record.sequence, s, record.slices[s]);
@@ -285,6 +318,36 @@ void send_again(worker_pointer self) {
       }
   if (resent > 0 && state.supervisor)
     self->send(state.supervisor, retry_atom::value, resent);
+}
+
+/// Shard `shard` restarted with `server` and `orderer` (null: the worker
+/// keeps its interceptor). Its unanswered slices go there at once, and its
+/// parameters are pulled again.
+void take_route(worker_pointer self, std::uint64_t shard,
+                parameter_server_actor server, momentum_orderer_actor orderer) {
+  auto& state = self->state;
+  if (shard >= state.shards.size())
+    return;
+  auto& route = state.shards[shard];
+  route.server = std::move(server);
+  if (orderer)
+    route.orderer = std::move(orderer);
+  ++state.route_changes[shard];
+  state.shard_down[shard] = false;
+  auto now = self->clock().now();
+  std::uint64_t resent = 0;
+  for (auto& record : state.pushes)
+    if (!record.answered[shard]) {
+      record.sent_at[shard] = now;
+      send_slice(self, record.sequence, shard, record.slices[shard]);
+      ++resent;
+    }
+  if (resent > 0 && state.supervisor)
+    self->send(state.supervisor, retry_atom::value, resent);
+  if (!state.pulling[shard]) {
+    state.stale[shard] = true;
+    pull(self, shard);
+  }
 }
 
 void push(worker_pointer self) {
@@ -389,6 +452,8 @@ worker(worker_pointer self, worker_id id, std::vector<shard_route> shards,
   state.snapshots.resize(state.shards.size());
   state.computed_at.resize(state.shards.size());
   state.stale.assign(state.shards.size(), false);
+  state.shard_down.assign(state.shards.size(), false);
+  state.route_changes.assign(state.shards.size(), 0);
   state.pulling.assign(state.shards.size(), false);
   if (state.shards.size() > 1)
     state.assembled.resize(
@@ -442,6 +507,10 @@ worker(worker_pointer self, worker_id id, std::vector<shard_route> shards,
       auto answer = state.pause;
       reply_handled(self);
       return answer;
+    },
+    [=](route_atom, std::uint64_t shard, parameter_server_actor& server,
+        momentum_orderer_actor& orderer) {
+      take_route(self, shard, std::move(server), std::move(orderer));
     },
     [=](resume_atom) {
       auto& state = self->state;

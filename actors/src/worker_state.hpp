@@ -50,6 +50,11 @@ struct worker_state {
   /// Per shard: rejected a push and not pulled again since (no computing on
   /// it), and whether that pull is awaited.
   std::vector<bool> stale;
+  /// Per shard: found down (a request to it bounced) and not yet told its
+  /// restarted route; and how often its route changed (a request that
+  /// bounces after a change is simply sent again).
+  std::vector<bool> shard_down;
+  std::vector<std::uint64_t> route_changes;
   std::vector<bool> pulling;
   /// Pulls awaited.
   std::size_t pulls_awaited = 0;

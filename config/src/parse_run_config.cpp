@@ -327,10 +327,11 @@ void check_faults(detail::document_reader& reader, run_config& config) {
       reader.fail_at(path(i, "kind"), "missing; every fault needs a kind");
       continue;
     }
-    if (kind == fault_kind::kill_shard)
+    if (kind == fault_kind::kill_shard
+        && config.checkpoints.every_iterations <= 0)
       reader.fail_at(path(i, "kind"),
-                     "\"kill_shard\" is not available yet (shards do not "
-                     "restart from their checkpoints yet)");
+                     "\"kill_shard\" restarts the shard from its newest "
+                     "checkpoint: set checkpoints.every_iterations");
     // Where: node faults signal processes, which only a multi-process run
     // has; the others are injected inside one process.
     const bool processes = !config.nodes.empty() && !config.run.deterministic;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "actors/actor_testing.hpp"
+#include "helpers.hpp"
 #include "ormo/actors/classification_problem.hpp"
 #include "ormo/actors/run_report.hpp"
 #include "ormo/config/parse_run_config.hpp"
@@ -119,10 +120,12 @@ void check_accounting(const outcome& run, int pushes_in_flight = 1) {
              + r.gradients_partial);
   // None decided (let alone applied) twice: never more than were computed.
   CHECK(r.gradients_received <= run.computed);
-  // The others are accounted for: lost with a failing worker, computed by
-  // a worker that crashed before pushing it, or in flight at the end.
+  // The others are accounted for: lost with a failing worker, rolled back
+  // with a restarted shard, computed by a worker that crashed before
+  // pushing it, or in flight at the end.
   CHECK(run.computed
-        <= r.gradients_received + r.gradients_lost + r.crashed
+        <= r.gradients_received + r.gradients_lost + r.gradients_rolled_back
+             + r.crashed
              + r.joined * static_cast<std::uint32_t>(pushes_in_flight + 1));
   CHECK(r.crashed == r.restarted + r.evicted);
   CHECK(r.restarts == r.restarted);
@@ -288,6 +291,24 @@ TEST_CASE("faults: partition cuts a worker off; its watchdog ends it and "
   CHECK(r.retries > 0);
   CHECK(r.last_failure.find("no answer from the shards within 0.03 s")
         != std::string::npos);
+}
+
+TEST_CASE("faults: kill_shard restarts the shard from its newest "
+          "checkpoint; what it decided since is counted as rolled back") {
+  ormo::test::scratch_directory dir;
+  auto run = run_with(
+    fault("kind = \"kill_shard\"\ntarget = \"shard 0\"\nat_iteration = 40\n"
+          "[checkpoints]\nevery_iterations = 15\ndir = \""
+          + (dir.path() / "ckpt").string() + "\"\n"));
+  check_accounting(run);
+  const auto& r = run.report;
+  CHECK(r.faults_injected.at("kill_shard") == 1);
+  CHECK(r.shard_restarts == 1);
+  CHECK(r.crashed == 0); // the workers go on with the restarted shard
+  // Killed at iteration 40, restarted from the cut taken just after 30:
+  // the gradients it had decided since are gone with it, and counted.
+  CHECK(r.gradients_rolled_back >= 3 * 5);
+  CHECK(r.gradients_rolled_back <= 3 * 10);
 }
 
 TEST_CASE("faults: a faulty deterministic run replays exactly") {

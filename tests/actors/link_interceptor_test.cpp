@@ -44,6 +44,8 @@ recording_orderer(momentum_orderer_actor::pointer,
     [](watch_atom, std::uint8_t, std::uint64_t, iteration_index,
        run_monitor_actor) {},
     [](checkpoint_atom) { return iteration_index{0}; },
+    [](fault_atom, const run_monitor_actor&) {},
+    [](route_atom, const caf::actor&) {},
   };
 }
 

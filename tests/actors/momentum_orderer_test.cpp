@@ -77,6 +77,7 @@ run_monitor_actor spawn_watcher(deterministic_system& env,
           ++*milestones;
           *last = stats;
         },
+        [](fault_atom, std::uint64_t) {},
       };
     }));
 }

@@ -438,6 +438,8 @@ TEST_CASE("run_report: summary JSON keeps its key order and number forms") {
                                     "stop_reason",
                                     "membership",
                                     "restarts",
+                                    "shard_restarts",
+                                    "gradients_rolled_back",
                                     "faults_injected",
                                     "last_failure",
                                     "failure"});

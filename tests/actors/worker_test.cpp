@@ -185,7 +185,8 @@ TEST_CASE("worker: rejected gradients are answered and the worker goes on") {
   CHECK(w.version == 20);
 }
 
-TEST_CASE("worker: a request that fails ends the worker with an error") {
+TEST_CASE("worker: a shard that goes down and never restarts ends the "
+          "worker at its request timeout") {
   deterministic_system env;
   auto shard = spawn_shard(env, Eigen::VectorXf::Zero(dimension), ormo_rule());
   auto source = std::make_shared<quadratic_source>(target());
@@ -195,8 +196,39 @@ TEST_CASE("worker: a request that fails ends the worker with an error") {
   CHECK_FALSE(reason->has_value());
   caf::anon_send_exit(shard.orderer, caf::exit_reason::kill);
   env.run_for(milliseconds(3));
+  CHECK_FALSE(reason->has_value());       // waiting for the shard's restart
+  env.run_for(std::chrono::seconds(121)); // twice the timeout, and a bit
   REQUIRE(reason->has_value());
-  CHECK(**reason);
+  CHECK(**reason == caf::sec::request_timeout);
+}
+
+TEST_CASE("worker: told a restarted shard's route, it sends there what was "
+          "unanswered, pulls its parameters and goes on") {
+  deterministic_system env;
+  auto shard = spawn_shard(env, Eigen::VectorXf::Zero(dimension), ormo_rule());
+  auto source = std::make_shared<quadratic_source>(target());
+  auto handle = spawn_worker(env, 1, {shard}, source, virtual_timing());
+  auto reason = exit_reason_of(env, handle);
+  env.run_for(milliseconds(5));
+  auto before = env.ask<orderer_stats>(shard.orderer, stats_atom::value);
+  REQUIRE(before.received > 0);
+  caf::anon_send_exit(shard.orderer, caf::exit_reason::kill);
+  caf::anon_send_exit(shard.server, caf::exit_reason::kill);
+  env.run_for(milliseconds(3));
+  // The restarted shard: afresh here (a checkpoint's state in a run).
+  auto restarted
+    = spawn_shard(env, Eigen::VectorXf::Zero(dimension), ormo_rule());
+  caf::anon_send(restarted.orderer, join_atom::value, worker_id{1});
+  caf::anon_send(handle, route_atom::value, std::uint64_t{0}, restarted.server,
+                 restarted.orderer);
+  env.run_for(milliseconds(10));
+  CHECK_FALSE(reason->has_value());
+  auto after = env.ask<orderer_stats>(restarted.orderer, stats_atom::value);
+  // Its pushes go on at the new shard: the one left unanswered first (from
+  // an iteration the new shard has not reached: rejected, then pulled).
+  CHECK(after.received >= 5);
+  CHECK(after.accepted >= 4);
+  CHECK(after.rejected.size() <= 1);
 }
 
 namespace {
@@ -849,6 +881,10 @@ lossy_link(momentum_orderer_actor::stateful_pointer<lossy_link_state> self,
     [=](checkpoint_atom) {
       return self->delegate(orderer, checkpoint_atom::value);
     },
+    [=](fault_atom, run_monitor_actor& watcher) {
+      self->send(orderer, fault_atom::value, std::move(watcher));
+    },
+    [=](route_atom, const caf::actor&) {},
   };
 }
 

@@ -123,7 +123,7 @@ TEST_CASE("each example sets what its name promises") {
           fault_kind::kill_worker, fault_kind::fail_gradient,
           fault_kind::slow_worker, fault_kind::freeze_worker, fault_kind::drop,
           fault_kind::delay, fault_kind::duplicate, fault_kind::reorder,
-          fault_kind::partition});
+          fault_kind::partition, fault_kind::kill_shard});
 
   auto three = load_example("three-nodes.toml");
   CHECK(three.data.source == data_source::fashion_mnist);

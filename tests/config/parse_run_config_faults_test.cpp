@@ -194,8 +194,8 @@ TEST_CASE("faults: bad combinations are refused naming the entry and key") {
      "t.toml:13:12: faults[0].delay_ms: only for \"delay\" and \"reorder\", "
      "not \"drop\""},
     {"kind = \"kill_shard\"\ntarget = \"shard 1\"\nat_seconds = 1\n",
-     "t.toml:9:8: faults[0].kind: \"kill_shard\" is not available yet "
-     "(shards do not restart from their checkpoints yet)"},
+     "t.toml:9:8: faults[0].kind: \"kill_shard\" restarts the shard from "
+     "its newest checkpoint: set checkpoints.every_iterations"},
     {"kind = \"kill_worker\"\ntarget = \"worker 1\"\nat_seconds = -1\n",
      "t.toml:11:14: faults[0].at_seconds: -1 is not in [0, 1e+09]"},
   };

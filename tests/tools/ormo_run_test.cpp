@@ -118,10 +118,12 @@ TEST_CASE("ormo run: a deterministic run with declared faults gives the same "
   auto summary = json::parse(read_text(dir / "first" / "summary.json"));
   for (const char* kind :
        {"kill_worker", "fail_gradient", "slow_worker", "freeze_worker", "drop",
-        "delay", "duplicate", "reorder", "partition"}) {
+        "delay", "duplicate", "reorder", "partition", "kill_shard"}) {
     INFO(kind);
     CHECK(summary["faults_injected"][kind] == 1);
   }
+  CHECK(summary["shard_restarts"] == 1);
+  CHECK(summary["gradients_rolled_back"].get<int>() > 0);
   CHECK(summary["restarts"].get<int>() >= 2); // killed, partitioned
   CHECK(summary["restarts"] == summary["membership"]["restarted"]);
   CHECK(summary["retries"].get<int>() > 0);

@@ -30,6 +30,7 @@ using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using enlist_atom = caf::atom_constant<caf::atom("enlist")>;
 using spawn_atom = caf::atom_constant<caf::atom("spawn")>;
 using routes_atom = caf::atom_constant<caf::atom("routes")>;
+using route_atom = caf::atom_constant<caf::atom("route")>;
 using fault_atom = caf::atom_constant<caf::atom("fault")>;
 using tally_atom = caf::atom_constant<caf::atom("tally")>;
 using release_atom = caf::atom_constant<caf::atom("release")>;

@@ -14,7 +14,8 @@
 // freeze_worker) goes to the supervisor, which passes it on to the slot's
 // live worker (worker_fault); a link fault (drop, delay, duplicate,
 // reorder) to the interceptor of its worker-shard link; a partition to
-// every link of its worker; kill_shard to the `kill_shard` hook. Every
+// every link of its worker; kill_shard to the run monitor, which kills the
+// shard and restarts it from its checkpoint. Every
 // random choice is made by the actor it strikes, from a seed derived from
 // the run's seed, the fault's index and the link or worker: never from
 // the wall clock, so a deterministic run with faults replays byte for byte.
@@ -28,7 +29,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -79,9 +79,6 @@ struct fault_injector_settings {
   std::size_t shards = 1;
   /// Where the faults that fire are counted; may be null.
   std::shared_ptr<fault_counts> counts;
-  /// Kills shard `shard` (to be restarted from its checkpoint); empty:
-  /// kill_shard faults are counted and do nothing else.
-  std::function<void(std::size_t shard)> kill_shard;
 };
 
 /// Spawns the injector; it fires nothing before start_atom.

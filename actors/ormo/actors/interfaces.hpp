@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_actor.hpp>
@@ -45,7 +46,9 @@ using run_monitor_actor = caf::typed_actor<
   caf::reacts_to<tick_atom>,
   /// A watched count was reached at one orderer (the sender); its
   /// counters then.
-  caf::reacts_to<milestone_atom, orderer_stats>>;
+  caf::reacts_to<milestone_atom, orderer_stats>,
+  /// A declared fault: kill shard `s` (it restarts from its checkpoint).
+  caf::reacts_to<fault_atom, std::uint64_t>>;
 
 /// Owns the update rule of one shard (t, n): validates gradients, places
 /// them by their iteration index and tells the parameter server what to
@@ -66,7 +69,15 @@ using momentum_orderer_actor = caf::typed_actor<
   /// Writes this shard's checkpoint now (server and orderer, one cut) and
   /// answers with its iteration index once the file is written. Asked with
   /// every worker paused (deterministic mode); fails when it cannot write.
-  caf::replies_to<checkpoint_atom>::with<iteration_index>>;
+  caf::replies_to<checkpoint_atom>::with<iteration_index>,
+  /// A declared fault (kill_shard): sends `watcher` a milestone with its
+  /// counters as they are, then goes down (killed), and its server with
+  /// it.
+  caf::reacts_to<fault_atom, run_monitor_actor>,
+  /// For a link interceptor in an orderer's place: the shard was restarted,
+  /// this (a momentum_orderer_actor) is its orderer from now on. An orderer
+  /// ignores it.
+  caf::reacts_to<route_atom, caf::actor>>;
 
 /// The pull -> compute -> push loop. Driven by its own messages.
 using worker_actor = caf::typed_actor<
@@ -85,6 +96,12 @@ using worker_actor = caf::typed_actor<
   caf::replies_to<pause_atom>::with<worker_progress>,
   /// After a pause: pulls every shard and goes on.
   caf::reacts_to<resume_atom>,
+  /// Shard `s` was restarted from its checkpoint: its server, and its
+  /// orderer (null: the worker reaches it through a link interceptor, which
+  /// was told). The worker sends it the pushes it has not answered and
+  /// pulls its parameters (and with them its iteration index).
+  caf::reacts_to<route_atom, std::uint64_t, parameter_server_actor,
+                 momentum_orderer_actor>,
   /// A declared fault strikes it (see fault_injector.hpp).
   caf::reacts_to<fault_atom, worker_fault>,
   /// A sign of life for its supervisor: the gradients it pushed so far.
@@ -132,6 +149,10 @@ using supervisor_actor = caf::typed_actor<
   /// paused, for a deterministic run's checkpoint.
   caf::replies_to<pause_atom>::with<paused_run>,
   /// Resumes every paused worker.
-  caf::reacts_to<resume_atom>>;
+  caf::reacts_to<resume_atom>,
+  /// Shard `s` was restarted with this server and orderer: its workers and
+  /// link interceptors are told, and new workers get them.
+  caf::reacts_to<route_atom, std::uint64_t, parameter_server_actor,
+                 momentum_orderer_actor>>;
 
 } // namespace ormo::actors

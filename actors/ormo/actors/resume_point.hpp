@@ -36,4 +36,12 @@ struct resume_point {
 /// message names the directory and what was refused) when there is none.
 result<resume_point> find_resume_point(const training_plan& plan);
 
+/// The newest checkpoint of shard `shard` of `plan` that reads whole and
+/// fits, to restart that shard from while the run goes on (its ledger
+/// kept); not_found as above. Each newer one passed over adds a line to
+/// `refused`. REQUIRES: shard < plan.shards.size().
+result<shard_checkpoint>
+newest_shard_checkpoint(const training_plan& plan, std::size_t shard,
+                        std::vector<std::string>& refused);
+
 } // namespace ormo::actors

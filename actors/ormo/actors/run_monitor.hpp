@@ -67,6 +67,11 @@ struct run_monitor_settings {
   /// first (on_row hears them again), no initial evaluation is made and the
   /// clock must already be at the cut's time.
   std::shared_ptr<const run_checkpoint> resume_from;
+  /// Restarts shard `s` from its newest checkpoint (new server and
+  /// orderer, spawned); empty: a shard that goes down ends the run. A
+  /// restarted shard's workers, link interceptors and the monitor's watches
+  /// move to it (the supervisor passes its route on).
+  std::function<caf::expected<shard_route>(std::size_t s)> restart_shard;
   /// Run on a thread of its own (real-time runs), so that busy workers
   /// never delay the monitor: CAF's work-stealing scheduler runs the jobs a
   /// thread creates last-in first-out, and the workers' push -> step ->

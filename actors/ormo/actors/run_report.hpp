@@ -90,6 +90,11 @@ struct run_report {
   std::uint32_t nodes_lost = 0;
   /// Restarts of crashed workers by the supervisor.
   std::uint32_t restarts = 0;
+  /// Shards restarted from their checkpoints while the run went on, and
+  /// the gradients they had decided after those checkpoints (their effect
+  /// lost with the shard, counted here, not guessed).
+  std::uint32_t shard_restarts = 0;
+  std::uint64_t gradients_rolled_back = 0;
   /// Declared faults that fired, by kind ("kill_worker", "drop", ...).
   std::map<std::string, std::uint64_t> faults_injected;
   /// The supervisor's last failure (a crash, a lost node); may be empty.

@@ -39,10 +39,10 @@ namespace ormo::actors {
 
 struct supervisor_settings {
   std::vector<shard_route> shards;
-  /// The routes the worker in `slot` reaches the shards by (the same
-  /// shards, possibly through link interceptors: see link_interceptor.hpp);
-  /// empty: `shards` for every slot.
-  std::function<std::vector<shard_route>(std::size_t slot)> routes;
+  /// links[slot * shards.size() + s]: the link interceptor the worker in
+  /// `slot` reaches shard s through, in the orderer's place (see
+  /// link_interceptor.hpp); a slot beyond them reaches the shards directly.
+  std::vector<momentum_orderer_actor> links;
   /// The gradient source of a worker in `slot` (its data shard, its own
   /// scratch). Called again for a restarted worker.
   /// A failure counts as a crash of that slot's worker (restart limit,

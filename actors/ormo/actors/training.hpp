@@ -76,15 +76,16 @@ caf::expected<shard_route> spawn_shard(caf::actor_system& system,
 
 /// Spawns the run monitor of `plan` watching `shards` and `supervisor`; it
 /// fills `report` (with the plan's facts at once) and quits when the run
-/// is over.
-run_monitor_actor
-spawn_monitor(caf::actor_system& system, const training_plan& plan,
-              std::vector<shard_route> shards, supervisor_actor supervisor,
-              const training_problem& problem,
-              const training_callbacks& callbacks,
-              std::shared_ptr<run_report> report,
-              std::vector<std::string> shard_places = {},
-              std::shared_ptr<const run_checkpoint> from = nullptr);
+/// is over. `from`: a resumed run's cut; `restart_shard`: see
+/// run_monitor_settings.
+run_monitor_actor spawn_monitor(
+  caf::actor_system& system, const training_plan& plan,
+  std::vector<shard_route> shards, supervisor_actor supervisor,
+  const training_problem& problem, const training_callbacks& callbacks,
+  std::shared_ptr<run_report> report,
+  std::vector<std::string> shard_places = {},
+  std::shared_ptr<const run_checkpoint> from = nullptr,
+  std::function<caf::expected<shard_route>(std::size_t)> restart_shard = {});
 
 /// Realises `plan` in `system`: for each shard a parameter server (holding
 /// the problem's initial parameters of its slice) and its orderer, then the
