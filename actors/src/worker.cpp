@@ -6,7 +6,10 @@
 #include <cmath>
 #include <cstdio>
 #include <exception>
+#include <functional>
+#include <iterator>
 #include <string>
+#include <utility>
 
 #include <caf/actor_system.hpp>
 
@@ -32,6 +35,8 @@ caf::timespan saturated(std::chrono::duration<Rep, Period> span) {
 }
 
 void pull(worker_pointer self, std::size_t shard);
+void pulled(worker_pointer self, std::size_t shard,
+            parameter_snapshot& snapshot);
 void try_compute(worker_pointer self);
 void compute(worker_pointer self);
 void push(worker_pointer self);
@@ -44,7 +49,18 @@ void fail(worker_pointer self, const caf::error& error) {
     self->send(state.supervisor, lost_atom::value,
                static_cast<std::uint64_t>(state.pushes.size()));
   state.pushes.clear();
+  state.ended = true;
   self->quit(error);
+}
+
+/// While the worker is frozen, keeps `handle` to run at the thaw (in
+/// arrival order) and returns true; otherwise returns false.
+template <class Handle>
+bool deferred(worker_pointer self, Handle&& handle) {
+  if (!self->state.frozen)
+    return false;
+  self->state.deferred.emplace_back(std::forward<Handle>(handle));
+  return true;
 }
 
 /// Keeps the snapshot a push answer brought as shard `shard`'s newest
@@ -62,8 +78,10 @@ void take_snapshot(worker_pointer self, std::size_t shard,
 void reply_handled(worker_pointer self) {
   auto& state = self->state;
   if (state.leaving) {
-    if (state.awaiting == 0 && !state.computing)
+    if (state.awaiting == 0 && !state.computing) {
+      state.ended = true;
       self->quit();
+    }
     return;
   }
   try_compute(self);
@@ -131,24 +149,34 @@ void pull(worker_pointer self, std::size_t shard) {
   self->request(state.shards[shard].server, caf::infinite, pull_atom::value)
     .then(
       [=](parameter_snapshot& snapshot) {
-        auto& state = self->state;
-        if (static_cast<Eigen::Index>(snapshot.parameters.size())
-            != state.shards[shard].size) {
-          fail(self, caf::make_error(error_code::invalid_reply,
-                                     "shard " + std::to_string(shard)
-                                       + " sent a snapshot of the wrong size"));
-          return;
-        }
-        ++state.replies;
-        --state.awaiting;
-        --state.pulls_awaited;
-        state.pulling[shard] = false;
-        state.stale[shard] = false;
-        // The server's state when it answered: newer than anything held.
-        state.snapshots[shard] = std::move(snapshot);
-        reply_handled(self);
+        if (!deferred(self, [=]() mutable { pulled(self, shard, snapshot); }))
+          pulled(self, shard, snapshot);
       },
-      [=](caf::error& error) { fail(self, error); });
+      [=](caf::error& error) {
+        if (!deferred(self, [=] { fail(self, error); }))
+          fail(self, error);
+      });
+}
+
+/// Shard `shard` answered a pull.
+void pulled(worker_pointer self, std::size_t shard,
+            parameter_snapshot& snapshot) {
+  auto& state = self->state;
+  if (static_cast<Eigen::Index>(snapshot.parameters.size())
+      != state.shards[shard].size) {
+    fail(self, caf::make_error(error_code::invalid_reply,
+                               "shard " + std::to_string(shard)
+                                 + " sent a snapshot of the wrong size"));
+    return;
+  }
+  ++state.replies;
+  --state.awaiting;
+  --state.pulls_awaited;
+  state.pulling[shard] = false;
+  state.stale[shard] = false;
+  // The server's state when it answered: newer than anything held.
+  state.snapshots[shard] = std::move(snapshot);
+  reply_handled(self);
 }
 
 /// Computes the next gradient when the worker may: not leaving, not already
@@ -253,9 +281,15 @@ void send_slice(worker_pointer self, std::uint64_t sequence, std::size_t shard,
               push_atom::value, std::move(message))
     .then(
       [=](push_outcome& outcome) {
-        push_answered(self, sequence, shard, outcome);
+        if (!deferred(self, [=]() mutable {
+              push_answered(self, sequence, shard, outcome);
+            }))
+          push_answered(self, sequence, shard, outcome);
       },
-      [=](caf::error& error) { fail(self, error); });
+      [=](caf::error& error) {
+        if (!deferred(self, [=] { fail(self, error); }))
+          fail(self, error);
+      });
 }
 
 /// Sends again every slice unanswered for retry_after, and tells the
@@ -322,10 +356,57 @@ void push(worker_pointer self) {
   try_compute(self);
 }
 
+/// The watchdog's tick: ends the worker when requests are awaited and no
+/// answer came since the last tick.
+void watchdog(worker_pointer self) {
+  auto& state = self->state;
+  if (state.awaiting > 0 && state.replies == state.replies_at_tick) {
+    // "0.2 s", not "0 s", for a timeout below a second.
+    char limit[32];
+    std::snprintf(
+      limit, sizeof limit, "%g",
+      std::chrono::duration<double>(state.timing.request_timeout).count());
+    fail(self, caf::make_error(caf::sec::request_timeout,
+                               "no answer from the shards within "
+                                 + std::string{limit} + " s"));
+    return;
+  }
+  state.replies_at_tick = state.replies;
+  self->delayed_send(self, state.timing.request_timeout, tick_atom::value);
+}
+
+/// The retry timer: sends again what is unanswered for too long.
+void retry(worker_pointer self) {
+  send_again(self);
+  self->delayed_send(self, self->state.timing.retry_after, retry_atom::value);
+}
+
+/// The end of a freeze (unless a later one lasts longer): runs what
+/// arrived meanwhile, in order, until one of them ends or freezes it again.
+void thaw(worker_pointer self) {
+  auto& state = self->state;
+  if (!state.frozen || self->clock().now() < state.frozen_until)
+    return;
+  state.frozen = false;
+  auto pending = std::move(state.deferred);
+  state.deferred.clear();
+  for (std::size_t k = 0; k < pending.size(); ++k) {
+    if (state.ended)
+      return;
+    if (state.frozen) {
+      state.deferred.insert(state.deferred.begin(),
+                            std::make_move_iterator(pending.begin() + k),
+                            std::make_move_iterator(pending.end()));
+      return;
+    }
+    pending[k]();
+  }
+}
+
 /// A declared fault strikes: kill ends the worker at once (telling its
 /// supervisor of the pushes it leaves); fail_gradient and slow hold for
-/// their duration; freeze awaits a request to itself that is never answered
-/// before its timeout, so that every other message waits in the mailbox.
+/// their duration; freeze holds every message and answer until it is over
+/// (a timer of its own, a freeze of duration 0, ends it).
 void on_fault(worker_pointer self, const worker_fault& fault) {
   auto& state = self->state;
   const auto now = self->clock().now();
@@ -345,15 +426,12 @@ void on_fault(worker_pointer self, const worker_fault& fault) {
       state.slow_factor = fault.factor;
       break;
     case worker_fault_kind::freeze: {
-      if (fault.duration.count() <= 0)
-        break; // the request below, handled after the thaw
-      worker_fault thaw;
-      thaw.kind = worker_fault_kind::freeze;
-      thaw.slot = fault.slot;
-      self
-        ->request(caf::actor_cast<worker_actor>(self), fault.duration,
-                  fault_atom::value, thaw)
-        .await([] {}, [](caf::error&) {});
+      state.frozen = true;
+      state.frozen_until = std::max(state.frozen_until, now + fault.duration);
+      worker_fault end;
+      end.kind = worker_fault_kind::freeze;
+      end.slot = fault.slot;
+      self->delayed_send(self, fault.duration, fault_atom::value, end);
       break;
     }
   }
@@ -388,32 +466,37 @@ worker(worker_pointer self, worker_id id, std::vector<shard_route> shards,
       if (state.timing.retry_after < state.timing.request_timeout)
         self->delayed_send(self, state.timing.retry_after, retry_atom::value);
     },
-    [=](push_atom) { push(self); },
-    [=](leave_atom) { self->state.leaving = true; },
+    [=](push_atom) {
+      if (!deferred(self, [=] { push(self); }))
+        push(self);
+    },
+    [=](leave_atom) {
+      if (!deferred(self, [=] { self->state.leaving = true; }))
+        self->state.leaving = true;
+    },
     [=](tick_atom) {
-      auto& state = self->state;
-      if (state.awaiting > 0 && state.replies == state.replies_at_tick) {
-        // "0.2 s", not "0 s", for a timeout below a second.
-        char limit[32];
-        std::snprintf(limit, sizeof limit, "%g",
-                      std::chrono::duration<double>(
-                        state.timing.request_timeout)
-                        .count());
-        fail(self, caf::make_error(caf::sec::request_timeout,
-                                   "no answer from the shards within "
-                                     + std::string{limit} + " s"));
-        return;
-      }
-      state.replies_at_tick = state.replies;
-      self->delayed_send(self, state.timing.request_timeout, tick_atom::value);
+      if (!deferred(self, [=] { watchdog(self); }))
+        watchdog(self);
     },
     [=](retry_atom) {
-      send_again(self);
-      self->delayed_send(self, self->state.timing.retry_after,
-                         retry_atom::value);
+      if (!deferred(self, [=] { retry(self); }))
+        retry(self);
     },
-    [=](fault_atom, const worker_fault& fault) { on_fault(self, fault); },
-    [=](stats_atom) { return self->state.sequence; },
+    [=](fault_atom, const worker_fault& fault) {
+      if (fault.kind == worker_fault_kind::freeze
+          && fault.duration.count() <= 0)
+        thaw(self); // its own timer
+      else if (!deferred(self, [=] { on_fault(self, fault); }))
+        on_fault(self, fault);
+    },
+    [=](stats_atom) -> caf::result<std::uint64_t> {
+      if (!self->state.frozen)
+        return self->state.sequence;
+      auto promise = self->make_response_promise<std::uint64_t>();
+      self->state.deferred.emplace_back(
+        [=]() mutable { promise.deliver(self->state.sequence); });
+      return promise;
+    },
   };
 }
 

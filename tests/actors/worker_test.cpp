@@ -909,3 +909,67 @@ TEST_CASE("worker: a failing worker tells its supervisor the pushes it "
   REQUIRE(reason->has_value());
   CHECK(*lost == 2);
 }
+
+TEST_CASE("worker: a declared freeze stops it until the thaw; an exit still "
+          "ends it at once") {
+  for (bool thaw : {true, false}) {
+    CAPTURE(thaw);
+    deterministic_system env;
+    auto shard
+      = spawn_shard(env, Eigen::VectorXf::Zero(dimension), ormo_rule());
+    auto source = std::make_shared<quadratic_source>(target());
+    auto handle = spawn_worker(env, 1, {shard}, source, virtual_timing());
+    auto reason = exit_reason_of(env, handle);
+    env.run_for(milliseconds(10));
+    const auto before = source->calls;
+    CHECK(before >= 8);
+    worker_fault freeze;
+    freeze.kind = worker_fault_kind::freeze;
+    freeze.duration = thaw ? milliseconds(20) : std::chrono::seconds(100);
+    caf::anon_send(handle, fault_atom::value, freeze);
+    env.run_for(milliseconds(15));
+    // At most the gradient in progress.
+    CHECK(source->calls <= before + 1);
+    if (thaw) {
+      env.run_for(milliseconds(20));
+      CHECK(source->calls >= before + 10);
+      CHECK_FALSE(reason->has_value());
+    } else {
+      caf::anon_send_exit(handle, caf::exit_reason::kill);
+      env.run();
+      CHECK(reason->has_value());
+    }
+  }
+}
+
+TEST_CASE("worker: declared slowdowns and gradient failures last their "
+          "duration") {
+  deterministic_system env;
+  auto shard = spawn_shard(env, Eigen::VectorXf::Zero(dimension), ormo_rule());
+  auto source = std::make_shared<quadratic_source>(target());
+  auto handle = spawn_worker(env, 1, {shard}, source, virtual_timing());
+  auto reason = exit_reason_of(env, handle);
+  env.run_for(milliseconds(10));
+  worker_fault slow;
+  slow.kind = worker_fault_kind::slow;
+  slow.factor = 5;
+  slow.duration = milliseconds(50);
+  caf::anon_send(handle, fault_atom::value, slow);
+  auto before = source->calls;
+  env.run_for(milliseconds(50));
+  // One gradient every 5 ms instead of every millisecond.
+  CHECK(source->calls - before >= 9);
+  CHECK(source->calls - before <= 11);
+  before = source->calls;
+  env.run_for(milliseconds(10));
+  CHECK(source->calls - before >= 9);
+  // A failure for certain: the next gradient ends the worker.
+  worker_fault fail;
+  fail.kind = worker_fault_kind::fail_gradient;
+  fail.probability = 1;
+  fail.duration = milliseconds(10);
+  caf::anon_send(handle, fault_atom::value, fail);
+  env.run_for(milliseconds(3));
+  REQUIRE(reason->has_value());
+  CHECK(env.sys().render(**reason).find("declared fault") != std::string::npos);
+}

@@ -40,6 +40,16 @@
 // Leaving: the worker computes no new gradient, pushes the one in progress,
 // takes the answers to every push in flight and then quits.
 //
+// Declared faults (worker_fault, from its supervisor; see
+// fault_injector.hpp): kill ends it as a failure would; fail_gradient makes
+// each gradient it starts while the fault lasts fail with the fault's
+// probability (drawn from the fault's seed and the worker's id), which ends
+// it; slow multiplies each gradient's time by the fault's factor while it
+// lasts; freeze holds every message and answer it receives until the fault
+// is over and then handles them in order (an exit still ends it at once).
+// It answers its supervisor's stats_atom (a sign of life) with the
+// gradients it pushed, after a freeze only.
+//
 // Failure: a throwing gradient_source or a failed request ends the worker
 // with an error; its supervisor sees the down message. Requests carry no
 // timeout of their own (in CAF 0.17 each timeout wakes the clock thread
