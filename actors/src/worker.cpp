@@ -14,6 +14,7 @@
 #include <caf/actor_system.hpp>
 
 #include "ormo/actors/error_code.hpp"
+#include "ormo/actors/push_ledger.hpp"
 #include "ormo/sole_owner.hpp"
 
 namespace ormo::actors {
@@ -188,6 +189,13 @@ void try_compute(worker_pointer self) {
       || state.pushes.size()
            >= static_cast<std::size_t>(state.timing.pushes_in_flight)
       || state.pulls_awaited > 0)
+    return;
+  // The next push's number stays less than a ledger's window above the
+  // oldest unanswered one: an orderer then still holds that one's decision
+  // or knows it undecided, however often it must be sent again.
+  if (!state.pushes.empty()
+      && state.sequence + 1 - state.pushes.front().sequence
+           >= push_ledger::window)
     return;
   bool ready = true;
   for (std::size_t s = 0; s < state.shards.size(); ++s) {

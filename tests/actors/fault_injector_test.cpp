@@ -241,6 +241,29 @@ TEST_CASE("faults: drop loses pushes and answers; the retries make up for "
   CHECK(r.crashed == 0);
 }
 
+TEST_CASE("faults: with pipelining, a slice lost for long is still placed "
+          "when it comes again, never refused as too old") {
+  // While one push's slice to shard 1 is lost, the worker completes others
+  // (two in flight, about one a millisecond); its retries come after 100
+  // to 200 ms.
+  auto text = fault("kind = \"drop\"\ntarget = \"worker 0 <-> shard 1\"\n"
+                    "at_seconds = 0.005\nduration_s = 0.3\nprobability = "
+                    "0.05\n");
+  text.replace(text.find("stop_epochs = 4"), 15, "stop_epochs = 12");
+  text.replace(text.find("compute_ms = 1"), 14,
+               "compute_ms = 1\npushes_in_flight = 2");
+  text.replace(text.find("retry_after_s = 0.005"), 21, "retry_after_s = 0.1");
+  text.replace(text.find("request_timeout_s = 0.03"), 24,
+               "request_timeout_s = 0.5");
+  text += "[server]\nshards = 2\n";
+  auto run = run_with(text);
+  check_accounting(run, 2);
+  const auto& r = run.report;
+  CHECK(r.retries > 0);
+  CHECK(r.gradients_partial == 0);
+  CHECK(r.gradients_rejected.empty());
+}
+
 TEST_CASE("faults: delay slows a link without retries") {
   auto baseline = run_with(std::string{base_run});
   auto run = run_with(fault("kind = \"delay\"\ntarget = \"worker 0 <-> shard "

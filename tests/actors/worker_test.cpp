@@ -6,6 +6,7 @@
 #include <map>
 
 #include "actors/actor_testing.hpp"
+#include "ormo/actors/push_ledger.hpp"
 #include "ormo/optim/ordered_momentum.hpp"
 #include "ormo/optim/synchronous_momentum.hpp"
 
@@ -972,4 +973,36 @@ TEST_CASE("worker: declared slowdowns and gradient failures last their "
   env.run_for(milliseconds(3));
   REQUIRE(reason->has_value());
   CHECK(env.sys().render(**reason).find("declared fault") != std::string::npos);
+}
+
+TEST_CASE("worker: while one push stays unanswered it numbers no push a "
+          "ledger's window above it") {
+  deterministic_system env;
+  auto shard = spawn_scripted_shard(env, dimension);
+  auto source = std::make_shared<quadratic_source>(target());
+  auto timing = pipelined(2);
+  timing.retry_after = std::chrono::seconds(100); // no retries
+  timing.request_timeout = std::chrono::seconds(100);
+  env.track(ormo::actors::spawn_worker(env.sys(), 1, {shard.route}, source,
+                                       timing));
+  env.run_for(milliseconds(10));
+  const auto& pushes = shard.script->pushes;
+  REQUIRE(pushes.size() == 2);
+  // Push 1 stays unanswered; every later one is answered as it comes.
+  std::uint64_t answered = 1;
+  for (int round = 0; round < 100; ++round) {
+    while (answered < pushes.size()) {
+      ++answered;
+      shard.answer(answered, accepted_with(snapshot_at(
+                               dimension, static_cast<int>(answered))));
+    }
+    env.run_for(milliseconds(5));
+  }
+  // 1 .. window - 1 above it: 16 pushes, then it waits for push 1.
+  CHECK(pushes.size() == push_ledger::window);
+  shard.answer(1, accepted_with(snapshot_at(dimension, 100)));
+  ++answered;
+  shard.answer(answered, accepted_with(snapshot_at(dimension, 101)));
+  env.run_for(milliseconds(10));
+  CHECK(pushes.size() > push_ledger::window);
 }

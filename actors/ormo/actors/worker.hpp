@@ -15,7 +15,11 @@
 // snapshot for the next computation. Each gradient carries the iteration
 // index of the parameters it was computed on, so the rule counts its delay.
 // A shard that rejected a push is pulled (once every shard answered that
-// push) before the worker computes on it again. While it may still compute
+// push) before the worker computes on it again. While one push stays
+// unanswered the others may complete and new ones follow, but a new push's
+// sequence number stays less than push_ledger::window above the oldest
+// unanswered one, so that the orderers never forget whether they decided
+// it (see push_ledger.hpp). While it may still compute
 // on a snapshot the worker holds its buffer, so a server updates into
 // another one (copy-on-write). N = 1 is the loop above, unchanged.
 //
