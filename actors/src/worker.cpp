@@ -6,12 +6,15 @@
 #include <cmath>
 #include <cstdio>
 #include <exception>
+#include <functional>
+#include <iterator>
 #include <string>
 #include <utility>
 
 #include <caf/actor_system.hpp>
 
 #include "ormo/actors/error_code.hpp"
+#include "ormo/actors/push_ledger.hpp"
 #include "ormo/sole_owner.hpp"
 
 namespace ormo::actors {
@@ -33,6 +36,10 @@ caf::timespan saturated(std::chrono::duration<Rep, Period> span) {
 }
 
 void pull(worker_pointer self, std::size_t shard);
+void pulled(worker_pointer self, std::size_t shard,
+            parameter_snapshot& snapshot);
+void pull_failed(worker_pointer self, std::size_t shard, std::uint64_t route,
+                 const caf::error& error);
 void try_compute(worker_pointer self);
 void compute(worker_pointer self);
 void push(worker_pointer self);
@@ -45,7 +52,18 @@ void fail(worker_pointer self, const caf::error& error) {
     self->send(state.supervisor, lost_atom::value,
                static_cast<std::uint64_t>(state.pushes.size()));
   state.pushes.clear();
+  state.ended = true;
   self->quit(error);
+}
+
+/// While the worker is frozen, keeps `handle` to run at the thaw (in
+/// arrival order) and returns true; otherwise returns false.
+template <class Handle>
+bool deferred(worker_pointer self, Handle&& handle) {
+  if (!self->state.frozen)
+    return false;
+  self->state.deferred.emplace_back(std::forward<Handle>(handle));
+  return true;
 }
 
 /// Keeps the snapshot a push answer brought as shard `shard`'s newest
@@ -65,8 +83,10 @@ void reply_handled(worker_pointer self) {
   auto& state = self->state;
   const bool idle = state.awaiting == 0 && !state.computing;
   if (state.leaving) {
-    if (idle)
+    if (idle) {
+      state.ended = true;
       self->quit();
+    }
     return;
   }
   if (state.paused) {
@@ -154,36 +174,52 @@ void pull(worker_pointer self, std::size_t shard) {
   self->request(state.shards[shard].server, caf::infinite, pull_atom::value)
     .then(
       [=](parameter_snapshot& snapshot) {
-        auto& state = self->state;
-        if (static_cast<Eigen::Index>(snapshot.parameters.size())
-            != state.shards[shard].size) {
-          fail(self, caf::make_error(error_code::invalid_reply,
-                                     "shard " + std::to_string(shard)
-                                       + " sent a snapshot of the wrong size"));
-          return;
-        }
-        ++state.replies;
-        --state.awaiting;
-        --state.pulls_awaited;
-        state.pulling[shard] = false;
-        state.stale[shard] = false;
-        // The server's state when it answered: newer than anything held.
-        state.snapshots[shard] = std::move(snapshot);
-        reply_handled(self);
+        if (!deferred(self, [=]() mutable { pulled(self, shard, snapshot); }))
+          pulled(self, shard, snapshot);
       },
       [=](caf::error& error) {
-        if (!bounced(self, shard, route, error)) {
-          fail(self, error);
-          return;
-        }
-        auto& state = self->state;
-        --state.awaiting;
-        --state.pulls_awaited;
-        state.pulling[shard] = false;
-        state.stale[shard] = true; // no computing on it before a pull
-        if (state.route_changes[shard] != route)
-          pull(self, shard);
+        if (!deferred(self, [=] { pull_failed(self, shard, route, error); }))
+          pull_failed(self, shard, route, error);
       });
+}
+
+/// A pull of shard `shard` (routed as `route` counted) failed: the worker
+/// ends, unless the shard was down (see bounced): then it pulls again from
+/// a restarted shard's route, now or when that comes.
+void pull_failed(worker_pointer self, std::size_t shard, std::uint64_t route,
+                 const caf::error& error) {
+  if (!bounced(self, shard, route, error)) {
+    fail(self, error);
+    return;
+  }
+  auto& state = self->state;
+  --state.awaiting;
+  --state.pulls_awaited;
+  state.pulling[shard] = false;
+  state.stale[shard] = true; // no computing on it before a pull
+  if (state.route_changes[shard] != route)
+    pull(self, shard);
+}
+
+/// Shard `shard` answered a pull.
+void pulled(worker_pointer self, std::size_t shard,
+            parameter_snapshot& snapshot) {
+  auto& state = self->state;
+  if (static_cast<Eigen::Index>(snapshot.parameters.size())
+      != state.shards[shard].size) {
+    fail(self, caf::make_error(error_code::invalid_reply,
+                               "shard " + std::to_string(shard)
+                                 + " sent a snapshot of the wrong size"));
+    return;
+  }
+  ++state.replies;
+  --state.awaiting;
+  --state.pulls_awaited;
+  state.pulling[shard] = false;
+  state.stale[shard] = false;
+  // The server's state when it answered: newer than anything held.
+  state.snapshots[shard] = std::move(snapshot);
+  reply_handled(self);
 }
 
 /// Computes the next gradient when the worker may: not leaving or paused,
@@ -196,6 +232,13 @@ void try_compute(worker_pointer self) {
       || state.pushes.size()
            >= static_cast<std::size_t>(state.timing.pushes_in_flight)
       || state.pulls_awaited > 0)
+    return;
+  // The next push's number stays less than a ledger's window above the
+  // oldest unanswered one: an orderer then still holds that one's decision
+  // or knows it undecided, however often it must be sent again.
+  if (!state.pushes.empty()
+      && state.sequence + 1 - state.pushes.front().sequence
+           >= push_ledger::window)
     return;
   bool ready = true;
   for (std::size_t s = 0; s < state.shards.size(); ++s) {
@@ -282,6 +325,22 @@ void compute(worker_pointer self) {
     push(self);
 }
 
+void send_slice(worker_pointer self, std::uint64_t sequence, std::size_t shard,
+                gradient_push message);
+
+/// Slice `message` of push `sequence` to shard `shard` (routed as `route`
+/// counted) failed: the worker ends, unless the shard was down (see
+/// bounced): then the slice goes to a restarted shard's route, now or when
+/// that comes.
+void push_failed(worker_pointer self, std::uint64_t sequence, std::size_t shard,
+                 std::uint64_t route, const gradient_push& message,
+                 const caf::error& error) {
+  if (!bounced(self, shard, route, error))
+    fail(self, error);
+  else if (self->state.route_changes[shard] != route)
+    send_slice(self, sequence, shard, message);
+}
+
 /// Sends push `sequence`'s slice `message` to shard `shard`.
 void send_slice(worker_pointer self, std::uint64_t sequence, std::size_t shard,
                 gradient_push message) {
@@ -291,14 +350,16 @@ void send_slice(worker_pointer self, std::uint64_t sequence, std::size_t shard,
               push_atom::value, message)
     .then(
       [=](push_outcome& outcome) {
-        push_answered(self, sequence, shard, outcome);
+        if (!deferred(self, [=]() mutable {
+              push_answered(self, sequence, shard, outcome);
+            }))
+          push_answered(self, sequence, shard, outcome);
       },
       [=](caf::error& error) {
-        if (!bounced(self, shard, route, error))
-          fail(self, error);
-        else if (self->state.route_changes[shard] != route)
-          send_slice(self, sequence, shard, message);
-        // Otherwise unanswered until the restarted shard's route comes.
+        if (!deferred(self, [=] {
+              push_failed(self, sequence, shard, route, message, error);
+            }))
+          push_failed(self, sequence, shard, route, message, error);
       });
 }
 
@@ -396,10 +457,57 @@ void push(worker_pointer self) {
   try_compute(self);
 }
 
+/// The watchdog's tick: ends the worker when requests are awaited and no
+/// answer came since the last tick.
+void watchdog(worker_pointer self) {
+  auto& state = self->state;
+  if (state.awaiting > 0 && state.replies == state.replies_at_tick) {
+    // "0.2 s", not "0 s", for a timeout below a second.
+    char limit[32];
+    std::snprintf(
+      limit, sizeof limit, "%g",
+      std::chrono::duration<double>(state.timing.request_timeout).count());
+    fail(self, caf::make_error(caf::sec::request_timeout,
+                               "no answer from the shards within "
+                                 + std::string{limit} + " s"));
+    return;
+  }
+  state.replies_at_tick = state.replies;
+  self->delayed_send(self, state.timing.request_timeout, tick_atom::value);
+}
+
+/// The retry timer: sends again what is unanswered for too long.
+void retry(worker_pointer self) {
+  send_again(self);
+  self->delayed_send(self, self->state.timing.retry_after, retry_atom::value);
+}
+
+/// The end of a freeze (unless a later one lasts longer): runs what
+/// arrived meanwhile, in order, until one of them ends or freezes it again.
+void thaw(worker_pointer self) {
+  auto& state = self->state;
+  if (!state.frozen || self->clock().now() < state.frozen_until)
+    return;
+  state.frozen = false;
+  auto pending = std::move(state.deferred);
+  state.deferred.clear();
+  for (std::size_t k = 0; k < pending.size(); ++k) {
+    if (state.ended)
+      return;
+    if (state.frozen) {
+      state.deferred.insert(state.deferred.begin(),
+                            std::make_move_iterator(pending.begin() + k),
+                            std::make_move_iterator(pending.end()));
+      return;
+    }
+    pending[k]();
+  }
+}
+
 /// A declared fault strikes: kill ends the worker at once (telling its
 /// supervisor of the pushes it leaves); fail_gradient and slow hold for
-/// their duration; freeze awaits a request to itself that is never answered
-/// before its timeout, so that every other message waits in the mailbox.
+/// their duration; freeze holds every message and answer until it is over
+/// (a timer of its own, a freeze of duration 0, ends it).
 void on_fault(worker_pointer self, const worker_fault& fault) {
   auto& state = self->state;
   const auto now = self->clock().now();
@@ -419,15 +527,12 @@ void on_fault(worker_pointer self, const worker_fault& fault) {
       state.slow_factor = fault.factor;
       break;
     case worker_fault_kind::freeze: {
-      if (fault.duration.count() <= 0)
-        break; // the request below, handled after the thaw
-      worker_fault thaw;
-      thaw.kind = worker_fault_kind::freeze;
-      thaw.slot = fault.slot;
-      self
-        ->request(caf::actor_cast<worker_actor>(self), fault.duration,
-                  fault_atom::value, thaw)
-        .await([] {}, [](caf::error&) {});
+      state.frozen = true;
+      state.frozen_until = std::max(state.frozen_until, now + fault.duration);
+      worker_fault end;
+      end.kind = worker_fault_kind::freeze;
+      end.slot = fault.slot;
+      self->delayed_send(self, fault.duration, fault_atom::value, end);
       break;
     }
   }
@@ -476,29 +581,36 @@ worker(worker_pointer self, worker_id id, std::vector<shard_route> shards,
       if (state.timing.retry_after < state.timing.request_timeout)
         self->delayed_send(self, state.timing.retry_after, retry_atom::value);
     },
-    [=](push_atom) { push(self); },
-    [=](leave_atom) { self->state.leaving = true; },
+    [=](push_atom) {
+      if (!deferred(self, [=] { push(self); }))
+        push(self);
+    },
+    [=](leave_atom) {
+      if (!deferred(self, [=] { self->state.leaving = true; }))
+        self->state.leaving = true;
+    },
     [=](tick_atom) {
-      auto& state = self->state;
-      if (state.awaiting > 0 && state.replies == state.replies_at_tick) {
-        // "0.2 s", not "0 s", for a timeout below a second.
-        char limit[32];
-        std::snprintf(limit, sizeof limit, "%g",
-                      std::chrono::duration<double>(
-                        state.timing.request_timeout)
-                        .count());
-        fail(self, caf::make_error(caf::sec::request_timeout,
-                                   "no answer from the shards within "
-                                     + std::string{limit} + " s"));
-        return;
-      }
-      state.replies_at_tick = state.replies;
-      self->delayed_send(self, state.timing.request_timeout, tick_atom::value);
+      if (!deferred(self, [=] { watchdog(self); }))
+        watchdog(self);
     },
     [=](retry_atom) {
-      send_again(self);
-      self->delayed_send(self, self->state.timing.retry_after,
-                         retry_atom::value);
+      if (!deferred(self, [=] { retry(self); }))
+        retry(self);
+    },
+    [=](fault_atom, const worker_fault& fault) {
+      if (fault.kind == worker_fault_kind::freeze
+          && fault.duration.count() <= 0)
+        thaw(self); // its own timer
+      else if (!deferred(self, [=] { on_fault(self, fault); }))
+        on_fault(self, fault);
+    },
+    [=](stats_atom) -> caf::result<std::uint64_t> {
+      if (!self->state.frozen)
+        return self->state.sequence;
+      auto promise = self->make_response_promise<std::uint64_t>();
+      self->state.deferred.emplace_back(
+        [=]() mutable { promise.deliver(self->state.sequence); });
+      return promise;
     },
     [=](pause_atom) -> caf::result<worker_progress> {
       auto& state = self->state;
@@ -523,8 +635,6 @@ worker(worker_pointer self, worker_id id, std::vector<shard_route> shards,
         if (!state.pulling[s])
           pull(self, s);
     },
-    [=](fault_atom, const worker_fault& fault) { on_fault(self, fault); },
-    [=](stats_atom) { return self->state.sequence; },
   };
 }
 

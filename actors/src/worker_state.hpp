@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -92,6 +93,14 @@ struct worker_state {
   caf::actor_clock::time_point slow_until{};
   double slow_factor = 1;
   random_source fault_random{0};
+  /// A declared freeze: until when, and what arrived meanwhile (messages,
+  /// answers), run in arrival order at the thaw. Exit messages are not
+  /// held: a frozen worker can be ended.
+  bool frozen = false;
+  caf::actor_clock::time_point frozen_until{};
+  std::vector<std::function<void()>> deferred;
+  /// It failed or quit: run nothing more.
+  bool ended = false;
 
   static inline const char* name = "ormo.worker";
 };

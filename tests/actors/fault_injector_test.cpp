@@ -244,6 +244,29 @@ TEST_CASE("faults: drop loses pushes and answers; the retries make up for "
   CHECK(r.crashed == 0);
 }
 
+TEST_CASE("faults: with pipelining, a slice lost for long is still placed "
+          "when it comes again, never refused as too old") {
+  // While one push's slice to shard 1 is lost, the worker completes others
+  // (two in flight, about one a millisecond); its retries come after 100
+  // to 200 ms.
+  auto text = fault("kind = \"drop\"\ntarget = \"worker 0 <-> shard 1\"\n"
+                    "at_seconds = 0.005\nduration_s = 0.3\nprobability = "
+                    "0.05\n");
+  text.replace(text.find("stop_epochs = 4"), 15, "stop_epochs = 12");
+  text.replace(text.find("compute_ms = 1"), 14,
+               "compute_ms = 1\npushes_in_flight = 2");
+  text.replace(text.find("retry_after_s = 0.005"), 21, "retry_after_s = 0.1");
+  text.replace(text.find("request_timeout_s = 0.03"), 24,
+               "request_timeout_s = 0.5");
+  text += "[server]\nshards = 2\n";
+  auto run = run_with(text);
+  check_accounting(run, 2);
+  const auto& r = run.report;
+  CHECK(r.retries > 0);
+  CHECK(r.gradients_partial == 0);
+  CHECK(r.gradients_rejected.empty());
+}
+
 TEST_CASE("faults: delay slows a link without retries") {
   auto baseline = run_with(std::string{base_run});
   auto run = run_with(fault("kind = \"delay\"\ntarget = \"worker 0 <-> shard "
@@ -459,4 +482,60 @@ duration_s = 1
     settings.counts->snapshot()
     == std::map<std::string, std::uint64_t>{
       {"drop", 1}, {"kill_worker", 1}, {"partition", 1}, {"slow_worker", 1}});
+}
+
+TEST_CASE("faults: a real-time run with faults keeps its counts"
+          * doctest::test_suite("real_time")) {
+  // Counted triggers, so that every fault fires whatever the timing.
+  auto text = std::string{base_run} + R"(
+[[faults]]
+kind = "drop"
+target = "worker 0 <-> shard 0"
+at_gradient = 10
+duration_s = 0.05
+probability = 0.3
+
+[[faults]]
+kind = "duplicate"
+target = "worker 1 <-> shard 0"
+at_gradient = 20
+duration_s = 0.05
+probability = 0.5
+
+[[faults]]
+kind = "freeze_worker"
+target = "worker 2"
+at_gradient = 30
+duration_s = 0.01
+
+[[faults]]
+kind = "kill_worker"
+target = "worker 1"
+at_iteration = 20
+)";
+  text.replace(text.find("deterministic = true"), 20, "deterministic = false");
+  text.replace(text.find("stop_epochs = 4"), 15, "stop_epochs = 40");
+  auto run = parse(text);
+  auto problem = make_classification_problem(run);
+  REQUIRE(problem);
+  outcome out;
+  {
+    caf::actor_system_config cfg;
+    configure(cfg, /*deterministic=*/false);
+    caf::actor_system system{cfg};
+    out.report = run_training(system, run, problem.value(), {});
+  }
+  const auto& r = out.report;
+  INFO(to_json(r));
+  CHECK(r.failure.empty());
+  CHECK(r.gradients_received
+        == r.gradients_applied + total(r.gradients_rejected)
+             + r.gradients_partial);
+  CHECK(r.crashed == r.restarted + r.evicted);
+  CHECK(r.crashed >= 1);
+  CHECK(
+    r.faults_injected
+    == std::map<std::string, std::uint64_t>{
+      {"drop", 1}, {"duplicate", 1}, {"freeze_worker", 1}, {"kill_worker", 1}});
+  CHECK(r.rows.back().test_accuracy > 0.3);
 }

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "actors/actor_testing.hpp"
+#include "ormo/actors/push_ledger.hpp"
 #include "ormo/optim/ordered_momentum.hpp"
 #include "ormo/optim/synchronous_momentum.hpp"
 
@@ -947,4 +948,100 @@ TEST_CASE("worker: a failing worker tells its supervisor the pushes it "
   env.run_for(std::chrono::seconds(25));
   REQUIRE(reason->has_value());
   CHECK(*lost == 2);
+}
+
+TEST_CASE("worker: a declared freeze stops it until the thaw; an exit still "
+          "ends it at once") {
+  for (bool thaw : {true, false}) {
+    CAPTURE(thaw);
+    deterministic_system env;
+    auto shard
+      = spawn_shard(env, Eigen::VectorXf::Zero(dimension), ormo_rule());
+    auto source = std::make_shared<quadratic_source>(target());
+    auto handle = spawn_worker(env, 1, {shard}, source, virtual_timing());
+    auto reason = exit_reason_of(env, handle);
+    env.run_for(milliseconds(10));
+    const auto before = source->calls;
+    CHECK(before >= 8);
+    worker_fault freeze;
+    freeze.kind = worker_fault_kind::freeze;
+    freeze.duration = thaw ? milliseconds(20) : std::chrono::seconds(100);
+    caf::anon_send(handle, fault_atom::value, freeze);
+    env.run_for(milliseconds(15));
+    // At most the gradient in progress.
+    CHECK(source->calls <= before + 1);
+    if (thaw) {
+      env.run_for(milliseconds(20));
+      CHECK(source->calls >= before + 10);
+      CHECK_FALSE(reason->has_value());
+    } else {
+      caf::anon_send_exit(handle, caf::exit_reason::kill);
+      env.run();
+      CHECK(reason->has_value());
+    }
+  }
+}
+
+TEST_CASE("worker: declared slowdowns and gradient failures last their "
+          "duration") {
+  deterministic_system env;
+  auto shard = spawn_shard(env, Eigen::VectorXf::Zero(dimension), ormo_rule());
+  auto source = std::make_shared<quadratic_source>(target());
+  auto handle = spawn_worker(env, 1, {shard}, source, virtual_timing());
+  auto reason = exit_reason_of(env, handle);
+  env.run_for(milliseconds(10));
+  worker_fault slow;
+  slow.kind = worker_fault_kind::slow;
+  slow.factor = 5;
+  slow.duration = milliseconds(50);
+  caf::anon_send(handle, fault_atom::value, slow);
+  auto before = source->calls;
+  env.run_for(milliseconds(50));
+  // One gradient every 5 ms instead of every millisecond.
+  CHECK(source->calls - before >= 9);
+  CHECK(source->calls - before <= 11);
+  before = source->calls;
+  env.run_for(milliseconds(10));
+  CHECK(source->calls - before >= 9);
+  // A failure for certain: the next gradient ends the worker.
+  worker_fault fail;
+  fail.kind = worker_fault_kind::fail_gradient;
+  fail.probability = 1;
+  fail.duration = milliseconds(10);
+  caf::anon_send(handle, fault_atom::value, fail);
+  env.run_for(milliseconds(3));
+  REQUIRE(reason->has_value());
+  CHECK(env.sys().render(**reason).find("declared fault") != std::string::npos);
+}
+
+TEST_CASE("worker: while one push stays unanswered it numbers no push a "
+          "ledger's window above it") {
+  deterministic_system env;
+  auto shard = spawn_scripted_shard(env, dimension);
+  auto source = std::make_shared<quadratic_source>(target());
+  auto timing = pipelined(2);
+  timing.retry_after = std::chrono::seconds(100); // no retries
+  timing.request_timeout = std::chrono::seconds(100);
+  env.track(
+    ormo::actors::spawn_worker(env.sys(), 1, {shard.route}, source, timing));
+  env.run_for(milliseconds(10));
+  const auto& pushes = shard.script->pushes;
+  REQUIRE(pushes.size() == 2);
+  // Push 1 stays unanswered; every later one is answered as it comes.
+  std::uint64_t answered = 1;
+  for (int round = 0; round < 100; ++round) {
+    while (answered < pushes.size()) {
+      ++answered;
+      shard.answer(answered, accepted_with(snapshot_at(
+                               dimension, static_cast<int>(answered))));
+    }
+    env.run_for(milliseconds(5));
+  }
+  // 1 .. window - 1 above it: 16 pushes, then it waits for push 1.
+  CHECK(pushes.size() == push_ledger::window);
+  shard.answer(1, accepted_with(snapshot_at(dimension, 100)));
+  ++answered;
+  shard.answer(answered, accepted_with(snapshot_at(dimension, 101)));
+  env.run_for(milliseconds(10));
+  CHECK(pushes.size() > push_ledger::window);
 }

@@ -129,9 +129,16 @@ TEST_CASE("ormo run: a deterministic run with declared faults gives the same "
   CHECK(summary["retries"].get<int>() > 0);
   CHECK(summary["gradients_duplicate"].get<int>() > 0);
   CHECK(summary["gradients_lost"].get<int>() > 0);
-  CHECK(summary["gradients_received"].get<long long>()
-        == summary["gradients_applied"].get<long long>()
-             + summary["gradients_partial"].get<long long>());
+  // Nothing refused, not even a slice lost for long (pipelined workers
+  // stay within the orderers' ledgers), but by the restarted shard: the
+  // slices it had not answered come back computed at iterations its
+  // checkpoint had not reached (at most two per worker), while the other
+  // shard applied theirs.
+  CHECK(summary["gradients_received"].get<int>()
+        == summary["gradients_applied"].get<int>()
+             + summary["gradients_partial"].get<int>());
+  CHECK(summary["gradients_partial"].get<int>() <= 4 * 2);
+  CHECK(summary["gradients_rejected"].empty());
   CHECK(summary["stop_reason"] == "iterations");
   CHECK(summary["final_test_accuracy"].get<double>() > 0.3); // chance: 0.1
 }

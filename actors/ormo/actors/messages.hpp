@@ -332,7 +332,8 @@ enum class worker_fault_kind : std::uint8_t {
   fail_gradient,
   /// Each gradient takes `factor` times as long while the fault lasts.
   slow,
-  /// The worker handles no message while the fault lasts.
+  /// The worker handles no message while the fault lasts. (A freeze of
+  /// duration 0 is the worker's own timer that ends one.)
   freeze,
 };
 

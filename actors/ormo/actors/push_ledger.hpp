@@ -4,10 +4,10 @@
 //
 // Per registered worker it keeps the decisions on that worker's last
 // `window` sequence numbers and a floor below which every number counts as
-// decided. A worker keeps at most pushes_in_flight <= window pushes
-// unanswered, so a push it sends again is always above the floor: a retry
-// is either still undecided (placed now: never lost) or decided (answered
-// as before: never twice).
+// decided. A worker numbers no push `window` or more above its oldest
+// unanswered one (however many others it completes meanwhile), so a push it
+// sends again is always above the floor: a retry is either still undecided
+// (placed now: never lost) or decided (answered as before: never twice).
 //
 // Plain C++ (no CAF); not thread-safe: one orderer owns it.
 #pragma once

@@ -15,7 +15,11 @@
 // snapshot for the next computation. Each gradient carries the iteration
 // index of the parameters it was computed on, so the rule counts its delay.
 // A shard that rejected a push is pulled (once every shard answered that
-// push) before the worker computes on it again. While it may still compute
+// push) before the worker computes on it again. While one push stays
+// unanswered the others may complete and new ones follow, but a new push's
+// sequence number stays less than push_ledger::window above the oldest
+// unanswered one, so that the orderers never forget whether they decided
+// it (see push_ledger.hpp). While it may still compute
 // on a snapshot the worker holds its buffer, so a server updates into
 // another one (copy-on-write). N = 1 is the loop above, unchanged.
 //
@@ -39,6 +43,16 @@
 //
 // Leaving: the worker computes no new gradient, pushes the one in progress,
 // takes the answers to every push in flight and then quits.
+//
+// Declared faults (worker_fault, from its supervisor; see
+// fault_injector.hpp): kill ends it as a failure would; fail_gradient makes
+// each gradient it starts while the fault lasts fail with the fault's
+// probability (drawn from the fault's seed and the worker's id), which ends
+// it; slow multiplies each gradient's time by the fault's factor while it
+// lasts; freeze holds every message and answer it receives until the fault
+// is over and then handles them in order (an exit still ends it at once).
+// It answers its supervisor's stats_atom (a sign of life) with the
+// gradients it pushed, after a freeze only.
 //
 // Failure: a throwing gradient_source or a failed request ends the worker
 // with an error; its supervisor sees the down message. Requests carry no
