@@ -584,6 +584,10 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self,
       state.stopping = true;
       for (auto& [address, member] : state.members)
         self->send_exit(member.handle, caf::exit_reason::user_shutdown);
+      // The link interceptors end with the run, not when the last handle
+      // to them goes.
+      for (auto& link : state.settings.links)
+        self->send_exit(link, caf::exit_reason::user_shutdown);
       if (state.nodes.empty()) {
         self->quit();
         return;
