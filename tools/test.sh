@@ -3,10 +3,12 @@
 # tools/run.sh, warnings as errors), then run the tests. By default the
 # bounded CI subset:
 #   1. in build/, every test but those labelled slow;
-#   2. in build-asan/ (ASan+UBSan, halting at the first report), the unit
-#      tests of every layer and the actor tests under CAF's test coordinator
-#      (not those labelled slow or real_time);
-#   3. in build-fuzz/ (clang), each libFuzzer target for 15 s.
+#   2. in build-fuzz/ (clang, ASan+UBSan halting at the first report, and
+#      libFuzzer's coverage hooks: CI's one sanitizer tree, built in one
+#      call with the fuzz targets), the unit tests of every layer and the
+#      actor tests under CAF's test coordinator (not those labelled slow or
+#      real_time);
+#   3. there, each libFuzzer target for 15 s (tools/fuzz.sh).
 # `tools/test.sh --all` runs the slow tests too in 1 and 2. `tools/test.sh
 # --tsan` runs only the real_time tests (actors on threads, middleman,
 # processes) under ThreadSanitizer in build-tsan/.
@@ -35,8 +37,8 @@ layer_tests=(optim_tests data_tests model_tests config_tests actors_tests
              net_tests)
 layer_pattern='^(optim|data|model|config|actors|net)/'
 
-# sanitizer_build DIR SANITIZER: configures DIR with ORMO_SANITIZE=SANITIZER
-# and builds the layer test executables there.
+# sanitizer_build DIR SANITIZER (for --tsan): configures DIR with
+# ORMO_SANITIZE=SANITIZER and builds the layer test executables there.
 sanitizer_build() {
   local build=$1 sanitizer=$2 log start targets=()
   say "configuring $build (ORMO_SANITIZE=$sanitizer)..."
@@ -82,10 +84,17 @@ else
   asan_excluded='real_time'
 fi
 
-sanitizer_build "$top/build-asan" address
+# One sanitizer tree: the fuzz targets' (clang, ASan+UBSan, coverage hooks)
+# also builds and runs the layer tests.
+"$top/tools/fuzz.sh" --build-only "${layer_tests[@]}"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-say "running the layer tests under ASan+UBSan..."
-(cd "$top/build-asan" \
+# Qualified names in reports, which tests/ubsan.supp matches.
+symbolizer=/usr/lib/llvm-14/bin/llvm-symbolizer
+if [[ -x $symbolizer ]]; then
+  export ASAN_SYMBOLIZER_PATH=${ASAN_SYMBOLIZER_PATH:-$symbolizer}
+fi
+say "running the layer tests under ASan+UBSan in build-fuzz/..."
+(cd "$top/build-fuzz" \
   && ctest --output-on-failure -j"$jobs" -R "$layer_pattern" \
        -LE "$asan_excluded")
 
