@@ -35,8 +35,9 @@ elseif(ORMO_SANITIZE STREQUAL "address")
 elseif(ORMO_SANITIZE STREQUAL "thread")
   set(ormo_sanitize_flags -fsanitize=thread)
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-    # GCC warns that TSan does not model std::atomic_thread_fence (used by
-    # ormo::sole_owner): a warning to read, not an error.
+    # GCC warns where code meets std::atomic_thread_fence, which TSan does
+    # not model (ormo::sole_owner takes another path under TSan): a warning
+    # to read, not an error.
     list(APPEND ormo_sanitize_common -Wno-error=tsan)
   endif()
 elseif(ORMO_SANITIZE STREQUAL "fuzzer")
