@@ -70,8 +70,8 @@ done
 for name in "${extra_targets[@]}"; do
   build_targets+=(--target "$name")
 done
-say "building ${targets[*]} ${extra_targets[*]} (several minutes the" \
-    "first time)..."
+names=("${targets[@]/%/_fuzzer}" "${extra_targets[@]}")
+say "building ${names[*]} (several minutes the first time)..."
 start=$SECONDS
 cmake --build "$build" -j"$jobs" "${build_targets[@]}" \
   || fail "the build failed (compiler messages above)"
