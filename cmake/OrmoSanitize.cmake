@@ -4,7 +4,9 @@
 #            the first report (-fno-sanitize-recover=all);
 #   thread   ThreadSanitizer;
 #   fuzzer   address + undefined as above plus libFuzzer's coverage
-#            instrumentation (clang only); also builds tests/fuzz/.
+#            instrumentation (clang only); also builds tests/fuzz/. The
+#            layer tests link too (ASan's runtime takes the coverage
+#            callbacks): CI's one sanitizer tree (tools/test.sh).
 # Empty (the default): no sanitizer. Each sanitizer build belongs in its own
 # build directory (build-asan/, build-tsan/, build-fuzz/), never build/: the
 # flags change every object file.
@@ -14,6 +16,12 @@ set_property(CACHE ORMO_SANITIZE PROPERTY STRINGS "" address thread fuzzer)
 
 # Line tables for readable reports; frame pointers for fast, full stacks.
 set(ormo_sanitize_common -g1 -fno-omit-frame-pointer)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+  # Clang's line tables name an inlined function without its class or
+  # namespace (`operator*`); this flag adds linkage names, so reports and
+  # the suppressions (tests/*.supp) see qualified names, as with GCC.
+  list(APPEND ormo_sanitize_common -fdebug-info-for-profiling)
+endif()
 # Only the null check can recover, so that tests/ubsan.supp can silence one
 # report inside CAF's headers; ORMO_SANITIZER_ENVIRONMENT (set below, for
 # ctest and the scripts) makes UBSan halt at every other report.
@@ -27,8 +35,9 @@ elseif(ORMO_SANITIZE STREQUAL "address")
 elseif(ORMO_SANITIZE STREQUAL "thread")
   set(ormo_sanitize_flags -fsanitize=thread)
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-    # GCC warns that TSan does not model std::atomic_thread_fence (used by
-    # ormo::sole_owner): a warning to read, not an error.
+    # GCC warns where code meets std::atomic_thread_fence, which TSan does
+    # not model (ormo::sole_owner takes another path under TSan): a warning
+    # to read, not an error.
     list(APPEND ormo_sanitize_common -Wno-error=tsan)
   endif()
 elseif(ORMO_SANITIZE STREQUAL "fuzzer")

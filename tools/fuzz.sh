@@ -6,6 +6,10 @@
 #   TARGET   run_config, payload, checkpoint (every tests/fuzz/*_fuzzer.cpp);
 #            default all
 #   SECONDS  per target; default 60
+#        tools/fuzz.sh --build-only [CMAKE_TARGET...]
+#            only configures build-fuzz/ and builds every fuzz target and
+#            the CMAKE_TARGETs in one cmake --build: tools/test.sh builds
+#            the layer tests there, so CI has one sanitizer tree.
 #
 # A fuzzer starts from its seeds (tests/fuzz/corpus/TARGET/, read only) and
 # from what earlier runs here found interesting (build-fuzz/corpus/TARGET/,
@@ -17,6 +21,14 @@
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build="$top/build-fuzz"
+build_only=0
+extra_targets=()
+if [[ ${1:-} == --build-only ]]; then
+  build_only=1
+  shift
+  extra_targets=("$@")
+  set -- all
+fi
 target=${1:-all}
 seconds=${2:-60}
 
@@ -55,11 +67,18 @@ build_targets=()
 for name in "${targets[@]}"; do
   build_targets+=(--target "${name}_fuzzer")
 done
-say "building ${targets[*]} (several minutes the first time)..."
+for name in "${extra_targets[@]}"; do
+  build_targets+=(--target "$name")
+done
+names=("${targets[@]/%/_fuzzer}" "${extra_targets[@]}")
+say "building ${names[*]} (several minutes the first time)..."
 start=$SECONDS
 cmake --build "$build" -j"$jobs" "${build_targets[@]}" \
   || fail "the build failed (compiler messages above)"
 say "built in $((SECONDS - start)) s"
+if ((build_only)); then
+  exit 0
+fi
 
 # Reports name source lines; a UBSan report aborts like an ASan one.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}

@@ -119,7 +119,9 @@ TEST_CASE("supervisor: gradients flow and the counts add up") {
   CHECK(stats.duplicates == 0);
   // Speed: 1000 gradients per virtual second each.
   REQUIRE(m.gradients_per_second.size() == 3);
-  for (const auto& [id, speed] : m.gradients_per_second) {
+  for (const auto& [worker, speed] : m.gradients_per_second) {
+    // C++17 lambdas (CAPTURE's) cannot capture a structured binding.
+    auto id = worker;
     CAPTURE(id);
     CHECK(speed == doctest::Approx(1000).epsilon(0.11));
   }

@@ -29,7 +29,10 @@ TEST_CASE("shards partition the samples into balanced parts") {
   const std::size_t sizes[][2]
     = {{0, 1},   {0, 3},   {1, 1},  {1, 4},     {7, 3},    {10, 10},
        {11, 10}, {100, 7}, {97, 1}, {1000, 16}, {60000, 9}};
-  for (auto [samples, count] : sizes) {
+  for (const auto& size : sizes) {
+    // Not a structured binding: C++17 lambdas (INFO's) cannot capture one.
+    const std::size_t samples = size[0];
+    const std::size_t count = size[1];
     INFO(samples << " samples in " << count << " shards");
     auto shards = all_shards(samples, count, 5);
     std::vector<int> seen(samples, 0);

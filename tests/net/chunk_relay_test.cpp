@@ -114,12 +114,15 @@ TEST_CASE("chunk relay: chunks out of place fail the push, nothing applied") {
   // A forged sender of chunks: the second piece skips ahead, the fourth
   // transfer is one value short, the fifth one value too long.
   using chunks = std::vector<std::pair<std::uint64_t, int>>;
-  for (auto [id, pieces] :
+  for (const auto& transfer :
        std::vector<std::pair<std::uint64_t, chunks>>{
          {1, {{0, 3}, {6, 3}, {9, 1}}},
          {2, {{3, 3}}},
          {4, {{0, 3}, {3, 3}, {6, 3}}},
          {5, {{0, 3}, {3, 3}, {6, 3}, {9, 2}}}}) {
+    // Not a structured binding: C++17 lambdas cannot capture one.
+    const auto id = transfer.first;
+    const auto& pieces = transfer.second;
     CAPTURE(id);
     auto error = std::make_shared<std::optional<caf::error>>();
     auto relay = t.relay;

@@ -368,7 +368,9 @@ TEST_CASE("a state that does not fit the rule is refused and changes "
        s.momentum[1] = std::numeric_limits<float>::infinity();
      })},
   };
-  for (const auto& [what, state] : bad) {
+  for (const auto& [name, state] : bad) {
+    // C++17 lambdas (CAPTURE's) cannot capture a structured binding.
+    const char* what = name;
     CAPTURE(what);
     auto refused = rule->restore(state);
     CHECK_FALSE(refused);
