@@ -284,6 +284,22 @@ void add_workers(supervisor_pointer self, std::int32_t count) {
   update_iteration_size(self);
 }
 
+/// Takes `member` out of the membership and every orderer's ledger; what
+/// it was.
+supervisor_state::member
+forget(supervisor_pointer self,
+       std::map<caf::actor_addr, supervisor_state::member>::iterator member) {
+  auto& state = self->state;
+  auto gone = member->second;
+  state.members.erase(member);
+  state.last_accepted.erase(gone.id);
+  state.stats.gradients_per_second.erase(gone.id);
+  --state.stats.live;
+  for (auto& route : state.settings.shards)
+    self->send(route.orderer, leave_atom::value, gone.id);
+  return gone;
+}
+
 void on_down(supervisor_pointer self, const caf::down_msg& down) {
   auto& state = self->state;
   auto node = state.nodes.find(down.source);
@@ -296,13 +312,7 @@ void on_down(supervisor_pointer self, const caf::down_msg& down) {
   auto found = state.members.find(down.source);
   if (found == state.members.end())
     return;
-  auto member = found->second;
-  state.members.erase(found);
-  state.last_accepted.erase(member.id);
-  state.stats.gradients_per_second.erase(member.id);
-  --state.stats.live;
-  for (auto& route : state.settings.shards)
-    self->send(route.orderer, leave_atom::value, member.id);
+  auto member = forget(self, found);
   if (state.stopping)
     return;
   auto where = member.node.empty() ? "" : "node " + member.node + ", ";
@@ -328,14 +338,8 @@ void on_hung(supervisor_pointer self, const caf::actor_addr& address,
   auto found = state.members.find(address);
   if (found == state.members.end() || found->second.id != id)
     return;
-  auto member = found->second;
-  self->demonitor(member.handle.address());
-  state.members.erase(found);
-  state.last_accepted.erase(member.id);
-  state.stats.gradients_per_second.erase(member.id);
-  --state.stats.live;
-  for (auto& route : state.settings.shards)
-    self->send(route.orderer, leave_atom::value, member.id);
+  self->demonitor(found->second.handle.address());
+  auto member = forget(self, found);
   self->send_exit(member.handle, caf::exit_reason::kill);
   if (state.stopping)
     return;

@@ -205,6 +205,20 @@ run_monitor_actor spawn_monitor(
 
 namespace {
 
+/// The plan of `run` for `problem`'s sizes, or why there is none.
+result<training_plan> plan_of(const config::run_config& run,
+                              const training_problem& problem) {
+  if (!problem.make_source)
+    return status::error(status_code::invalid_argument,
+                         "training_problem.make_source is empty");
+  plan_inputs inputs;
+  inputs.dimension
+    = static_cast<std::size_t>(problem.initial_parameters.size());
+  inputs.batch_size = problem.batch_size;
+  inputs.samples_per_epoch = problem.samples_per_epoch;
+  return make_training_plan(run, inputs);
+}
+
 /// What restarts a lost shard of `plan` from its newest checkpoint; empty
 /// when the plan takes none.
 std::function<caf::expected<shard_route>(std::size_t)>
@@ -325,14 +339,7 @@ caf::expected<training_handles>
 spawn_training(caf::actor_system& system, const config::run_config& run,
                const training_problem& problem,
                const training_callbacks& callbacks) {
-  if (!problem.make_source)
-    return invalid_setup("training_problem.make_source is empty");
-  plan_inputs inputs;
-  inputs.dimension
-    = static_cast<std::size_t>(problem.initial_parameters.size());
-  inputs.batch_size = problem.batch_size;
-  inputs.samples_per_epoch = problem.samples_per_epoch;
-  auto plan = make_training_plan(run, inputs);
+  auto plan = plan_of(run, problem);
   if (!plan)
     return invalid_setup(plan.error().message());
   return spawn_training(system, *plan, problem, callbacks);
@@ -350,16 +357,7 @@ run_report run_training(caf::actor_system& system,
                      "with ormo::actors::configure(cfg, true)";
     return failed;
   }
-  if (!problem.make_source) {
-    failed.failure = "training_problem.make_source is empty";
-    return failed;
-  }
-  plan_inputs inputs;
-  inputs.dimension
-    = static_cast<std::size_t>(problem.initial_parameters.size());
-  inputs.batch_size = problem.batch_size;
-  inputs.samples_per_epoch = problem.samples_per_epoch;
-  auto plan = make_training_plan(run, inputs);
+  auto plan = plan_of(run, problem);
   if (!plan) {
     failed.failure = plan.error().message();
     return failed;
