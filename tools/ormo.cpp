@@ -428,7 +428,9 @@ int run(const ormo::tools::run_arguments& arguments) {
   if (auto* exit_status = std::get_if<int>(&prepared))
     return *exit_status;
   auto& outputs = *std::get<0>(prepared);
-  if (config.checkpoints.every_iterations > 0 && !save_topology(config))
+  // A resumed run keeps the topology its checkpoints were made with.
+  if (config.checkpoints.every_iterations > 0 && !arguments.resume
+      && !save_topology(config))
     return abandon(outputs, exit_failure);
   std::printf("ormo: %s, %s (%s), %d workers, %s data; output in %s\n",
               config.source.c_str(),

@@ -33,6 +33,16 @@ std::string misfit(const training_plan& plan, std::size_t shard,
   return {};
 }
 
+/// Why run checkpoint `run` cannot go on as `plan`, or empty.
+std::string misfit(const training_plan& plan, const run_checkpoint& run) {
+  for (const auto& worker : run.workers)
+    if (worker.slot >= plan.workers.initial)
+      return "it has a worker in slot " + std::to_string(worker.slot)
+             + ", the run has " + std::to_string(plan.workers.initial)
+             + " (another workers.count?)";
+  return {};
+}
+
 /// Shard `shard`'s checkpoint `found`, decoded and fitted to `plan`.
 result<shard_checkpoint> shard_from(const training_plan& plan,
                                     std::size_t shard,
@@ -85,6 +95,10 @@ result<resume_point> deterministic_point(const training_plan& plan,
     auto run = decode_run_checkpoint(*payload);
     if (!run) {
       refuse(run.error().message());
+      continue;
+    }
+    if (auto why = misfit(plan, *run); !why.empty()) {
+      refuse(why);
       continue;
     }
     point.shards.clear();

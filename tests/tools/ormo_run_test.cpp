@@ -226,6 +226,18 @@ TEST_CASE("ormo run --resume: a deterministic run stopped after a "
   }
   CHECK(a == b);
 
+  // A topology its checkpoints cannot fit: refused naming them; the saved
+  // topology stays as it was.
+  auto saved = dir / "stopped" / "checkpoints" / "config.toml";
+  const auto before = read_text(saved);
+  auto misfit
+    = run_process({ormo_binary, "run", "--resume", (dir / "stopped").string(),
+                   "--set", "workers.count=2"});
+  CHECK(misfit.exit_status == 1);
+  CHECK(misfit.err.find("cannot resume") != std::string::npos);
+  CHECK(misfit.err.find("another workers.count?") != std::string::npos);
+  CHECK(read_text(saved) == before);
+
   // No saved topology: a usage error naming where it was looked for.
   auto nothing
     = run_process({ormo_binary, "run", "--resume", (dir / "nowhere").string()});
