@@ -381,6 +381,24 @@ void send_again(worker_pointer self) {
     self->send(state.supervisor, retry_atom::value, resent);
 }
 
+/// Asked to pause: computes nothing new and answers the pause once every
+/// push is answered.
+void pause(worker_pointer self) {
+  self->state.paused = true;
+  reply_handled(self);
+}
+
+/// After a pause: the newest parameters, as a worker resumed from a
+/// checkpoint takes them, then on.
+void resume(worker_pointer self) {
+  auto& state = self->state;
+  if (!std::exchange(state.paused, false))
+    return;
+  for (std::size_t s = 0; s < state.shards.size(); ++s)
+    if (!state.pulling[s])
+      pull(self, s);
+}
+
 /// Shard `shard` restarted with `server` and `orderer` (null: the worker
 /// keeps its interceptor). Its unanswered slices go there at once, and its
 /// parameters are pulled again.
@@ -614,26 +632,20 @@ worker(worker_pointer self, worker_id id, std::vector<shard_route> shards,
     },
     [=](pause_atom) -> caf::result<worker_progress> {
       auto& state = self->state;
-      state.paused = true;
       state.pause = self->make_response_promise<worker_progress>();
       auto answer = state.pause;
-      reply_handled(self);
+      if (!deferred(self, [=] { pause(self); }))
+        pause(self);
       return answer;
     },
     [=](route_atom, std::uint64_t shard, parameter_server_actor& server,
         momentum_orderer_actor& orderer) {
-      take_route(self, shard, std::move(server), std::move(orderer));
+      if (!deferred(self, [=] { take_route(self, shard, server, orderer); }))
+        take_route(self, shard, std::move(server), std::move(orderer));
     },
     [=](resume_atom) {
-      auto& state = self->state;
-      if (!state.paused)
-        return;
-      state.paused = false;
-      // The newest parameters, as a worker resumed from a checkpoint takes
-      // them.
-      for (std::size_t s = 0; s < state.shards.size(); ++s)
-        if (!state.pulling[s])
-          pull(self, s);
+      if (!deferred(self, [=] { resume(self); }))
+        resume(self);
     },
   };
 }
