@@ -122,11 +122,17 @@ public:
   template <class T, class Handle, class... Ts>
   std::shared_ptr<reply<T>> request(const Handle& to, Ts... xs) {
     auto result = std::make_shared<reply<T>>();
-    auto client = system_.spawn([=](caf::event_based_actor* self) {
-      self->request(to, caf::infinite, xs...)
-        .then([=](T& value) { result->value = std::move(value); },
-              [=](caf::error& error) { result->error = std::move(error); });
-    });
+    // Spawned with arguments: CAF 0.17 binds a null tuple for an actor
+    // spawned without any (a UBSan report whose suppression cannot match
+    // when the symbolizer's buffer is too small for these type names).
+    auto client = system_.spawn(
+      [](caf::event_based_actor* self, std::shared_ptr<reply<T>> result,
+         Handle to, Ts... xs) {
+        self->request(to, caf::infinite, xs...)
+          .then([=](T& value) { result->value = std::move(value); },
+                [=](caf::error& error) { result->error = std::move(error); });
+      },
+      result, to, xs...);
     track(client);
     return result;
   }
