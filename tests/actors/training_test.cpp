@@ -587,7 +587,8 @@ TEST_CASE("training: a deterministic run is cut every N iterations with its "
 }
 
 TEST_CASE("training: a real-time shard writes its checkpoint at each "
-          "multiple of N iterations on its own") {
+          "multiple of N iterations on its own"
+          * doctest::test_suite("real_time")) {
   ormo::test::scratch_directory dir;
   auto run = small_run(5);
   run.run.deterministic = false;
