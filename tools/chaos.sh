@@ -16,7 +16,7 @@
 #     declared (all fall between 10 % and 80 % of the run, so none races the
 #     stop);
 #   - the nodes lost are those killed and those stopped for longer than
-#     network.connection_timeout (a stop shorter than half of it loses none);
+#     network.connection_timeout (a stop of at most 0.4 of it loses none);
 #   - the train loss falls (the last row of metrics.csv below the first
 #     that has one);
 #   - the faulty run's final test accuracy is not below the baseline's minus
@@ -29,7 +29,7 @@
 #                       [--ormo BINARY]
 #   --seed N      the faults' draws and run.seed (default: a random seed,
 #                 printed; the same seed gives the same faults)
-#   --seconds S   run.stop_seconds of each run, 5 to 3600 (default 90)
+#   --seconds S   run.stop_seconds of each run, 10 to 3600 (default 90)
 #   --out DIR     where the topologies, the runs and results.md go (default
 #                 chaos/ at the top of the repository)
 #   --quick       synthetic data and a small model (for the test): the
@@ -76,8 +76,8 @@ if [[ -z $seed ]]; then
   seed=$(($(od -An -N4 -tu4 /dev/urandom) % 1000000))
 fi
 [[ $seed =~ ^[0-9]{1,18}$ ]] || die "--seed: $seed is not an integer in [0, 10^18)"
-[[ $seconds =~ ^[0-9]+$ ]] && ((seconds >= 5 && seconds <= 3600)) \
-  || die "--seconds: $seconds is not a whole number of seconds in [5, 3600]"
+[[ $seconds =~ ^[0-9]+$ ]] && ((seconds >= 10 && seconds <= 3600)) \
+  || die "--seconds: $seconds is not a whole number of seconds in [10, 3600]"
 out=$(realpath -m "${out:-$top/chaos}")
 
 # What the script needs: ormo, jq.
@@ -144,8 +144,9 @@ pick() {
   REPLY=${words[$REPLY]}
 }
 
-# The clock of the faults. T: network.connection_timeout (s).
-timeout_s=$(awk -v s="$seconds" 'BEGIN { t = s / 30; if (t < 1) t = 1;
+# The clock of the faults. T: network.connection_timeout (s), 2 s at least
+# (a node's heartbeats must cross a loaded machine in time).
+timeout_s=$(awk -v s="$seconds" 'BEGIN { t = s / 30; if (t < 2) t = 2;
   if (t > 5) t = 5; printf "%g", t }')
 heartbeat_ms=$(awk -v t="$timeout_s" 'BEGIN { printf "%d", t * 100 }')
 request_timeout=$(awk -v t="$timeout_s" 'BEGIN { printf "%g", 2 * t }')
@@ -164,7 +165,7 @@ for node in "${worker_nodes[@]}"; do
   slots=$((slots + node_workers[$node]))
 done
 
-# The node faults: one worker node killed, one stopped for less than half
+# The node faults: one worker node killed, one stopped for at most 0.4 of
 # the connection timeout, one for more than twice it, each a different node
 # (a signal to a node already gone is not sent, so not counted); the fourth
 # is left alone. The worker and link faults strike the workers of the nodes
@@ -282,7 +283,7 @@ add_fault stop_node "node $long_stopped_node" "$at" "duration_s = $REPLY"
 at_time 0.10 0.80
 at=$REPLY
 uniform "$(awk -v t="$timeout_s" 'BEGIN { print 0.1 * t }')" \
-        "$(awk -v t="$timeout_s" 'BEGIN { print 0.5 * t }')"
+        "$(awk -v t="$timeout_s" 'BEGIN { print 0.4 * t }')"
 add_fault stop_node "node $short_stopped_node" "$at" "duration_s = $REPLY"
 
 for kind in "${accepted[@]}"; do
