@@ -158,6 +158,19 @@ fault_injector(injector_pointer self, fault_injector_settings settings) {
       }
       fire_counted(self);
     },
+    [=](links_atom, std::uint64_t slot,
+        std::vector<link_interceptor_actor>& slot_links) {
+      auto& state = self->state;
+      const auto shards = state.settings.shards;
+      // From another node: a malformed one is ignored.
+      if (slot >= state.settings.slots || slot_links.size() != shards)
+        return;
+      auto first = static_cast<std::size_t>(slot) * shards;
+      if (state.links.size() < first + shards)
+        state.links.resize(first + shards);
+      std::move(slot_links.begin(), slot_links.end(),
+                state.links.begin() + static_cast<std::ptrdiff_t>(first));
+    },
     [=](fault_atom, std::uint64_t index) {
       if (index < self->state.settings.faults.size())
         fire(self, static_cast<std::size_t>(index));

@@ -76,6 +76,9 @@ void configure(caf::actor_system_config& cfg, bool deterministic) {
   // Declared faults.
   cfg.add_message_type<worker_fault>("ormo.worker_fault");
   cfg.add_message_type<link_fault>("ormo.link_fault");
+  cfg.add_message_type<fault_injector_actor>("ormo.fault_injector_actor");
+  cfg.add_message_type<std::vector<link_interceptor_actor>>(
+    "ormo.link_interceptors");
   cfg.add_error_category(
     caf::atom("ormo"),
     [](std::uint8_t code, caf::atom_value, const caf::message& context) {
@@ -294,6 +297,7 @@ spawn_training(caf::actor_system& system, const training_plan& plan,
     injection.faults = plan.faults;
     injection.seed = plan.report.seed;
     injection.shards = plan.shards.size();
+    injection.slots = plan.workers.initial;
     handles.faults = injection.counts = std::make_shared<fault_counts>();
     injector = spawn_fault_injector(system, std::move(injection));
     for (std::size_t slot = 0; slot < plan.workers.initial; ++slot)

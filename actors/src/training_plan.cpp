@@ -134,7 +134,9 @@ result<training_plan> make_training_plan(const config::run_config& run,
   report.iteration_size = iteration_size;
   report.deterministic = run.run.deterministic;
   report.seed = run.run.seed;
-  plan.faults = run.faults;
+  for (const auto& fault : run.faults)
+    if (!config::is_node_fault(fault.kind))
+      plan.faults.push_back(fault);
   return plan;
 }
 

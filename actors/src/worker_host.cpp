@@ -34,9 +34,13 @@ worker_host_actor::behavior_type host(worker_host_pointer self,
   self->state.settings = std::move(settings);
   // However the host ends (stopped, killed with its node's process), its
   // workers end with it.
-  self->attach_functor([workers = self->state.workers](const caf::error&) {
+  self->attach_functor([workers = self->state.workers,
+                        links = self->state.settings.links](const caf::error&) {
     for (auto& worker : *workers)
       caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+    for (auto& slot : links)
+      for (auto& link : slot.second)
+        caf::anon_send_exit(link, caf::exit_reason::user_shutdown);
   });
   return {
     [=](spawn_atom, worker_id id,
@@ -51,10 +55,13 @@ worker_host_actor::behavior_type host(worker_host_pointer self,
       if (!source)
         return caf::make_error(error_code::gradient_failed,
                                source.error().message());
-      auto worker
-        = spawn_worker(self->system(), id, settings.shards,
-                       std::move(source).value(), settings.timing(slot),
-                       settings.supervisor);
+      auto shards = settings.shards;
+      if (auto links = settings.links.find(slot); links != settings.links.end())
+        for (std::size_t s = 0; s < shards.size(); ++s)
+          shards[s].orderer = links->second[s];
+      auto worker = spawn_worker(self->system(), id, std::move(shards),
+                                 std::move(source).value(),
+                                 settings.timing(slot), settings.supervisor);
       self->state.workers->push_back(worker);
       return worker;
     },

@@ -25,6 +25,8 @@
 #include <caf/typed_actor.hpp>
 
 #include "ormo/actors/error_code.hpp"
+#include "ormo/actors/fault_injector.hpp"
+#include "ormo/actors/link_interceptor.hpp"
 #include "ormo/actors/supervisor.hpp"
 #include "ormo/actors/worker_host.hpp"
 #include "chunk_relay.hpp"
@@ -34,12 +36,14 @@ namespace ormo::net {
 
 namespace {
 
+using actors::fault_injector_actor;
 using actors::routes_atom;
 using actors::shard_route;
 using actors::stop_atom;
 using actors::supervisor_actor;
 using supervisor_atom = caf::atom_constant<caf::atom("supervisor")>;
 using attach_atom = caf::atom_constant<caf::atom("attach")>;
+using injector_atom = caf::atom_constant<caf::atom("injector")>;
 
 using clock_type = std::chrono::steady_clock;
 
@@ -51,6 +55,8 @@ using node_actor = caf::typed_actor<
                                      std::vector<shard_relay_actor>>,
   /// The run's supervisor (the supervisor node only).
   caf::replies_to<supervisor_atom>::with<supervisor_actor>,
+  /// The run's fault injector (the supervisor node of a run with faults).
+  caf::replies_to<injector_atom>::with<fault_injector_actor>,
   /// The run's supervisor: when it goes, so does this node (normally if
   /// it ended normally).
   caf::replies_to<attach_atom, supervisor_actor>::with<bool>,
@@ -61,6 +67,7 @@ struct node_state {
   std::vector<std::uint64_t> indices;
   std::vector<shard_route> routes;
   std::vector<shard_relay_actor> relays;
+  fault_injector_actor injector;
   supervisor_actor supervisor;
   bool attached = false;
 
@@ -69,11 +76,13 @@ struct node_state {
 
 using node_pointer = node_actor::stateful_pointer<node_state>;
 
-node_actor::behavior_type
-node_directory(node_pointer self, std::vector<std::uint64_t> indices,
-               std::vector<shard_route> routes,
-               std::vector<shard_relay_actor> relays) {
+node_actor::behavior_type node_directory(node_pointer self,
+                                         std::vector<std::uint64_t> indices,
+                                         std::vector<shard_route> routes,
+                                         std::vector<shard_relay_actor> relays,
+                                         fault_injector_actor injector) {
   self->state.indices = std::move(indices);
+  self->state.injector = std::move(injector);
   self->state.routes = std::move(routes);
   self->state.relays = std::move(relays);
   self->set_down_handler([=](caf::down_msg& down) {
@@ -97,6 +106,12 @@ node_directory(node_pointer self, std::vector<std::uint64_t> indices,
         return caf::make_error(actors::error_code::invalid_setup,
                                "this node has no supervisor (yet)");
       return self->state.supervisor;
+    },
+    [=](injector_atom) -> caf::result<fault_injector_actor> {
+      if (!self->state.injector)
+        return caf::make_error(actors::error_code::invalid_setup,
+                               "this node injects no faults");
+      return self->state.injector;
     },
     [=](attach_atom, supervisor_actor supervisor) -> caf::result<bool> {
       if (!supervisor)
@@ -130,12 +145,14 @@ struct node_parts {
   actors::worker_host_actor host;
   supervisor_actor supervisor;
   actors::run_monitor_actor monitor;
+  fault_injector_actor injector;
 
   ~node_parts() {
     auto end = [](const auto& handle) {
       if (handle)
         caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
     };
+    end(injector);
     end(monitor);
     end(supervisor);
     end(host);
@@ -227,6 +244,12 @@ private:
   /// through a proxy of its relay.
   std::vector<shard_route> routes_for(bool whole);
   caf::expected<supervisor_actor> find_supervisor(const node_actor& peer);
+  /// The link interceptors of `slot`, one in front of each of `shards`'
+  /// orderers, made known to the injector.
+  std::vector<actors::momentum_orderer_actor>
+  spawn_links(std::size_t slot, const std::vector<shard_route>& shards);
+  /// The injector of the supervisor node `peer`, if the run has faults.
+  caf::error find_injector(const node_actor& peer);
   caf::error enlist_host();
   node_outcome run_supervisor_node();
   node_outcome run_member_node();
@@ -243,6 +266,10 @@ private:
   caf::timespan request_timeout_;
   /// The run's supervisor (on this node: also in parts_).
   supervisor_actor supervisor_;
+  /// The run's fault injector, if it has faults (on this node: also in
+  /// parts_), and what it fired (the supervisor node only).
+  fault_injector_actor injector_;
+  std::shared_ptr<actors::fault_counts> faults_fired_;
   /// Every shard, in order, as this node reaches it, and its relay.
   std::vector<shard_route> routes_;
   std::vector<shard_relay_actor> relays_;
@@ -263,8 +290,19 @@ caf::error node_runner::spawn_local_shards() {
     parts_.local_shards.push_back(*route);
     parts_.relays.push_back(spawn_shard_relay(system_, *route, chunk_values()));
   }
-  parts_.directory = system_.spawn(node_directory, std::move(indices),
-                                   parts_.local_shards, parts_.relays);
+  if (layout_.supervisor && !plan_.faults.empty()) {
+    actors::fault_injector_settings injection;
+    injection.faults = plan_.faults;
+    injection.seed = plan_.report.seed;
+    injection.shards = plan_.shards.size();
+    injection.slots = plan_.workers.initial;
+    faults_fired_ = injection.counts = std::make_shared<actors::fault_counts>();
+    injector_ = parts_.injector
+      = actors::spawn_fault_injector(system_, std::move(injection));
+  }
+  parts_.directory
+    = system_.spawn(node_directory, std::move(indices), parts_.local_shards,
+                    parts_.relays, injector_);
   return caf::none;
 }
 
@@ -460,11 +498,47 @@ node_runner::find_supervisor(const node_actor& peer) {
   }
 }
 
+std::vector<actors::momentum_orderer_actor>
+node_runner::spawn_links(std::size_t slot,
+                         const std::vector<shard_route>& shards) {
+  std::vector<actors::link_interceptor_actor> links;
+  for (std::size_t s = 0; s < shards.size(); ++s) {
+    actors::link_settings link;
+    link.orderer = shards[s].orderer;
+    link.seed = actors::link_seed(plan_.report.seed, slot, s, shards.size());
+    if (s == 0)
+      link.observer = injector_;
+    links.push_back(actors::spawn_link_interceptor(system_, std::move(link)));
+  }
+  self_->send(injector_, actors::links_atom::value,
+              static_cast<std::uint64_t>(slot), links);
+  return {links.begin(), links.end()};
+}
+
+caf::error node_runner::find_injector(const node_actor& peer) {
+  if (plan_.faults.empty())
+    return caf::none;
+  caf::error failure;
+  self_->request(peer, request_timeout_, injector_atom::value)
+    .receive([&](fault_injector_actor& injector) { injector_ = injector; },
+             [&](caf::error& error) { failure = error; });
+  if (!failure && !injector_)
+    failure = node_error("no injector");
+  if (failure)
+    return node_error("the supervisor node "
+                      + to_string(layout_.supervisor_node)
+                      + " has no fault injector: " + why(failure));
+  return caf::none;
+}
+
 caf::error node_runner::enlist_host() {
   if (layout_.slots.empty())
     return caf::none;
   actors::worker_host_settings settings;
   settings.shards = routes_for(true);
+  if (injector_)
+    for (auto slot : layout_.slots)
+      settings.links[slot] = spawn_links(slot, settings.shards);
   settings.make_source = [make_source = problem_.make_source,
                           slots = plan_.workers.initial](std::size_t slot) {
     return make_source(slot, slots);
@@ -525,6 +599,9 @@ node_outcome node_runner::run_supervisor_node() {
                                          callbacks_.training, report,
                                          std::move(places));
   self_->monitor(parts_.monitor);
+  if (injector_)
+    self_->send(injector_, actors::start_atom::value, parts_.supervisor,
+                parts_.monitor, std::vector<actors::link_interceptor_actor>{});
   for (auto& entry : peers_) {
     // Not a structured binding: a lambda cannot capture one in C++17.
     const auto& name = entry.first;
@@ -555,6 +632,8 @@ node_outcome node_runner::run_supervisor_node() {
   stop_peers();
   node_outcome outcome;
   outcome.report = *report;
+  if (faults_fired_)
+    outcome.report.faults_injected = faults_fired_->snapshot();
   if (!report->failure.empty()) {
     outcome.exit_status = 1;
     outcome.message = report->failure;
@@ -579,6 +658,8 @@ node_outcome node_runner::run_member_node() {
     if (!supervisor)
       return failed(why(supervisor.error()));
     supervisor_ = *supervisor; // another node's: never ended from here
+    if (auto error = find_injector(*directory))
+      return failed(why(error));
     self_->send(parts_.directory, attach_atom::value, supervisor_);
     if (auto error = enlist_host())
       return failed(why(error));

@@ -86,6 +86,8 @@ struct topology {
   /// Workers of the nodes "wa" and "wb" (0 leaves a node out).
   int workers_a = 1;
   int workers_b = 1;
+  /// Lines of [workers] (none: its defaults).
+  std::string workers;
   /// `[[faults]]` blocks, appended as they are.
   std::string faults;
 
@@ -98,6 +100,8 @@ struct topology {
          + "\nmomentum = 0.9\niteration_size = \"workers\"\n"
            "apply = \"on_arrival\"\n\n";
     t += "[data]\nsource = \"synthetic\"\n\n";
+    if (!workers.empty())
+      t += "[workers]\n" + workers + "\n\n";
     t += "[output]\ndir = \"" + out_dir.string()
          + "\"\nprogress_seconds = 0.2\nevaluations_per_epoch = 4\n\n";
     t += "[network]\nheartbeat_interval = \"" + heartbeat_interval

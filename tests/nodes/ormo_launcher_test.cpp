@@ -110,6 +110,47 @@ TEST_CASE("ormo run: declared node faults kill one node and stop another "
   CHECK(processes_mentioning(nodes.topology_path().string()).empty());
 }
 
+TEST_CASE("ormo run: worker and link faults strike inside the nodes") {
+  auto deadline = clock::now() + seconds{30};
+  topology shape;
+  shape.run = "stop_seconds = 5";
+  shape.workers_a = 2; // slots 0 and 1 on wa, slot 2 on wb
+  shape.workers = "retry_after_s = 0.2";
+  // Fired by the supervisor's node, struck on wb (a worker) and on wa
+  // (the link of slot 0).
+  shape.faults = "[[faults]]\nkind = \"kill_worker\"\ntarget = \"worker 2\"\n"
+                 "at_gradient = 300\n\n[[faults]]\nkind = \"drop\"\n"
+                 "target = \"worker 0 <-> shard 0\"\nat_seconds = 0.5\n"
+                 "duration_s = 1\nprobability = 0.3\n";
+  node_fixture nodes("launcher_inner_faults", shape);
+  auto launcher = start_launcher(nodes, deadline);
+  auto result = launcher->finish(deadline);
+  REQUIRE_MESSAGE(result.exit_status == 0, result.out << result.err);
+  auto summary = summary_of(nodes);
+  INFO(summary.dump(2));
+  CHECK(summary["failure"].is_null());
+  CHECK(summary["faults_injected"]
+        == json::parse(R"({"drop": 1, "kill_worker": 1})"));
+  const auto& membership = summary["membership"];
+  CHECK(membership["crashed"] == 1);
+  CHECK(membership["restarted"] == 1);
+  CHECK(summary["restarts"] == 1);
+  const auto last_failure = summary["last_failure"].get<std::string>();
+  CHECK(last_failure.find("node wb, worker ") != std::string::npos);
+  CHECK(last_failure.find("(slot 2)") != std::string::npos);
+  CHECK(last_failure.find("killed by a declared fault") != std::string::npos);
+  // Dropped pushes and answers come again, and are decided once.
+  CHECK(summary["retries"].get<long long>() > 0);
+  long long rejected = 0;
+  for (const auto& [reason, count] : summary["gradients_rejected"].items())
+    rejected += count.get<long long>();
+  CHECK(summary["gradients_received"]
+        == summary["gradients_applied"].get<long long>()
+             + summary["gradients_partial"].get<long long>() + rejected);
+  CHECK(summary["final_test_accuracy"].get<double>() > 0.3);
+  CHECK(processes_mentioning(nodes.topology_path().string()).empty());
+}
+
 TEST_CASE("ormo run: Ctrl-C ends every node of a topology with exit 130") {
   auto deadline = clock::now() + seconds{30};
   topology shape;

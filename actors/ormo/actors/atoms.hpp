@@ -34,5 +34,6 @@ using route_atom = caf::atom_constant<caf::atom("route")>;
 using fault_atom = caf::atom_constant<caf::atom("fault")>;
 using tally_atom = caf::atom_constant<caf::atom("tally")>;
 using release_atom = caf::atom_constant<caf::atom("release")>;
+using links_atom = caf::atom_constant<caf::atom("links")>;
 
 } // namespace ormo::actors

@@ -61,11 +61,16 @@ private:
   std::map<std::string, std::uint64_t> by_kind_;
 };
 
-/// Tells the injector what it acts on once the run's actors exist:
-/// `links[slot * shards + shard]` is the interceptor of that link, for
-/// every initial slot.
+/// start_atom tells the injector what it acts on once the run's actors
+/// exist: `links[slot * shards + shard]` is the interceptor of that link,
+/// for every initial slot. links_atom adds (or replaces) the interceptors
+/// of one slot, one per shard, in a multi-process run from the slot's node;
+/// a link fault that falls due before its slot's links came strikes
+/// nothing.
 using fault_injector_actor = fault_observer_actor::extend<
   caf::reacts_to<start_atom, supervisor_actor, run_monitor_actor,
+                 std::vector<link_interceptor_actor>>,
+  caf::reacts_to<links_atom, std::uint64_t,
                  std::vector<link_interceptor_actor>>,
   /// Its own timer: fault `index` is due.
   caf::reacts_to<fault_atom, std::uint64_t>>;
@@ -77,6 +82,8 @@ struct fault_injector_settings {
   std::uint64_t seed = 0;
   /// Shards of the run (the stride of `links`).
   std::size_t shards = 1;
+  /// Worker slots of the run (links_atom names one of them).
+  std::size_t slots = 0;
   /// Where the faults that fire are counted; may be null.
   std::shared_ptr<fault_counts> counts;
 };

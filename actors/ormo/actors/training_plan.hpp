@@ -154,8 +154,9 @@ struct training_plan {
   report_plan report;
   /// Virtual time under CAF's test coordinator.
   bool deterministic = false;
-  /// Faults to inject (see fault_injector.hpp); empty: none, and no
-  /// interceptor on any route.
+  /// Faults the actors inject (see fault_injector.hpp; the node kinds are
+  /// the launcher's and not in here); empty: none, and no interceptor on
+  /// any route.
   std::vector<config::fault_config> faults;
 };
 

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -34,6 +35,11 @@ struct worker_host_settings {
   std::function<worker_timing(std::size_t slot)> timing;
   /// Slots the host may spawn; others are refused.
   std::vector<std::size_t> slots;
+  /// links[slot][s]: the link interceptor a worker in `slot` reaches shard
+  /// s through, in its orderer's place (a run with faults; see
+  /// link_interceptor.hpp). A slot not in here reaches the shards directly.
+  /// They end with the host.
+  std::map<std::size_t, std::vector<momentum_orderer_actor>> links;
   /// Hears of the workers' partial gradients.
   supervisor_actor supervisor;
 };
