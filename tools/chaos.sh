@@ -289,7 +289,8 @@ add_fault stop_node "node $short_stopped_node" "$at" "duration_s = $REPLY"
 for kind in "${accepted[@]}"; do
   # One or two of each kind.
   draw 2
-  for ((n = 0; n <= REPLY; n++)); do
+  count=$((REPLY + 1))
+  for ((n = 0; n < count; n++)); do
     pick "${stable_slots[@]}"
     slot=$REPLY
     at_time 0.10 0.80
