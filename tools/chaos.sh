@@ -20,7 +20,10 @@
 #   - the train loss falls (the last row of metrics.csv below the first
 #     that has one);
 #   - the faulty run's final test accuracy is not below the baseline's minus
-#     a margin (3 points on Fashion-MNIST, 10 with --quick).
+#     a margin: 5 points on Fashion-MNIST, 10 with --quick (each worker
+#     trains on its own shard of the data, so the lost nodes take a third
+#     to two thirds of the training set with them; the faulty run ended 1.5
+#     and 2.3 points below its baseline in the first two soaks).
 # Writes OUT/results.md: both runs side by side (faults by kind, gradient
 # counts, restarts, nodes lost, loss, accuracy), the fault list, the command
 # line and seed, and PASS/FAIL per invariant.
@@ -151,7 +154,7 @@ timeout_s=$(awk -v s="$seconds" 'BEGIN { t = s / 30; if (t < 2) t = 2;
 heartbeat_ms=$(awk -v t="$timeout_s" 'BEGIN { printf "%d", t * 100 }')
 request_timeout=$(awk -v t="$timeout_s" 'BEGIN { printf "%g", 2 * t }')
 retry_after=$(awk -v t="$timeout_s" 'BEGIN { printf "%g", t / 4 }')
-margin=$($quick && echo 0.10 || echo 0.03)
+margin=$($quick && echo 0.10 || echo 0.05)
 
 # The nodes: a supervisor node with shard 0, four worker nodes of one or two
 # workers (drawn).
