@@ -46,7 +46,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-command_line="tools/chaos.sh $*"
+command_line="tools/chaos.sh${*:+ $*}"
 
 say() { echo "chaos: $*"; }
 usage() {
@@ -75,8 +75,10 @@ while (($#)); do
     *) echo "chaos: unknown argument: $1" >&2; usage ;;
   esac
 done
+seed_note=""
 if [[ -z $seed ]]; then
   seed=$(($(od -An -N4 -tu4 /dev/urandom) % 1000000))
+  seed_note=", drawn at random: \`$command_line --seed $seed\` draws the same faults"
 fi
 [[ $seed =~ ^[0-9]{1,18}$ ]] || die "--seed: $seed is not an integer in [0, 10^18)"
 [[ $seconds =~ ^[0-9]+$ ]] && ((seconds >= 10 && seconds <= 3600)) \
@@ -435,7 +437,7 @@ free_port() {
   echo "$port"
 }
 
-say "seed $seed, $seconds s per run, output in $out"
+say "seed $seed$seed_note; $seconds s per run; output in $out"
 say "$what; nodes: server (shard 0, supervisor)$(for node in "${worker_nodes[@]}"; do
   if ((node_workers[$node] == 1)); then
     printf ', %s (worker %d)' "$node" "${node_first_slot[$node]}"
@@ -621,8 +623,8 @@ rejected_reasons=$( (for name in faulty baseline; do
   done) | sort -u)
 results="$out/results.md"
 {
-  echo "Chaos soak, $(date -u +%Y-%m-%d): \`$command_line\` (seed $seed;" \
-       "$seconds s per run; $what; $(nproc) cores)."
+  echo "Chaos soak, $(date -u +%Y-%m-%d): \`$command_line\` (seed" \
+       "$seed$seed_note; $seconds s per run; $what; $(nproc) cores)."
   echo
   echo "| | faulty | baseline |"
   echo "|---|---|---|"
