@@ -22,8 +22,8 @@
 #   - the faulty run's final test accuracy is not below the baseline's minus
 #     a margin: 5 points on Fashion-MNIST, 10 with --quick (each worker
 #     trains on its own shard of the data, so the lost nodes take a third
-#     to two thirds of the training set with them; the faulty run ended 1.5
-#     and 2.3 points below its baseline in the first two soaks).
+#     to two thirds of the training set with them; in the first five soaks
+#     the faulty run ended 0.3 to 2.3 points below its baseline).
 # Writes OUT/results.md: both runs side by side (faults by kind, gradient
 # counts, restarts, nodes lost, loss, accuracy), the fault list, the command
 # line and seed, and PASS/FAIL per invariant.
