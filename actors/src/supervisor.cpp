@@ -50,6 +50,33 @@ std::vector<shard_route> routes_of(supervisor_pointer self, std::size_t slot) {
   return routes;
 }
 
+/// Gives `handle`, a new worker of `slot`, the slot's faults it inherits
+/// (supervisor_state::slot_faults).
+void pass_slot_faults(supervisor_pointer self, std::size_t slot,
+                      const worker_actor& handle) {
+  auto& state = self->state;
+  auto faults = state.slot_faults.find(slot);
+  if (faults == state.slot_faults.end())
+    return;
+  auto now = self->clock().now();
+  auto& pending = faults->second;
+  for (auto fault = pending.begin(); fault != pending.end();) {
+    if (fault->second <= now) {
+      fault = pending.erase(fault);
+      continue;
+    }
+    auto remaining = fault->first;
+    const auto kind = remaining.kind;
+    if (kind != worker_fault_kind::kill)
+      remaining.duration = fault->second - now;
+    self->send(handle, fault_atom::value, remaining);
+    if (kind == worker_fault_kind::kill || kind == worker_fault_kind::freeze)
+      fault = pending.erase(fault);
+    else
+      ++fault;
+  }
+}
+
 /// Spawns the worker of `slot`; `resumed`: one of a resumed run (its id,
 /// and where it goes on), otherwise a new one.
 void spawn_member(supervisor_pointer self, std::size_t slot,
@@ -77,37 +104,31 @@ void spawn_member(supervisor_pointer self, std::size_t slot,
   ++state.stats.joined;
   ++state.stats.live;
   self->send(handle, start_atom::value);
-  // What remains of the slot's lasting faults.
-  auto faults = state.slot_faults.find(slot);
-  if (faults != state.slot_faults.end()) {
-    auto now = self->clock().now();
-    for (auto fault = faults->second.begin();
-         fault != faults->second.end();) {
-      if (fault->second <= now) {
-        fault = faults->second.erase(fault);
-        continue;
-      }
-      auto remaining = fault->first;
-      remaining.duration = fault->second - now;
-      self->send(handle, fault_atom::value, remaining);
-      ++fault;
-    }
-  }
+  pass_slot_faults(self, slot, handle);
 }
 
-/// A declared fault for a slot: to its live worker, and kept while it
-/// lasts for the worker that may replace it.
+/// A declared fault for a slot: to its live worker, and kept for the
+/// workers that replace it while it lasts (or, for a kill or freeze that
+/// finds no live worker, for the next one).
 void on_worker_fault(supervisor_pointer self, const worker_fault& fault) {
   auto& state = self->state;
   if (state.stopping)
     return;
+  bool struck = false;
   for (auto& [address, member] : state.members)
-    if (member.slot == fault.slot && !member.removed)
+    if (member.slot == fault.slot && !member.removed) {
       self->send(member.handle, fault_atom::value, fault);
-  if (fault.kind == worker_fault_kind::fail_gradient
-      || fault.kind == worker_fault_kind::slow)
-    state.slot_faults[static_cast<std::size_t>(fault.slot)].emplace_back(
-      fault, self->clock().now() + fault.duration);
+      struck = true;
+    }
+  const bool once = fault.kind == worker_fault_kind::kill
+                    || fault.kind == worker_fault_kind::freeze;
+  if (once && struck)
+    return;
+  auto end = fault.kind == worker_fault_kind::kill
+               ? caf::actor_clock::time_point::max()
+               : self->clock().now() + fault.duration;
+  state.slot_faults[static_cast<std::size_t>(fault.slot)].emplace_back(fault,
+                                                                       end);
 }
 
 void spawn_remote_member(supervisor_pointer self, worker_host_actor host,
@@ -208,6 +229,7 @@ void spawn_remote_member(supervisor_pointer self, worker_host_actor host,
               = {id, slot, restarts, false, handle, name, host};
             ++state.stats.joined;
             ++state.stats.live;
+            pass_slot_faults(self, slot, handle);
             update_iteration_size(self);
           },
           give_up);

@@ -43,8 +43,10 @@ struct supervisor_state {
   bool stopping = false;
   /// Workers paused (pause_atom) until resume_atom.
   bool paused = false;
-  /// Declared faults that last (fail_gradient, slow) by slot, with their
-  /// end: a worker that replaces one in the slot gets what remains of them.
+  /// Declared faults the next workers of a slot get, with their end: what
+  /// remains of the lasting ones (fail_gradient, slow), and, once, a kill
+  /// or freeze that found the slot without a live worker (between a crash
+  /// and its restart, or before a remote worker was spawned).
   std::map<std::size_t, std::vector<std::pair<worker_fault,
                                               caf::actor_clock::time_point>>>
     slot_faults;

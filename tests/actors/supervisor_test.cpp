@@ -475,6 +475,29 @@ TEST_CASE("supervisor: an enlisted node's workers join before they push") {
   check_counts_add_up(stats);
 }
 
+TEST_CASE("supervisor: a kill for a slot whose worker is not spawned yet "
+          "strikes the slot's next worker") {
+  deterministic_system env;
+  auto t = spawn_node_topology(env);
+  worker_fault kill;
+  kill.kind = worker_fault_kind::kill;
+  kill.slot = 1;
+  caf::anon_send(t.supervisor, fault_atom::value, kill);
+  env.run();
+  auto wa = spawn_host(env, t, {0, 1});
+  enlist(env, t, "wa", wa, {0, 1});
+  env.run_for(milliseconds(10));
+  auto m = membership_of(env, t);
+  CHECK(m.crashed == 1);
+  CHECK(m.restarted == 1);
+  CHECK(m.live == 2);
+  CHECK(m.last_failure.find("(slot 1)") != std::string::npos);
+  CHECK(m.last_failure.find("killed by a declared fault") != std::string::npos);
+  // Once: the restarted worker lives on.
+  env.run_for(milliseconds(10));
+  CHECK(membership_of(env, t).crashed == 1);
+}
+
 TEST_CASE("supervisor: nodes outside the topology or its slots are refused") {
   deterministic_system env;
   auto t = spawn_node_topology(env);
