@@ -15,6 +15,7 @@
 #   - every declared fault fired: faults_injected by kind equals the faults
 #     declared (all fall between 10 % and 80 % of the run, so none races the
 #     stop);
+#   - every killed shard restarted (shard_restarts = kill_shard faults);
 #   - the nodes lost are those killed and those stopped for longer than
 #     network.connection_timeout (a stop of at most 0.4 of it loses none);
 #   - the train loss falls (the last row of metrics.csv below the first
@@ -39,10 +40,10 @@
 #                 same nodes and faults on a shorter clock
 #   --ormo BINARY use this ormo instead of building build/bin/ormo
 #
-# kill_shard is not in this soak: restarting a shard in another process is
-# not built, so a multi-process run refuses it. The worker and link kinds
-# join by themselves once `ormo` accepts them with [[nodes]]: the script
-# asks it (`ormo node` on a probe file) before drawing.
+# Every kind is drawn: kill_node and stop_node of worker nodes, the worker
+# and link kinds on the workers of the nodes that stay, and kill_shard of
+# the shard (which restarts on the supervisor's node from its checkpoint:
+# the topology checkpoints every 200 iterations, the baseline too).
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -194,65 +195,8 @@ for node in "$short_stopped_node" "$calm_node"; do
   done
 done
 
-# Which kinds does this ormo take with [[nodes]]? Asks `ormo node` on a
-# probe file with one fault of the kind: it reads the whole file (and names
-# faults[0] if it refuses the kind) before it looks for the node's name.
 worker_kinds=(kill_worker fail_gradient slow_worker freeze_worker)
 link_kinds=(drop delay duplicate reorder partition)
-declare -A fields=(
-  [kill_worker]=''
-  [fail_gradient]='duration_s = 1
-probability = 0.1'
-  [slow_worker]='duration_s = 1
-factor = 2'
-  [freeze_worker]='duration_s = 1'
-  [drop]='duration_s = 1
-probability = 0.1'
-  [delay]='duration_s = 1
-delay_ms = 10'
-  [duplicate]='duration_s = 1
-probability = 0.1'
-  [reorder]='duration_s = 1
-delay_ms = 10'
-  [partition]='duration_s = 1'
-)
-probe="$out/probe.toml"
-accepted=()
-refused=()
-for kind in "${worker_kinds[@]}" "${link_kinds[@]}"; do
-  target="worker 0"
-  [[ $kind == partition || " ${worker_kinds[*]} " == *" $kind "* ]] \
-    || target="worker 0 <-> shard 0"
-  cat > "$probe" <<EOF
-[run]
-stop_seconds = 1
-[[nodes]]
-name = "server"
-port = 7301
-shards = [0]
-supervisor = true
-[[nodes]]
-name = "w"
-workers = 1
-[[faults]]
-kind = "$kind"
-target = "$target"
-at_seconds = 1
-${fields[$kind]}
-EOF
-  if answer=$("$ormo" node "$probe" --name chaos-probe 2>&1); then
-    die "probe: \`ormo node $probe --name chaos-probe\` ran; it should" \
-        "have refused the node's name"
-  fi
-  if [[ $answer == *"faults[0]"* ]]; then
-    refused+=("$kind")
-  elif [[ $answer == *'no node named'* ]]; then
-    accepted+=("$kind")
-  else
-    die "probe of $kind: unexpected answer from ormo: $answer"
-  fi
-done
-rm -f "$probe"
 
 # The faults, one TOML block each, and their kinds (declared_kinds).
 faults_toml=""
@@ -291,7 +235,14 @@ uniform "$(awk -v t="$timeout_s" 'BEGIN { print 0.1 * t }')" \
         "$(awk -v t="$timeout_s" 'BEGIN { print 0.4 * t }')"
 add_fault stop_node "node $short_stopped_node" "$at" "duration_s = $REPLY"
 
-for kind in "${accepted[@]}"; do
+# kill_shard once or twice, after the first checkpoint.
+draw 2
+for ((n = 0; n <= REPLY; n++)); do
+  at_time 0.20 0.80
+  add_fault kill_shard "shard 0" "$REPLY"
+done
+
+for kind in "${worker_kinds[@]}" "${link_kinds[@]}"; do
   # One or two of each kind.
   draw 2
   count=$((REPLY + 1))
@@ -403,6 +354,9 @@ restart_limit = 8
 [server]
 shards = 1
 
+[checkpoints]
+every_iterations = 200
+
 [output]
 progress_seconds = $(awk -v s="$seconds" 'BEGIN { p = s / 6; if (p < 2) p = 2; printf "%g", p }')
 evaluations_per_epoch = 1
@@ -448,10 +402,6 @@ say "$what; nodes: server (shard 0, supervisor)$(for node in "${worker_nodes[@]}
 done)"
 say "network.connection_timeout ${timeout_s} s, workers.request_timeout_s" \
     "$request_timeout, workers.retry_after_s $retry_after"
-if ((${#refused[@]})); then
-  say "not accepted with [[nodes]] by this ormo, so not drawn: ${refused[*]}"
-fi
-say "kill_shard: one process only, not in this soak"
 say "${#fault_lines[@]} faults:"
 mapfile -t sorted_lines < <(printf '%s\n' "${fault_lines[@]}" | sort -g)
 for line in "${sorted_lines[@]}"; do
@@ -577,6 +527,10 @@ if [[ -f $faulty_summary ]]; then
   check "faulty: every declared fault fired" \
     "$([[ -z $mismatches ]] && echo true || echo false)" \
     "${mismatches:-${#declared_kinds[@]} declared, as many fired}"
+  shard_restarts=$(jq -r '.shard_restarts' "$faulty_summary")
+  check "faulty: each killed shard restarted from its checkpoint" \
+    "$([[ $shard_restarts == "${declared[kill_shard]:-0}" ]] && echo true || echo false)" \
+    "shard_restarts $shard_restarts, kill_shard ${declared[kill_shard]:-0}"
   expected_lost_workers=$((node_workers[$killed_node] + node_workers[$long_stopped_node]))
   read -r nodes_lost lost < <(jq -r '[.membership.nodes_lost,
     .membership.lost] | @tsv' "$faulty_summary")
@@ -628,14 +582,10 @@ results="$out/results.md"
   echo
   echo "| | faulty | baseline |"
   echo "|---|---|---|"
-  for kind in kill_node stop_node "${worker_kinds[@]}" "${link_kinds[@]}"; do
-    if [[ " ${refused[*]} " == *" $kind "* ]]; then
-      echo "| faults: $kind | not accepted with [[nodes]] yet | — |"
-    else
-      echo "| faults: $kind | $(cell faulty ".faults_injected.$kind // 0") of ${declared[$kind]:-0} | $(cell baseline ".faults_injected.$kind // 0") |"
-    fi
+  for kind in kill_node stop_node "${worker_kinds[@]}" "${link_kinds[@]}" \
+              kill_shard; do
+    echo "| faults: $kind | $(cell faulty ".faults_injected.$kind // 0") of ${declared[$kind]:-0} | $(cell baseline ".faults_injected.$kind // 0") |"
   done
-  echo "| faults: kill_shard | one process only, not in this soak | — |"
   for row in "gradients received:.gradients_received" \
              "gradients applied:.gradients_applied"; do
     echo "| ${row%%:*} | $(cell faulty "${row#*:}") | $(cell baseline "${row#*:}") |"
@@ -653,6 +603,8 @@ results="$out/results.md"
              "workers crashed:.membership.crashed" \
              "restarts:.restarts" \
              "workers evicted:.membership.evicted" \
+             "shard restarts:.shard_restarts" \
+             "gradients rolled back:.gradients_rolled_back" \
              "nodes lost:.membership.nodes_lost" \
              "workers lost with their node:.membership.lost" \
              "iterations:.iterations"; do
