@@ -169,6 +169,7 @@ run_counts whole_counts(const std::vector<orderer_stats>& shards,
   whole.loss_count = first.loss_count;
   whole.delay_sum = first.delay_sum;
   whole.max_delay = first.max_delay;
+  whole.delays = first.delays;
   for (const auto& shard : shards)
     whole.duplicates += shard.duplicates;
   if (shards.size() == 1)
