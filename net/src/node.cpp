@@ -57,9 +57,12 @@ using node_actor = caf::typed_actor<
   caf::replies_to<supervisor_atom>::with<supervisor_actor>,
   /// The run's fault injector (the supervisor node of a run with faults).
   caf::replies_to<injector_atom>::with<fault_injector_actor>,
-  /// The run's supervisor: when it goes, so does this node (normally if
-  /// it ended normally).
-  caf::replies_to<attach_atom, supervisor_actor>::with<bool>,
+  /// The run's supervisor and its node's directory. This node's part is
+  /// over when that directory goes (normally if it ended normally: it is
+  /// ended once the run's outputs are written), or when the supervisor goes
+  /// with an error (lost). A supervisor that ends normally ends nothing
+  /// here: the monitor may still be pulling this node's shards.
+  caf::replies_to<attach_atom, supervisor_actor, caf::actor>::with<bool>,
   /// Restarts a shard this node hosts from its newest checkpoint (asked by
   /// the supervisor's node only), moves its relay to it and answers its
   /// route; what is left of the old one is ended first.
@@ -82,6 +85,8 @@ struct node_state {
   std::shared_ptr<std::vector<shard_route>> restarted
     = std::make_shared<std::vector<shard_route>>();
   supervisor_actor supervisor;
+  /// The supervisor node's directory (none on that node itself).
+  caf::actor_addr supervisor_node;
   bool attached = false;
 
   static inline const char* name = "ormo.node";
@@ -107,15 +112,23 @@ node_actor::behavior_type node_directory(node_pointer self,
   self->state.routes = std::move(routes);
   self->state.relays = std::move(relays);
   self->set_down_handler([=](caf::down_msg& down) {
-    if (down.source != self->state.supervisor.address())
+    const auto& state = self->state;
+    const bool normal = down.reason == caf::exit_reason::normal
+                        || down.reason == caf::exit_reason::user_shutdown;
+    const char* lost = nullptr;
+    if (down.source == state.supervisor_node) {
+      if (normal) {
+        self->quit();
+        return;
+      }
+      lost = "lost the supervisor's node: ";
+    } else if (down.source == state.supervisor.address() && !normal) {
+      lost = "lost the supervisor: ";
+    } else {
       return;
-    if (down.reason == caf::exit_reason::normal
-        || down.reason == caf::exit_reason::user_shutdown)
-      self->quit();
-    else
-      self->quit(caf::make_error(
-        actors::error_code::invalid_setup,
-        "lost the supervisor: " + self->system().render(down.reason)));
+    }
+    self->quit(caf::make_error(actors::error_code::invalid_setup,
+                               lost + self->system().render(down.reason)));
   });
   return {
     [=](routes_atom) {
@@ -134,15 +147,21 @@ node_actor::behavior_type node_directory(node_pointer self,
                                "this node injects no faults");
       return self->state.injector;
     },
-    [=](attach_atom, supervisor_actor supervisor) -> caf::result<bool> {
-      if (!supervisor)
+    [=](attach_atom, supervisor_actor supervisor,
+        caf::actor supervisor_node) -> caf::result<bool> {
+      if (!supervisor || !supervisor_node)
         return caf::make_error(actors::error_code::invalid_setup,
                                "attached to no supervisor");
-      if (self->state.attached)
-        return self->state.supervisor == supervisor;
-      self->state.attached = true;
-      self->state.supervisor = supervisor;
+      auto& state = self->state;
+      if (state.attached)
+        return state.supervisor == supervisor;
+      state.attached = true;
+      state.supervisor = supervisor;
       self->monitor(supervisor);
+      if (supervisor_node.address() != self->address()) {
+        state.supervisor_node = supervisor_node.address();
+        self->monitor(supervisor_node);
+      }
       return true;
     },
     [=](actors::restart_atom, std::uint64_t s) -> caf::result<shard_route> {
@@ -716,8 +735,9 @@ node_outcome node_runner::run_supervisor_node() {
     const auto& name = entry.first;
     auto& peer = entry.second;
     caf::error failure;
-    self_->request(peer, request_timeout_, attach_atom::value,
-                   parts_.supervisor)
+    self_
+      ->request(peer, request_timeout_, attach_atom::value, parts_.supervisor,
+                caf::actor_cast<caf::actor>(parts_.directory))
       .receive([](bool) {},
                [&](caf::error& error) {
                  failure = node_error("node " + name + " did not attach: "
@@ -726,7 +746,8 @@ node_outcome node_runner::run_supervisor_node() {
     if (failure)
       return failed(why(failure));
   }
-  self_->send(parts_.directory, attach_atom::value, parts_.supervisor);
+  self_->send(parts_.directory, attach_atom::value, parts_.supervisor,
+              caf::actor_cast<caf::actor>(parts_.directory));
   if (auto error = publish())
     return failed(why(error));
   if (auto error = enlist_host())
@@ -769,7 +790,8 @@ node_outcome node_runner::run_member_node() {
     supervisor_ = *supervisor; // another node's: never ended from here
     if (auto error = find_injector(*directory))
       return failed(why(error));
-    self_->send(parts_.directory, attach_atom::value, supervisor_);
+    self_->send(parts_.directory, attach_atom::value, supervisor_,
+                caf::actor_cast<caf::actor>(*directory));
     if (auto error = enlist_host())
       return failed(why(error));
     // A node with only workers is done when the supervisor has stopped its
