@@ -89,8 +89,12 @@ void configure(caf::actor_system_config& cfg, bool deterministic) {
         result += ": " + context.get_as<std::string>(0);
       return result;
     });
-  if (deterministic)
-    cfg.set("scheduler.policy", caf::atom("testing"));
+  // In real time, one queue first in first out: workers that share cores
+  // take turns, so delays follow the workers' speeds. CAF's default
+  // work-stealing runs the newest job of a thread first, and a worker whose
+  // answer came back ran again while others starved (docs/performance.md,
+  // "Workers taking turns").
+  cfg.set("scheduler.policy", caf::atom(deterministic ? "testing" : "sharing"));
 }
 
 namespace {

@@ -34,7 +34,8 @@
 namespace ormo::actors {
 
 /// Registers ormo's message types and error category in a host's config;
-/// with `deterministic`, selects CAF's test coordinator (virtual time).
+/// selects CAF's test coordinator (virtual time) with `deterministic`, else
+/// its sharing scheduler (one queue, first in first out).
 /// Also makes every thread of the actor system flush denormal floats to
 /// zero (see ormo/denormals.hpp). Call once, before the actor_system is
 /// made.
