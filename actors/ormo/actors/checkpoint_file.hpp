@@ -17,8 +17,9 @@
 
 namespace ormo::actors {
 
-/// The format this build writes and reads.
-constexpr std::uint32_t checkpoint_format_version = 1;
+/// The format this build writes and reads. 2: a shard's rule state carries
+/// the rule's own and per-worker vectors.
+constexpr std::uint32_t checkpoint_format_version = 2;
 
 /// Bytes before the payload.
 constexpr std::size_t checkpoint_header_size = 24;
