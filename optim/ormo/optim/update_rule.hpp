@@ -362,8 +362,8 @@ protected:
   find_worker_vector(worker_id worker) const;
 
   /// `worker`'s vector (created, zero, when it has none). REQUIRES: the
-  /// rule keeps one per worker. Shared: write to it only after
-  /// writable_worker_vector().
+  /// rule keeps one per worker. It may be handed out: write to it only
+  /// through make_writable().
   std::shared_ptr<Eigen::VectorXf>& worker_vector(worker_id worker);
 
   /// Where to write `slot`'s next values: the slot's own buffer when nobody
@@ -376,8 +376,8 @@ protected:
 private:
   /// Validation and the scalar state change of a gradient of `size`
   /// values whose first non-finite value is at `first_non_finite` (`size`
-  /// when all are finite), then the own pass over `values` (null: not
-  /// needed, a rule without own vectors).
+  /// when all are finite), then the own pass of a rule with vectors of
+  /// its own over `values` (g's, read only once accepted).
   placement offer(std::size_t size, std::size_t first_non_finite,
                   iteration_index computed_at, worker_id worker,
                   const float* values);
