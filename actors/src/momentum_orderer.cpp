@@ -79,6 +79,7 @@ shard_counters counters_of(const orderer_stats& stats) {
   c.delay_sum = stats.delay_sum;
   c.max_delay = stats.max_delay;
   c.accepted_by_worker = stats.accepted_by_worker;
+  c.delays = stats.delays;
   return c;
 }
 
@@ -94,6 +95,7 @@ orderer_stats stats_of(const shard_counters& c) {
   stats.delay_sum = c.delay_sum;
   stats.max_delay = c.max_delay;
   stats.accepted_by_worker = c.accepted_by_worker;
+  stats.delays = c.delays;
   return stats;
 }
 
@@ -273,6 +275,7 @@ momentum_orderer_actor::behavior_type momentum_orderer(
       ++stats.loss_count;
       stats.delay_sum += static_cast<double>(placed.delay);
       stats.max_delay = std::max(stats.max_delay, placed.delay);
+      ++stats.delays[placed.delay];
       check_watch(self);
       auto step = step_for(state, placed, push.gradient);
       auto answer

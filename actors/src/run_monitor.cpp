@@ -42,6 +42,9 @@ struct monitor_state {
   /// Shards restarted, and the gradients they had decided after the
   /// checkpoint they restarted from.
   std::uint32_t shard_restarts = 0;
+  /// By shard: its keeper was asked to restart it, no answer yet (downs of
+  /// its old actors are then no news).
+  std::vector<bool> awaiting_restart;
   std::uint64_t rolled_back = 0;
   /// A stop rule was met (`end`): the counts stay as they were then, while
   /// the final evaluation runs.
@@ -59,7 +62,8 @@ using monitor_pointer = run_monitor_actor::stateful_pointer<monitor_state>;
 
 /// Whether a request failed because its shard went down and restarts.
 bool restarting(monitor_pointer self, const caf::error& error) {
-  return self->state.settings.restart_shard
+  const auto& settings = self->state.settings;
+  return (settings.restart_shard || settings.keeper)
          && error == caf::sec::request_receiver_down;
 }
 
@@ -165,6 +169,7 @@ run_counts whole_counts(const std::vector<orderer_stats>& shards,
   whole.loss_count = first.loss_count;
   whole.delay_sum = first.delay_sum;
   whole.max_delay = first.max_delay;
+  whole.delays = first.delays;
   for (const auto& shard : shards)
     whole.duplicates += shard.duplicates;
   if (shards.size() == 1)
@@ -505,25 +510,56 @@ void collect_counts(monitor_pointer self) {
       failed);
 }
 
+void move_to_restarted(monitor_pointer self, std::size_t s, shard_route fresh,
+                       const std::string& lost);
+
 /// Shard `s` went down (`why`): it restarts from its newest checkpoint and
 /// everyone who reaches it is moved to it, or the run ends.
 void restart_shard(monitor_pointer self, std::size_t s, const caf::error& why) {
   auto& state = self->state;
+  auto lost = "shard " + std::to_string(s) + " lost ("
+              + self->system().render(why) + ")";
+  auto cannot = [=](const caf::error& error) {
+    finish(self, run_end::failed(run_failure::shard_lost,
+                                 lost + "; cannot restart it: "
+                                   + self->system().render(error)));
+  };
+  if (state.settings.keeper) {
+    // Its node ends what is left of it and restarts it.
+    state.awaiting_restart[s] = true;
+    self
+      ->request(state.settings.keeper, state.settings.request_timeout,
+                restart_atom::value, std::uint64_t{s})
+      .then(
+        [=](shard_route& fresh) {
+          move_to_restarted(self, s, std::move(fresh), lost);
+        },
+        cannot);
+    return;
+  }
   auto& route = state.settings.shards[s];
   // The other half of the shard goes too: a shard is its server and
   // orderer together.
   self->send_exit(route.server, caf::exit_reason::kill);
   self->send_exit(route.orderer, caf::exit_reason::kill);
-  auto lost = "shard " + std::to_string(s) + " lost ("
-              + self->system().render(why) + ")";
   auto fresh = state.settings.restart_shard(s);
   if (!fresh) {
-    finish(self, run_end::failed(run_failure::shard_lost,
-                                 lost + "; cannot restart it: "
-                                   + self->system().render(fresh.error())));
+    cannot(fresh.error());
     return;
   }
-  route = std::move(*fresh);
+  move_to_restarted(self, s, std::move(*fresh), lost);
+}
+
+/// Shard `s` restarted as `fresh`: the monitor, its watches and (through
+/// the supervisor) everyone who reaches the shard move to it.
+void move_to_restarted(monitor_pointer self, std::size_t s, shard_route fresh,
+                       const std::string& lost) {
+  auto& state = self->state;
+  state.awaiting_restart[s] = false;
+  if (state.finishing)
+    return;
+  auto& route = state.settings.shards[s];
+  route = std::move(fresh);
   self->monitor(route.server);
   self->monitor(route.orderer);
   ++state.shard_restarts;
@@ -586,6 +622,7 @@ run_monitor_actor::behavior_type run_monitor(monitor_pointer self,
   policy_settings.evaluations_per_epoch = state.settings.evaluations_per_epoch;
   state.policy.emplace(policy_settings);
   state.shard_counts.resize(state.settings.shards.size());
+  state.awaiting_restart.resize(state.settings.shards.size());
   for (const auto& route : state.settings.shards) {
     self->monitor(route.server);
     self->monitor(route.orderer);
@@ -598,7 +635,9 @@ run_monitor_actor::behavior_type run_monitor(monitor_pointer self,
     for (std::size_t s = 0; s < shards.size(); ++s)
       if (shards[s].server.address() == down.source
           || shards[s].orderer.address() == down.source) {
-        if (state.settings.restart_shard) {
+        if (state.awaiting_restart[s])
+          return;
+        if (state.settings.restart_shard || state.settings.keeper) {
           restart_shard(self, s, down.reason);
           return;
         }

@@ -7,6 +7,27 @@
 
 namespace ormo::actors {
 
+std::int64_t
+delay_percentile(const std::map<std::int64_t, std::uint64_t>& delays,
+                 double q) {
+  std::uint64_t total = 0;
+  for (const auto& entry : delays)
+    total += entry.second;
+  if (total == 0)
+    return 0;
+  // Nearest rank: the ceil(q * total)-th smallest, counted from 1.
+  auto rank
+    = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(total)));
+  rank = std::max<std::uint64_t>(rank, 1);
+  std::uint64_t seen = 0;
+  for (const auto& [delay, count] : delays) {
+    seen += count;
+    if (seen >= rank)
+      return delay;
+  }
+  return delays.rbegin()->first;
+}
+
 const char* to_string(stop_reason reason) {
   switch (reason) {
     case stop_reason::none:
@@ -232,6 +253,10 @@ void run_policy::fill_report(run_report& report, const run_end& end,
         ? counts.delay_sum / static_cast<double>(counts.loss_count)
         : 0;
   report.max_delay = counts.max_delay;
+  report.delay_p50 = delay_percentile(counts.delays, 0.5);
+  report.delay_p90 = delay_percentile(counts.delays, 0.9);
+  report.delay_p99 = delay_percentile(counts.delays, 0.99);
+  report.delay_p999 = delay_percentile(counts.delays, 0.999);
   report.time_seconds = time_s;
   report.wall_seconds = wall_s;
   report.samples_per_second

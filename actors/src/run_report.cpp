@@ -78,6 +78,10 @@ std::string to_json(const run_report& r) {
   json["gradients_lost"] = r.gradients_lost;
   json["mean_delay"] = json_number(r.mean_delay);
   json["max_delay"] = r.max_delay;
+  json["delay_percentiles"] = {{"p50", r.delay_p50},
+                               {"p90", r.delay_p90},
+                               {"p99", r.delay_p99},
+                               {"p99.9", r.delay_p999}};
   json["final_train_loss"] = json_number(r.final_train_loss);
   json["final_test_loss"] = json_number(r.final_test_loss);
   json["final_test_accuracy"] = json_number(r.final_test_accuracy);

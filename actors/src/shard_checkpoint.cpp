@@ -44,8 +44,8 @@ void serialize(Archive& ar, ormo::actors::push_ledger::worker_record& r,
 
 template <class Archive>
 void serialize(Archive& ar, ormo::actors::shard_counters& c, unsigned) {
-  ar& c.received& c.accepted& c.duplicates& c.rejected& c.loss_sum&
-    c.loss_count& c.delay_sum& c.max_delay& c.accepted_by_worker;
+  ar& c.received& c.accepted& c.duplicates& c.rejected& c.loss_sum& c
+    .loss_count& c.delay_sum& c.max_delay& c.accepted_by_worker& c.delays;
 }
 
 } // namespace boost::serialization

@@ -480,6 +480,52 @@ live_by_id(supervisor_pointer self) {
   return live;
 }
 
+/// Moves the link interceptors, the local workers and the enlisted nodes'
+/// hosts to restarted shard `s`.
+void tell_route(supervisor_pointer self, std::size_t s) {
+  auto& state = self->state;
+  const auto& shards = state.settings.shards;
+  const auto& links = state.settings.links;
+  const auto& fresh = shards[s];
+  // Interceptors first: a worker sends through its interceptor only
+  // after this (the interceptor's mailbox keeps the order).
+  for (auto k = s; k < links.size(); k += shards.size())
+    self->send(links[k], route_atom::value,
+               caf::actor_cast<caf::actor>(fresh.orderer));
+  for (const auto& [id, member] : live_by_id(self)) {
+    if (member->host)
+      continue; // its node's host tells it (below)
+    bool intercepted = (member->slot + 1) * shards.size() <= links.size();
+    self->send(member->handle, route_atom::value, std::uint64_t{s},
+               fresh.server,
+               intercepted ? momentum_orderer_actor{} : fresh.orderer);
+  }
+  for (const auto& [address, node] : state.nodes)
+    self->send(node.host, route_atom::value, std::uint64_t{s}, fresh.server,
+               fresh.orderer);
+}
+
+/// Shard `s` restarted from its checkpoint, whose ledger knows only the
+/// workers registered then: every live worker is registered at its
+/// orderer again (and answered) before anyone is moved to it.
+void rejoin(supervisor_pointer self, std::size_t s) {
+  auto& state = self->state;
+  auto live = live_by_id(self);
+  auto awaiting = std::make_shared<std::size_t>(live.size() + 1);
+  auto orderer = state.settings.shards[s].orderer;
+  auto joined = [=] {
+    if (--*awaiting == 0 && !self->state.stopping)
+      tell_route(self, s);
+  };
+  for (const auto& entry : live)
+    self
+      ->request(orderer, state.settings.remote_timeout, join_atom::value,
+                entry.first)
+      .then([=]() { joined(); },
+            [=](caf::error&) { joined(); }); // gone again: a new route comes
+  joined();
+}
+
 /// Pauses every live worker; the answer once all of them are paused.
 caf::result<paused_run> pause_run(supervisor_pointer self) {
   auto& state = self->state;
@@ -586,24 +632,12 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self,
     },
     [=](route_atom, std::uint64_t shard, parameter_server_actor& server,
         momentum_orderer_actor& orderer) {
-      auto& state = self->state;
-      auto& shards = state.settings.shards;
-      const auto& links = state.settings.links;
+      auto& shards = self->state.settings.shards;
       if (shard >= shards.size())
         return;
       shards[shard].server = std::move(server);
       shards[shard].orderer = std::move(orderer);
-      const auto& fresh = shards[shard];
-      // Interceptors first: a worker sends through its interceptor only
-      // after this (the interceptor's mailbox keeps the order).
-      for (auto k = shard; k < links.size(); k += shards.size())
-        self->send(links[k], route_atom::value,
-                   caf::actor_cast<caf::actor>(fresh.orderer));
-      for (const auto& [id, member] : live_by_id(self)) {
-        bool intercepted = (member->slot + 1) * shards.size() <= links.size();
-        self->send(member->handle, route_atom::value, shard, fresh.server,
-                   intercepted ? momentum_orderer_actor{} : fresh.orderer);
-      }
+      rejoin(self, static_cast<std::size_t>(shard));
     },
     [=](stop_atom) {
       auto& state = self->state;

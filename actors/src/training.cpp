@@ -71,6 +71,8 @@ void configure(caf::actor_system_config& cfg, bool deterministic) {
   cfg.add_message_type<worker_host_actor>("ormo.worker_host_actor");
   cfg.add_message_type<supervisor_actor>("ormo.supervisor_actor");
   cfg.add_message_type<shard_route>("ormo.shard_route");
+  cfg.add_message_type<parameter_server_actor>("ormo.parameter_server_actor");
+  cfg.add_message_type<momentum_orderer_actor>("ormo.momentum_orderer_actor");
   cfg.add_message_type<std::vector<shard_route>>("ormo.shard_routes");
   cfg.add_message_type<std::vector<std::uint64_t>>("ormo.slots");
   // Declared faults.
@@ -174,7 +176,8 @@ run_monitor_actor spawn_monitor(
   const training_problem& problem, const training_callbacks& callbacks,
   std::shared_ptr<run_report> report, std::vector<std::string> shard_places,
   std::shared_ptr<const run_checkpoint> from,
-  std::function<caf::expected<shard_route>(std::size_t)> restart_shard) {
+  std::function<caf::expected<shard_route>(std::size_t)> restart_shard,
+  shard_keeper_actor keeper) {
   report->algorithm = plan.report.algorithm;
   report->apply = plan.report.apply;
   report->workers = plan.report.workers;
@@ -203,6 +206,7 @@ run_monitor_actor spawn_monitor(
   monitor.checkpoint_keep = plan.monitor.checkpoint_keep;
   monitor.resume_from = std::move(from);
   monitor.restart_shard = std::move(restart_shard);
+  monitor.keeper = std::move(keeper);
   return spawn_run_monitor(system, std::move(monitor));
 }
 
@@ -222,8 +226,8 @@ result<training_plan> plan_of(const config::run_config& run,
   return make_training_plan(run, inputs);
 }
 
-/// What restarts a lost shard of `plan` from its newest checkpoint; empty
-/// when the plan takes none.
+} // namespace
+
 std::function<caf::expected<shard_route>(std::size_t)>
 shard_restarter(caf::actor_system& system, const training_plan& plan) {
   if (plan.shards.empty()
@@ -248,8 +252,6 @@ shard_restarter(caf::actor_system& system, const training_plan& plan) {
                             Eigen::VectorXf{}, &*cut);
   };
 }
-
-} // namespace
 
 caf::expected<training_handles>
 spawn_training(caf::actor_system& system, const training_plan& plan,

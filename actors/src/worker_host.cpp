@@ -18,10 +18,11 @@ namespace {
 
 struct worker_host_state {
   worker_host_settings settings;
-  /// Every worker it spawned (ended ones too: an exit to them is a no-op);
-  /// shared with the functor that ends them when the host ends.
-  std::shared_ptr<std::vector<worker_actor>> workers
-    = std::make_shared<std::vector<worker_actor>>();
+  /// Every worker it spawned (ended ones too: a message to them is a
+  /// no-op), with its slot; shared with the functor that ends them when
+  /// the host ends.
+  std::shared_ptr<std::vector<std::pair<worker_actor, std::size_t>>> workers
+    = std::make_shared<std::vector<std::pair<worker_actor, std::size_t>>>();
 
   static inline const char* name = "ormo.worker_host";
 };
@@ -37,7 +38,7 @@ worker_host_actor::behavior_type host(worker_host_pointer self,
   self->attach_functor([workers = self->state.workers,
                         links = self->state.settings.links](const caf::error&) {
     for (auto& worker : *workers)
-      caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(worker.first, caf::exit_reason::user_shutdown);
     for (auto& slot : links)
       for (auto& link : slot.second)
         caf::anon_send_exit(link, caf::exit_reason::user_shutdown);
@@ -62,8 +63,32 @@ worker_host_actor::behavior_type host(worker_host_pointer self,
       auto worker = spawn_worker(self->system(), id, std::move(shards),
                                  std::move(source).value(),
                                  settings.timing(slot), settings.supervisor);
-      self->state.workers->push_back(worker);
+      self->state.workers->emplace_back(worker, slot);
       return worker;
+    },
+    [=](route_atom, std::uint64_t s, parameter_server_actor& server,
+        momentum_orderer_actor& orderer) {
+      auto& settings = self->state.settings;
+      // From another node: only its supervisor moves it.
+      if (self->current_sender() != settings.supervisor.address()
+          || s >= settings.shards.size() || !server || !orderer)
+        return;
+      auto fresh = settings.shards[s];
+      fresh.server = std::move(server);
+      fresh.orderer = std::move(orderer);
+      if (settings.localize)
+        fresh = settings.localize(s, fresh);
+      settings.shards[s] = fresh;
+      // Interceptors first: a worker sends through its interceptor only
+      // after this (the interceptor's mailbox keeps the order).
+      for (const auto& [slot, links] : settings.links)
+        self->send(links[s], route_atom::value,
+                   caf::actor_cast<caf::actor>(fresh.orderer));
+      for (const auto& [worker, slot] : *self->state.workers) {
+        bool intercepted = settings.links.count(slot) != 0;
+        self->send(worker, route_atom::value, s, fresh.server,
+                   intercepted ? momentum_orderer_actor{} : fresh.orderer);
+      }
     },
     [=](stop_atom) {
       self->quit();

@@ -337,16 +337,10 @@ void check_faults(detail::document_reader& reader, run_config& config) {
     const bool processes = !config.nodes.empty() && !config.run.deterministic;
     if (is_node_fault(kind) && !processes)
       reader.fail_at(path(i, "kind"),
-                     name + " signals a node's process: it needs [[nodes]] "
-                            "and run.deterministic = false (a deterministic "
-                            "run of nodes is one process)");
-    else if (kind == fault_kind::kill_shard && processes)
-      reader.fail_at(path(i, "kind"),
                      name
-                       + " restarts the shard in its own process: with "
-                         "[[nodes]] it needs run.deterministic = true (one "
-                         "process); a multi-process run can kill_node a "
-                         "worker node");
+                       + " signals a node's process: it needs [[nodes]] "
+                         "and run.deterministic = false (a deterministic "
+                         "run of nodes is one process)");
     // When: exactly one of the three.
     const char* when[] = {"at_seconds", "at_iteration", "at_gradient"};
     const bool set[] = {fault.at_seconds > 0, fault.at_iteration > 0,

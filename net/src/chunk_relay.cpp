@@ -169,6 +169,14 @@ shard_relay_actor::behavior_type relay(relay_pointer self,
           [=](caf::error& error) mutable { promise.deliver(error); });
       return promise;
     },
+    [=](actors::route_atom, actors::shard_route& restarted) {
+      const auto& sender = self->current_sender();
+      auto& shard = self->state.shard;
+      if (!sender || sender->node() != self->node()
+          || restarted.offset != shard.offset || restarted.size != shard.size)
+        return;
+      shard = std::move(restarted);
+    },
   };
 }
 

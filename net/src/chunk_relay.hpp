@@ -36,12 +36,16 @@ using shard_relay_actor = caf::typed_actor<
                  actors::shared_vector>,
   /// Pull of transfer `id`: the values come back as chunks, then the
   /// snapshot without them.
-  caf::replies_to<actors::pull_atom, std::uint64_t>::with<
-    actors::parameter_snapshot>,
+  caf::replies_to<actors::pull_atom,
+                  std::uint64_t>::with<actors::parameter_snapshot>,
   /// Push of transfer `id`, whose gradient came as chunks; the answer's
   /// parameters come back as chunks first.
   caf::replies_to<actors::push_atom, std::uint64_t,
-                  actors::gradient_push>::with<actors::push_outcome>>;
+                  actors::gradient_push>::with<actors::push_outcome>,
+  /// Its shard was restarted: this is its server and orderer from now on
+  /// (taken only from an actor of the relay's own node), so the proxies of
+  /// other nodes stay valid.
+  caf::reacts_to<actors::route_atom, actors::shard_route>>;
 
 /// On the far node: answers as the shard does (pull, push).
 using shard_proxy_actor = caf::typed_actor<

@@ -60,14 +60,27 @@ using node_actor = caf::typed_actor<
   /// The run's supervisor: when it goes, so does this node (normally if
   /// it ended normally).
   caf::replies_to<attach_atom, supervisor_actor>::with<bool>,
+  /// Restarts a shard this node hosts from its newest checkpoint (asked by
+  /// the supervisor's node only), moves its relay to it and answers its
+  /// route; what is left of the old one is ended first.
+  caf::replies_to<actors::restart_atom, std::uint64_t>::with<shard_route>,
   /// The run is over: the node quits normally.
   caf::replies_to<stop_atom>::with<bool>>;
+
+/// Restarts shard s of a run (actors::shard_restarter); empty: no
+/// checkpoints, so none restarts.
+using shard_restart_function
+  = std::function<caf::expected<shard_route>(std::size_t)>;
 
 struct node_state {
   std::vector<std::uint64_t> indices;
   std::vector<shard_route> routes;
   std::vector<shard_relay_actor> relays;
   fault_injector_actor injector;
+  shard_restart_function restart;
+  /// Shards restarted here, ended with the directory.
+  std::shared_ptr<std::vector<shard_route>> restarted
+    = std::make_shared<std::vector<shard_route>>();
   supervisor_actor supervisor;
   bool attached = false;
 
@@ -80,9 +93,17 @@ node_actor::behavior_type node_directory(node_pointer self,
                                          std::vector<std::uint64_t> indices,
                                          std::vector<shard_route> routes,
                                          std::vector<shard_relay_actor> relays,
-                                         fault_injector_actor injector) {
+                                         fault_injector_actor injector,
+                                         shard_restart_function restart) {
   self->state.indices = std::move(indices);
   self->state.injector = std::move(injector);
+  self->state.restart = std::move(restart);
+  self->attach_functor([restarted = self->state.restarted](const caf::error&) {
+    for (auto& route : *restarted) {
+      caf::anon_send_exit(route.orderer, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(route.server, caf::exit_reason::user_shutdown);
+    }
+  });
   self->state.routes = std::move(routes);
   self->state.relays = std::move(relays);
   self->set_down_handler([=](caf::down_msg& down) {
@@ -124,9 +145,74 @@ node_actor::behavior_type node_directory(node_pointer self,
       self->monitor(supervisor);
       return true;
     },
+    [=](actors::restart_atom, std::uint64_t s) -> caf::result<shard_route> {
+      auto& state = self->state;
+      const auto& sender = self->current_sender();
+      if (!state.supervisor || !sender
+          || sender->node() != state.supervisor.node())
+        return caf::make_error(actors::error_code::invalid_setup,
+                               "only the supervisor's node restarts a shard");
+      auto at = std::find(state.indices.begin(), state.indices.end(), s);
+      if (at == state.indices.end())
+        return caf::make_error(actors::error_code::invalid_setup,
+                               "shard " + std::to_string(s)
+                                 + " is not on this node");
+      if (!state.restart)
+        return caf::make_error(actors::error_code::invalid_setup,
+                               "no checkpoints to restart shard "
+                                 + std::to_string(s) + " from");
+      auto k = static_cast<std::size_t>(at - state.indices.begin());
+      auto& route = state.routes[k];
+      self->send_exit(route.orderer, caf::exit_reason::kill);
+      self->send_exit(route.server, caf::exit_reason::kill);
+      auto fresh = state.restart(static_cast<std::size_t>(s));
+      if (!fresh)
+        return fresh.error();
+      route = *fresh;
+      state.restarted->push_back(route);
+      self->send(state.relays[k], actors::route_atom::value, route);
+      return route;
+    },
     [=](stop_atom) {
       self->quit();
       return true;
+    },
+  };
+}
+
+/// On the supervisor's node: restarts a shard on the node that hosts it
+/// (`owners[s]`, checked against `routes[s]`'s slice) and answers its
+/// route as the monitor reaches it: a shard it reaches through this node's
+/// proxy (`proxied[s]`) keeps that proxy, whose relay moved to the
+/// restarted shard.
+actors::shard_keeper_actor::behavior_type
+shard_keeper(actors::shard_keeper_actor::pointer self,
+             std::vector<node_actor> owners, std::vector<shard_route> routes,
+             std::vector<bool> proxied, caf::timespan timeout) {
+  return {
+    [=](actors::restart_atom, std::uint64_t s) -> caf::result<shard_route> {
+      if (s >= owners.size())
+        return caf::make_error(actors::error_code::invalid_setup,
+                               "no shard " + std::to_string(s));
+      auto promise = self->make_response_promise<shard_route>();
+      self->request(owners[s], timeout, actors::restart_atom::value, s)
+        .then(
+          [=](shard_route& fresh) mutable {
+            const auto& known = routes[s];
+            if (!fresh.server || !fresh.orderer || fresh.offset != known.offset
+                || fresh.size != known.size) {
+              promise.deliver(caf::make_error(
+                actors::error_code::invalid_reply,
+                "the restarted shard " + std::to_string(s)
+                  + " came back with another slice or no actors"));
+              return;
+            }
+            if (proxied[s])
+              fresh.server = known.server;
+            promise.deliver(std::move(fresh));
+          },
+          [=](caf::error& error) mutable { promise.deliver(error); });
+      return promise;
     },
   };
 }
@@ -146,6 +232,7 @@ struct node_parts {
   supervisor_actor supervisor;
   actors::run_monitor_actor monitor;
   fault_injector_actor injector;
+  actors::shard_keeper_actor keeper;
 
   ~node_parts() {
     auto end = [](const auto& handle) {
@@ -153,6 +240,7 @@ struct node_parts {
         caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
     };
     end(injector);
+    end(keeper);
     end(monitor);
     end(supervisor);
     end(host);
@@ -300,9 +388,9 @@ caf::error node_runner::spawn_local_shards() {
     injector_ = parts_.injector
       = actors::spawn_fault_injector(system_, std::move(injection));
   }
-  parts_.directory
-    = system_.spawn(node_directory, std::move(indices), parts_.local_shards,
-                    parts_.relays, injector_);
+  parts_.directory = system_.spawn(
+    node_directory, std::move(indices), parts_.local_shards, parts_.relays,
+    injector_, actors::shard_restarter(system_, plan_));
   return caf::none;
 }
 
@@ -548,6 +636,14 @@ caf::error node_runner::enlist_host() {
   };
   settings.slots = layout_.slots;
   settings.supervisor = supervisor_;
+  std::vector<bool> proxied;
+  for (std::size_t s = 0; s < plan_.shards.size(); ++s)
+    proxied.push_back(proxies_.count(s) != 0);
+  // A restarted shard reached through a proxy keeps it: its relay moved.
+  settings.localize = [whole = settings.shards,
+                       proxied](std::size_t s, const shard_route& fresh) {
+    return proxied[s] ? whole[s] : fresh;
+  };
   parts_.host = actors::spawn_worker_host(system_, std::move(settings));
   std::vector<std::uint64_t> slots(layout_.slots.begin(), layout_.slots.end());
   caf::error failure;
@@ -594,10 +690,23 @@ node_outcome node_runner::run_supervisor_node() {
   std::vector<std::string> places;
   for (const auto& owner : layout_.shard_nodes)
     places.push_back("node " + to_string(owner));
-  parts_.monitor = actors::spawn_monitor(system_, plan, routes_for(false),
-                                         parts_.supervisor, problem_,
-                                         callbacks_.training, report,
-                                         std::move(places));
+  auto monitor_routes = routes_for(false);
+  if (actors::shard_restarter(system_, plan_)) {
+    std::vector<node_actor> owners;
+    std::vector<bool> proxied;
+    for (std::size_t s = 0; s < plan_.shards.size(); ++s) {
+      const auto& owner = layout_.shard_nodes[s].node;
+      owners.push_back(owner == layout_.name ? parts_.directory
+                                             : peers_.at(owner));
+      proxied.push_back(proxies_.count(s) != 0);
+    }
+    parts_.keeper
+      = system_.spawn(shard_keeper, std::move(owners), monitor_routes,
+                      std::move(proxied), request_timeout_);
+  }
+  parts_.monitor = actors::spawn_monitor(
+    system_, plan, monitor_routes, parts_.supervisor, problem_,
+    callbacks_.training, report, std::move(places), nullptr, {}, parts_.keeper);
   self_->monitor(parts_.monitor);
   if (injector_)
     self_->send(injector_, actors::start_atom::value, parts_.supervisor,

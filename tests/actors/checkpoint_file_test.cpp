@@ -62,6 +62,7 @@ shard_checkpoint sample_checkpoint() {
   c.counters.delay_sum = 9;
   c.counters.max_delay = 2;
   c.counters.accepted_by_worker = {{3, 28}};
+  c.counters.delays = {{0, 20}, {1, 6}, {2, 2}};
   return c;
 }
 
@@ -204,6 +205,7 @@ TEST_CASE("shard checkpoint: the payload decodes to what was encoded") {
   CHECK(d.counters.duplicates == 2);
   CHECK(d.counters.rejected == c.counters.rejected);
   CHECK(d.counters.accepted_by_worker == c.counters.accepted_by_worker);
+  CHECK(d.counters.delays == c.counters.delays);
   CHECK(d.counters.loss_sum == c.counters.loss_sum);
 }
 

@@ -112,6 +112,7 @@ TEST_CASE("momentum_orderer: OrMo through the actors equals the rule") {
     double delay_sum = 0;
     double loss_sum = 0;
     iteration_index max_delay = 0;
+    std::map<iteration_index, std::uint64_t> delays;
     int stale = 0;
     Eigen::VectorXf previous = initial;
     const auto schedule = mixed_schedule(30);
@@ -127,6 +128,7 @@ TEST_CASE("momentum_orderer: OrMo through the actors equals the rule") {
       delay_sum += static_cast<double>(placed.delay);
       loss_sum += a.loss;
       max_delay = std::max(max_delay, placed.delay);
+      ++delays[placed.delay];
       ++accepted_by_worker[a.worker];
 
       auto outcome
@@ -173,6 +175,7 @@ TEST_CASE("momentum_orderer: OrMo through the actors equals the rule") {
     CHECK(stats.loss_sum == doctest::Approx(loss_sum).epsilon(1e-6));
     CHECK(stats.delay_sum == delay_sum);
     CHECK(stats.max_delay == max_delay);
+    CHECK(stats.delays == delays);
   }
 }
 

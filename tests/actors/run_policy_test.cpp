@@ -43,6 +43,19 @@ run_membership live(std::uint32_t workers) {
 
 } // namespace
 
+TEST_CASE("run_policy: delay percentiles are nearest ranks") {
+  CHECK(delay_percentile({}, 0.5) == 0);
+  // 100 gradients: 90 at delay 0, 9 at 3, 1 at 40.
+  const std::map<std::int64_t, std::uint64_t> delays{{0, 90}, {3, 9}, {40, 1}};
+  CHECK(delay_percentile(delays, 0.5) == 0);
+  CHECK(delay_percentile(delays, 0.9) == 0);    // the 90th of 100
+  CHECK(delay_percentile(delays, 0.91) == 3);   // the 91st
+  CHECK(delay_percentile(delays, 0.99) == 3);   // the 99th
+  CHECK(delay_percentile(delays, 0.999) == 40); // the 100th
+  CHECK(delay_percentile(delays, 1.0) == 40);
+  CHECK(delay_percentile({{7, 1}}, 0.001) == 7);
+}
+
 TEST_CASE("run_policy: stop reasons have the summary's names") {
   CHECK(std::string(to_string(stop_reason::epochs)) == "epochs");
   CHECK(std::string(to_string(stop_reason::iterations)) == "iterations");
@@ -276,6 +289,7 @@ TEST_CASE("run_policy: the report takes the counts, the end and the rows") {
   counts.loss_count = 8;
   counts.delay_sum = 4;
   counts.max_delay = 2;
+  counts.delays = {{0, 5}, {1, 2}, {2, 1}};
   counts.iteration_size = 3;
   counts.rejected[rejection_reason::non_finite_value] = 2;
   policy.set_counts(counts);
@@ -298,6 +312,9 @@ TEST_CASE("run_policy: the report takes the counts, the end and the rows") {
         == std::map<std::string, std::uint64_t>{{"non_finite_value", 2}});
   CHECK(report.mean_delay == 0.5);
   CHECK(report.max_delay == 2);
+  CHECK(report.delay_p50 == 0);
+  CHECK(report.delay_p90 == 2);
+  CHECK(report.delay_p99 == 2);
   CHECK(report.samples_per_second == 7 * 10 / 0.5);
   CHECK(report.final_test_accuracy == 0.75);
   CHECK(report.time_seconds == 2);

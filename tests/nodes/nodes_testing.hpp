@@ -88,6 +88,11 @@ struct topology {
   int workers_b = 1;
   /// Lines of [workers] (none: its defaults).
   std::string workers;
+  /// Non-zero: a second shard on a node "sa" of its own, listening on
+  /// this port (the server keeps shard 0).
+  std::uint16_t shard_node_port = 0;
+  /// More tables, appended as they are (e.g. [model], [checkpoints]).
+  std::string extra;
   /// `[[faults]]` blocks, appended as they are.
   std::string faults;
 
@@ -110,6 +115,9 @@ struct topology {
          + network_extra + "\n";
     t += "[[nodes]]\nname = \"server\"\nhost = \"127.0.0.1\"\nport = "
          + std::to_string(port) + "\nshards = [0]\nsupervisor = true\n\n";
+    if (shard_node_port != 0)
+      t += "[[nodes]]\nname = \"sa\"\nhost = \"127.0.0.1\"\nport = "
+           + std::to_string(shard_node_port) + "\nshards = [1]\n\n";
     if (workers_a > 0)
       t += "[[nodes]]\nname = \"wa\"\nworkers = " + std::to_string(workers_a)
            + "\n\n";
@@ -118,6 +126,8 @@ struct topology {
            + "\n";
     if (!faults.empty())
       t += "\n" + faults;
+    if (!extra.empty())
+      t += "\n" + extra;
     return t;
   }
 };

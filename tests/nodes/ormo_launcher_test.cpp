@@ -151,6 +151,46 @@ TEST_CASE("ormo run: worker and link faults strike inside the nodes") {
   CHECK(processes_mentioning(nodes.topology_path().string()).empty());
 }
 
+TEST_CASE("ormo run: a killed shard restarts on its node from its "
+          "checkpoint and the workers of the other nodes go on with it") {
+  auto deadline = clock::now() + seconds{40};
+  topology shape;
+  shape.run = "stop_seconds = 5";
+  shape.workers = "retry_after_s = 0.2";
+  // Shard 0 on the supervisor's node, shard 1 on "sa"; an MLP larger than
+  // a 4 KiB chunk, so the worker nodes reach both through proxies.
+  shape.shard_node_port = free_port();
+  shape.network_extra = "chunk_kib = 4\n";
+  shape.extra = "[server]\nshards = 2\n\n[model]\nkind = \"mlp\"\n"
+                "hidden = [64]\n\n[checkpoints]\nevery_iterations = 100\n";
+  shape.faults = "[[faults]]\nkind = \"kill_shard\"\ntarget = \"shard 1\"\n"
+                 "at_seconds = 1.5\n\n[[faults]]\nkind = \"kill_shard\"\n"
+                 "target = \"shard 0\"\nat_seconds = 3\n";
+  node_fixture nodes("launcher_kill_shard", shape);
+  auto launcher = start_launcher(nodes, deadline);
+  auto result = launcher->finish(deadline);
+  REQUIRE_MESSAGE(result.exit_status == 0, result.out << result.err);
+  auto summary = summary_of(nodes);
+  INFO(summary.dump(2));
+  CHECK(summary["failure"].is_null());
+  CHECK(summary["stop_reason"] == "seconds");
+  CHECK(summary["faults_injected"] == json::parse(R"({"kill_shard": 2})"));
+  CHECK(summary["shard_restarts"] == 2);
+  CHECK(summary["gradients_rolled_back"].get<long long>() > 0);
+  // No worker failed: each waited for its shard's new route and resent.
+  CHECK(summary["membership"]["crashed"] == 0);
+  CHECK(summary["membership"]["joined"] == 2);
+  CHECK(summary["retries"].get<long long>() > 0);
+  long long rejected = 0;
+  for (const auto& [reason, count] : summary["gradients_rejected"].items())
+    rejected += count.get<long long>();
+  CHECK(summary["gradients_received"]
+        == summary["gradients_applied"].get<long long>()
+             + summary["gradients_partial"].get<long long>() + rejected);
+  CHECK(summary["final_test_accuracy"].get<double>() > 0.3);
+  CHECK(processes_mentioning(nodes.topology_path().string()).empty());
+}
+
 TEST_CASE("ormo run: Ctrl-C ends every node of a topology with exit 130") {
   auto deadline = clock::now() + seconds{30};
   topology shape;

@@ -35,5 +35,6 @@ using fault_atom = caf::atom_constant<caf::atom("fault")>;
 using tally_atom = caf::atom_constant<caf::atom("tally")>;
 using release_atom = caf::atom_constant<caf::atom("release")>;
 using links_atom = caf::atom_constant<caf::atom("links")>;
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
 
 } // namespace ormo::actors

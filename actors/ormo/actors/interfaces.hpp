@@ -113,6 +113,11 @@ using worker_host_actor = caf::typed_actor<
   /// Spawns and starts a worker with this id in this slot; fails when the
   /// slot's gradient source cannot be made.
   caf::replies_to<spawn_atom, worker_id, std::uint64_t>::with<worker_actor>,
+  /// From its supervisor: shard `s` was restarted with this server and
+  /// orderer. The host moves its link interceptors and workers to it (as
+  /// this node reaches it), and spawns new workers with it.
+  caf::reacts_to<route_atom, std::uint64_t, parameter_server_actor,
+                 momentum_orderer_actor>,
   /// The run is over: ends every worker it spawned, answers, and quits.
   caf::replies_to<stop_atom>::with<bool>>;
 

@@ -237,6 +237,8 @@ struct orderer_stats {
   double delay_sum = 0;
   iteration_index max_delay = 0;
   std::map<worker_id, std::uint64_t> accepted_by_worker;
+  /// Accepted gradients by t - i (only delays that occurred).
+  std::map<iteration_index, std::uint64_t> delays;
 };
 
 template <class Inspector>
@@ -245,7 +247,8 @@ typename Inspector::result_type inspect(Inspector& f, orderer_stats& x) {
   exact<double> delay_sum{x.delay_sum};
   return f(caf::meta::type_name("orderer_stats"), x.iteration, x.iteration_size,
            x.received, x.accepted, x.rejected, x.duplicates, loss_sum,
-           x.loss_count, delay_sum, x.max_delay, x.accepted_by_worker);
+           x.loss_count, delay_sum, x.max_delay, x.accepted_by_worker,
+           x.delays);
 }
 
 /// Membership as the supervisor sees it.

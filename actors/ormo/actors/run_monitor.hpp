@@ -72,6 +72,10 @@ struct run_monitor_settings {
   /// restarted shard's workers, link interceptors and the monitor's watches
   /// move to it (the supervisor passes its route on).
   std::function<caf::expected<shard_route>(std::size_t s)> restart_shard;
+  /// A multi-process run's restart_shard: asked to restart shard `s` on
+  /// its node (restart_atom); its answer is the route from here. Null:
+  /// restart_shard decides.
+  shard_keeper_actor keeper;
   /// Run on a thread of its own (real-time runs), so that busy workers
   /// never delay the monitor: CAF's work-stealing scheduler runs the jobs a
   /// thread creates last-in first-out, and the workers' push -> step ->

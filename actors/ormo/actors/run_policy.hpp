@@ -39,6 +39,12 @@ enum class stop_reason : std::uint8_t {
 /// Stable name, as summary.json's stop_reason: "epochs", "failure", ...
 const char* to_string(stop_reason reason);
 
+/// The smallest delay d with at least `q` of the gradients counted in
+/// `delays` (by delay) at d or below (nearest rank); 0 when none counted.
+/// REQUIRES: 0 < q <= 1.
+std::int64_t
+delay_percentile(const std::map<std::int64_t, std::uint64_t>& delays, double q);
+
 /// What went wrong when a run ends with stop_reason::failure.
 enum class run_failure : std::uint8_t {
   none,
@@ -91,6 +97,8 @@ struct run_counts {
   /// Sum and maximum of t - i over the same gradients (loss_count of them).
   double delay_sum = 0;
   std::int64_t max_delay = 0;
+  /// The same gradients by t - i.
+  std::map<std::int64_t, std::uint64_t> delays;
 
   std::uint64_t rejected_total() const;
 };

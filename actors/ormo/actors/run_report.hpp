@@ -64,6 +64,12 @@ struct run_report {
   std::uint64_t gradients_lost = 0;
   double mean_delay = 0;
   std::int64_t max_delay = 0;
+  /// Percentiles of t - i over the gradients the first shard applied
+  /// (nearest rank): 50, 90, 99 and 99.9.
+  std::int64_t delay_p50 = 0;
+  std::int64_t delay_p90 = 0;
+  std::int64_t delay_p99 = 0;
+  std::int64_t delay_p999 = 0;
   double final_train_loss = 0;
   double final_test_loss = 0;
   double final_test_accuracy = 0;

@@ -31,6 +31,7 @@ struct shard_counters {
   double delay_sum = 0;
   std::int64_t max_delay = 0;
   std::map<std::uint32_t, std::uint64_t> accepted_by_worker;
+  std::map<std::int64_t, std::uint64_t> delays;
 };
 
 struct shard_checkpoint {

@@ -24,4 +24,10 @@ typename Inspector::result_type inspect(Inspector& f, shard_route& x) {
            x.size);
 }
 
+/// Restarts a lost shard of a multi-process run on the node that hosts it,
+/// from its newest checkpoint, and answers the restarted shard's route as
+/// the asking node reaches it.
+using shard_keeper_actor = caf::typed_actor<
+  caf::replies_to<restart_atom, std::uint64_t>::with<shard_route>>;
+
 } // namespace ormo::actors

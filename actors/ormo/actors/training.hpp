@@ -74,9 +74,15 @@ caf::expected<shard_route> spawn_shard(caf::actor_system& system,
                                        std::size_t shard,
                                        const Eigen::VectorXf& initial_parameters);
 
+/// What restarts a lost shard `s` of `plan` from its newest checkpoint
+/// that reads whole (new server and orderer, spawned in `system`); empty
+/// when the plan writes no checkpoints.
+std::function<caf::expected<shard_route>(std::size_t s)>
+shard_restarter(caf::actor_system& system, const training_plan& plan);
+
 /// Spawns the run monitor of `plan` watching `shards` and `supervisor`; it
 /// fills `report` (with the plan's facts at once) and quits when the run
-/// is over. `from`: a resumed run's cut; `restart_shard`: see
+/// is over. `from`: a resumed run's cut; `restart_shard` and `keeper`: see
 /// run_monitor_settings.
 run_monitor_actor spawn_monitor(
   caf::actor_system& system, const training_plan& plan,
@@ -85,7 +91,8 @@ run_monitor_actor spawn_monitor(
   std::shared_ptr<run_report> report,
   std::vector<std::string> shard_places = {},
   std::shared_ptr<const run_checkpoint> from = nullptr,
-  std::function<caf::expected<shard_route>(std::size_t)> restart_shard = {});
+  std::function<caf::expected<shard_route>(std::size_t)> restart_shard = {},
+  shard_keeper_actor keeper = {});
 
 /// Realises `plan` in `system`: for each shard a parameter server (holding
 /// the problem's initial parameters of its slice) and its orderer, then the

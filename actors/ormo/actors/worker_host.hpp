@@ -6,7 +6,8 @@
 // chose, in the slot it names (which fixes the worker's data shard and
 // speed), reaching the shards through routes made on this node. The
 // supervisor monitors each worker and the host: a host that goes down takes
-// its node's workers with it.
+// its node's workers with it. When a shard restarts, the supervisor tells
+// the host, which moves its link interceptors and workers to it.
 #pragma once
 
 #include <cstddef>
@@ -40,6 +41,9 @@ struct worker_host_settings {
   /// link_interceptor.hpp). A slot not in here reaches the shards directly.
   /// They end with the host.
   std::map<std::size_t, std::vector<momentum_orderer_actor>> links;
+  /// The route from this node to shard `s` restarted as `fresh` (e.g.
+  /// through this node's proxy of the shard); empty: `fresh` itself.
+  std::function<shard_route(std::size_t s, const shard_route& fresh)> localize;
   /// Hears of the workers' partial gradients.
   supervisor_actor supervisor;
 };
