@@ -49,14 +49,18 @@ void check_watch(momentum_orderer_pointer self) {
 }
 
 /// What the server must do after `placed`; `gradient` is the placed one
-/// (empty for an early close, whose step has no gradient term).
+/// (empty for an early close, whose step has no gradient term). A rule with
+/// vectors of its own hands out the vector its step applies to instead: it
+/// never changes, so the server reads it where it is (a shard's orderer and
+/// server share a process).
 parameter_step step_for(const momentum_orderer_state& state,
                         const optim::placement& placed,
                         const optim::checked_gradient& gradient) {
   parameter_step step;
   step.update = placed.offset_form;
   if (step.update.coefficients.uses_gradient())
-    step.gradient.values = gradient.shared_values();
+    step.gradient.values
+      = placed.step_vector ? placed.step_vector : gradient.shared_values();
   step.iteration = placed.iteration;
   step.closed_iteration = placed.closed_iteration;
   step.hold_until_close = state.synchronous;
@@ -160,6 +164,29 @@ void close_early(momentum_orderer_pointer self) {
   check_watch(self);
 }
 
+/// Has the server apply `step` and answers the pushing worker with the
+/// parameters minus `look_ahead` (what the rule says the worker receives
+/// instead of w), computed from the w of this very step.
+caf::result<push_outcome>
+answer_looking_ahead(momentum_orderer_pointer self, parameter_step step,
+                     std::shared_ptr<const Eigen::VectorXf> look_ahead) {
+  auto promise = self->make_response_promise<push_outcome>();
+  self
+    ->request(self->state.server, caf::infinite, step_atom::value,
+              std::move(step))
+    .then(
+      [promise, look_ahead](push_outcome& outcome) mutable {
+        if (outcome.accepted()
+            && outcome.snapshot.parameters.size()
+                 == static_cast<std::size_t>(look_ahead->size()))
+          outcome.snapshot.parameters
+            = share(*outcome.snapshot.parameters - *look_ahead);
+        promise.deliver(std::move(outcome));
+      },
+      [promise](caf::error& error) mutable { promise.deliver(error); });
+  return promise;
+}
+
 /// The answer to a push received again: the first decision's. An applied
 /// push gets the current parameters, or, under the synchronous reference,
 /// waits like the first for the close of its iteration.
@@ -232,7 +259,8 @@ momentum_orderer_actor::behavior_type momentum_orderer(
         return decide(rejection_reason::non_finite_value,
                       "gradient value " + std::to_string(push.first_non_finite)
                         + " (in another shard's slice) is not finite");
-      auto placed = state.rule->place(push.gradient, push.computed_at);
+      auto placed
+        = state.rule->place(push.gradient, push.computed_at, push.worker);
       if (!placed.accepted())
         return decide(placed.rejection, std::move(placed.detail));
       state.ledger.record(push.worker, push.sequence,
@@ -249,14 +277,25 @@ momentum_orderer_actor::behavior_type momentum_orderer(
       stats.max_delay = std::max(stats.max_delay, placed.delay);
       ++stats.delays[placed.delay];
       check_watch(self);
-      auto answer = self->delegate(state.server, step_atom::value,
-                                   step_for(state, placed, push.gradient));
+      auto step = step_for(state, placed, push.gradient);
+      auto answer
+        = placed.look_ahead
+            ? answer_looking_ahead(self, std::move(step),
+                                   std::move(placed.look_ahead))
+            : self->delegate(state.server, step_atom::value, std::move(step));
       if (placed.closed_iteration)
         checkpoint_at(self, placed.iteration);
       return answer;
     },
-    [=](join_atom, worker_id worker) { self->state.ledger.join(worker); },
-    [=](leave_atom, worker_id worker) { self->state.ledger.leave(worker); },
+    [=](join_atom, worker_id worker) {
+      // A rule with a momentum per worker creates it (d floats).
+      self->state.ledger.join(worker);
+      self->state.rule->join(worker);
+    },
+    [=](leave_atom, worker_id worker) {
+      self->state.ledger.leave(worker);
+      self->state.rule->leave(worker);
+    },
     [=](resize_atom, std::int32_t iteration_size) {
       auto& state = self->state;
       if (iteration_size < 1)

@@ -2,6 +2,8 @@
 
 #include "archive_io.hpp"
 
+#include <vector>
+
 #include <boost/serialization/map.hpp>
 #include <boost/serialization/split_free.hpp>
 
@@ -73,11 +75,22 @@ std::string inconsistency(const shard_checkpoint& c) {
   if (c.parameters.size() != size)
     return std::to_string(c.parameters.size()) + " parameters for a slice of "
            + std::to_string(size);
+  std::vector<const Eigen::VectorXf*> rule_vectors;
+  for (const auto& v : c.rule.own_vectors)
+    rule_vectors.push_back(&v);
+  for (const auto& [worker, v] : c.rule.worker_vectors)
+    rule_vectors.push_back(&v);
+  for (const auto* v : rule_vectors)
+    if (v->size() != size)
+      return "a rule's vector of " + std::to_string(v->size())
+             + " values for a slice of " + std::to_string(size);
   for (const auto* v : {&c.momentum, &c.base})
     if (v->size() != 0 && v->size() != size)
       return "a vector of " + std::to_string(v->size())
              + " values for a slice of " + std::to_string(size);
-  for (const auto* v : {&c.parameters, &c.momentum, &c.base})
+  rule_vectors.insert(rule_vectors.end(),
+                      {&c.parameters, &c.momentum, &c.base});
+  for (const auto* v : rule_vectors)
     if (!v->allFinite())
       return "values that are not finite";
   auto known = [](rejection_reason r) {
@@ -107,6 +120,16 @@ std::string encode(const shard_checkpoint& checkpoint) {
         ar << r.iteration << r.arrivals << r.iteration_size
            << r.deferred_decay;
         save_vector(ar, r.momentum);
+        std::uint64_t own = r.own_vectors.size();
+        ar << own;
+        for (const auto& v : r.own_vectors)
+          save_vector(ar, v);
+        std::uint64_t workers = r.worker_vectors.size();
+        ar << workers;
+        for (const auto& [worker, v] : r.worker_vectors) {
+          ar << worker;
+          save_vector(ar, v);
+        }
       });
   });
 }
@@ -122,6 +145,27 @@ result<shard_checkpoint> decode_shard_checkpoint(const std::string& payload) {
         ar >> r.iteration >> r.arrivals >> r.iteration_size
           >> r.deferred_decay;
         load_vector(ar, r.momentum, "the rule's momentum");
+        // Each count is checked against the bytes left (a vector takes at
+        // least its 8-byte size) before anything is allocated for it.
+        std::uint64_t own = 0;
+        ar >> own;
+        must_fit(own, sizeof(std::uint64_t), "the rule's own vectors");
+        r.own_vectors.resize(own);
+        for (auto& v : r.own_vectors)
+          load_vector(ar, v, "a rule's own vector");
+        std::uint64_t workers = 0;
+        ar >> workers;
+        must_fit(workers, sizeof(optim::worker_id) + sizeof(std::uint64_t),
+                 "the rule's worker vectors");
+        for (std::uint64_t k = 0; k < workers; ++k) {
+          optim::worker_id worker = 0;
+          ar >> worker;
+          Eigen::VectorXf v;
+          load_vector(ar, v, "a worker's vector");
+          if (!r.worker_vectors.emplace(worker, std::move(v)).second)
+            throw malformed("the vector of worker " + std::to_string(worker)
+                            + " twice");
+        }
       });
   };
   if (auto decoded = decode_with(payload, "shard checkpoint", read); !decoded)

@@ -202,7 +202,8 @@ document_schema make_run_config_schema() {
      {choice_key<rc>(
         "name",
         {algorithm::ssgdm, algorithm::asgd, algorithm::asgd_da,
-         algorithm::naive_asgdm, algorithm::ormo, algorithm::ormo_da},
+         algorithm::naive_asgdm, algorithm::ormo, algorithm::ormo_da,
+         algorithm::shifted_momentum, algorithm::smega2},
         [](auto& c) -> auto& { return c.algorithm.settings.name; },
         "Update rule."),
       number_key<rc>(
@@ -216,8 +217,8 @@ document_schema make_run_config_schema() {
       integer_or_word_key<rc>(
         "iteration_size", "workers", up_to(1, 65536),
         [](auto& c) -> auto& { return c.algorithm.iteration_size; },
-        "K, gradients per iteration. `\"workers\"`: K follows the number of "
-        "live workers."),
+        "K, gradients per iteration (`smega2`: its momentum cycle C). "
+        "`\"workers\"`: K follows the number of live workers."),
       number_key<rc>(
         "delay_threshold", optim::delay_threshold_range,
         [](auto& c) -> auto& { return c.algorithm.settings.delay_threshold; },

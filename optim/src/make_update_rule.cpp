@@ -6,6 +6,8 @@
 
 #include "ormo/optim/asgd.hpp"
 #include "ormo/optim/naive_momentum.hpp"
+#include "ormo/optim/shifted_momentum.hpp"
+#include "ormo/optim/smega2.hpp"
 #include "ormo/optim/synchronous_momentum.hpp"
 
 namespace ormo::optim {
@@ -13,9 +15,14 @@ namespace ormo::optim {
 namespace {
 
 constexpr std::pair<algorithm, const char*> algorithm_names[] = {
-  {algorithm::ssgdm, "ssgdm"},     {algorithm::asgd, "asgd"},
-  {algorithm::asgd_da, "asgd-da"}, {algorithm::naive_asgdm, "naive-asgdm"},
-  {algorithm::ormo, "ormo"},       {algorithm::ormo_da, "ormo-da"},
+  {algorithm::ssgdm, "ssgdm"},
+  {algorithm::asgd, "asgd"},
+  {algorithm::asgd_da, "asgd-da"},
+  {algorithm::naive_asgdm, "naive-asgdm"},
+  {algorithm::ormo, "ormo"},
+  {algorithm::ormo_da, "ormo-da"},
+  {algorithm::shifted_momentum, "shifted-momentum"},
+  {algorithm::smega2, "smega2"},
 };
 
 status invalid(const std::string& what) {
@@ -109,6 +116,14 @@ make_update_rule(const algorithm_settings& settings, std::size_t dimension,
                                                 ordered);
       break;
     }
+    case algorithm::shifted_momentum:
+      rule = std::make_unique<shifted_momentum>(
+        dimension, iteration_size, shifted_momentum_settings{rate, beta});
+      break;
+    case algorithm::smega2:
+      rule = std::make_unique<smega2>(dimension, iteration_size,
+                                      smega2_settings{rate, beta});
+      break;
   }
   return rule;
 }

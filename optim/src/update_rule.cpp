@@ -6,15 +6,34 @@
 #include <string>
 
 #include "ormo/optim/gradient_check.hpp"
+#include "ormo/sole_owner.hpp"
 
 namespace ormo::optim {
 
+namespace {
+
+std::shared_ptr<Eigen::VectorXf> zero_vector(std::size_t dimension) {
+  return std::make_shared<Eigen::VectorXf>(
+    Eigen::VectorXf::Zero(static_cast<Eigen::Index>(dimension)));
+}
+
+} // namespace
+
 update_rule::update_rule(std::size_t dimension, int iteration_size,
                          closing closing, bool uses_momentum)
-  : dimension_(dimension), iteration_size_(iteration_size), closing_(closing) {
+  : update_rule(dimension, iteration_size, closing, uses_momentum,
+                own_vectors{}) {}
+
+update_rule::update_rule(std::size_t dimension, int iteration_size,
+                         closing closing, bool uses_momentum, own_vectors own)
+  : dimension_(dimension), iteration_size_(iteration_size), closing_(closing),
+    own_spec_(own) {
   assert(iteration_size >= 1);
+  assert(own.count >= 0);
   if (uses_momentum)
     momentum_ = Eigen::VectorXf::Zero(static_cast<Eigen::Index>(dimension));
+  for (int k = 0; k < own.count; ++k)
+    own_.push_back(zero_vector(dimension));
 }
 
 update_rule::~update_rule() = default;
@@ -44,6 +63,45 @@ rejection_reason update_rule::admit(iteration_index, std::string&) const {
   return rejection_reason::none;
 }
 
+update_rule::own_result update_rule::update_own_vectors(const own_update&) {
+  return {};
+}
+
+void update_rule::join(worker_id worker) {
+  if (own_spec_.per_worker)
+    worker_vector(worker);
+}
+
+void update_rule::leave(worker_id worker) {
+  worker_vectors_.erase(worker);
+}
+
+std::shared_ptr<Eigen::VectorXf>& update_rule::worker_vector(worker_id worker) {
+  assert(own_spec_.per_worker);
+  auto& slot = worker_vectors_[worker];
+  if (!slot)
+    slot = zero_vector(dimension_);
+  return slot;
+}
+
+std::shared_ptr<const Eigen::VectorXf>
+update_rule::find_worker_vector(worker_id worker) const {
+  auto found = worker_vectors_.find(worker);
+  if (found == worker_vectors_.end())
+    return nullptr;
+  return found->second;
+}
+
+std::shared_ptr<const Eigen::VectorXf>
+update_rule::make_writable(std::shared_ptr<Eigen::VectorXf>& slot) {
+  assert(slot);
+  if (sole_owner(slot))
+    return slot;
+  std::shared_ptr<const Eigen::VectorXf> previous = std::move(slot);
+  slot = std::make_shared<Eigen::VectorXf>(previous->size());
+  return previous;
+}
+
 namespace {
 
 /// The offset form of `c` (scaled already), planned with `base` (see
@@ -68,7 +126,8 @@ offset_step offset_form_of(const update_coefficients& c,
 } // namespace
 
 placement update_rule::offer(std::size_t size, std::size_t first_non_finite,
-                             iteration_index computed_at) {
+                             iteration_index computed_at, worker_id worker,
+                             const float* values) {
   placement result;
   result.iteration = iteration_;
   auto reject = [&](rejection_reason reason, std::string detail) {
@@ -103,8 +162,21 @@ placement update_rule::offer(std::size_t size, std::size_t first_non_finite,
   result.coefficients = planned.coefficients;
   result.coefficients.momentum_decay *= deferred_decay_;
   float scale = 1.0f;
-  if (iteration_ < warmup_) {
+  if (iteration_ < warmup_)
     scale = static_cast<float>(iteration_ + 1) / static_cast<float>(warmup_);
+  if (own_spec_.any()) {
+    // The own pass weighs g; the coefficients apply to its step vector.
+    own_update update;
+    update.gradient = values;
+    update.worker = worker;
+    update.gradient_weight = scale;
+    update.held = arrivals_;
+    update.closes = closes;
+    auto own = update_own_vectors(update);
+    result.step_vector = std::move(own.step_vector);
+    result.look_ahead = std::move(own.look_ahead);
+    scale = 1.0f;
+  } else if (scale != 1.0f) {
     result.coefficients.momentum_gradient_weight *= scale;
     result.coefficients.parameter_gradient_weight *= scale;
   }
@@ -149,6 +221,13 @@ placement update_rule::close_iteration() {
   c.parameter_gradient_weight = 0;
   c.momentum_decay *= deferred_decay_;
   deferred_decay_ = planned.deferred_decay;
+  if (own_spec_.any()) {
+    own_update update;
+    update.held = arrivals_;
+    update.closes = true;
+    // No gradient: the step moves no w (its gradient terms are 0 above).
+    result.look_ahead = update_own_vectors(update).look_ahead;
+  }
   // No gradient: its weights in the base are 0 too.
   result.offset_form
     = offset_form_of(c, planned.base_minus_momentum, 0.0f, deferred_decay_);
@@ -169,40 +248,47 @@ std::size_t first_non_finite_of(gradient_view gradient, std::size_t dimension) {
 } // namespace
 
 placement update_rule::place(gradient_view gradient,
-                             iteration_index computed_at) {
+                             iteration_index computed_at, worker_id worker) {
   auto result = offer(static_cast<std::size_t>(gradient.size()),
-                      first_non_finite_of(gradient, dimension_), computed_at);
+                      first_non_finite_of(gradient, dimension_), computed_at,
+                      worker, gradient.data());
   if (result.accepted())
-    update_momentum(result.coefficients, gradient);
+    update_momentum(result.coefficients, result.step_input(gradient));
   return result;
 }
 
 placement update_rule::place(const checked_gradient& gradient,
-                             iteration_index computed_at) {
+                             iteration_index computed_at, worker_id worker) {
   auto result
-    = offer(gradient.size(), gradient.first_non_finite(), computed_at);
+    = offer(gradient.size(), gradient.first_non_finite(), computed_at, worker,
+            gradient.size() != 0 ? gradient.values().data() : nullptr);
   if (result.accepted())
-    update_momentum(result.coefficients, gradient.values());
+    update_momentum(result.coefficients, result.step_input(gradient.values()));
   return result;
 }
 
 placement update_rule::place_and_apply(gradient_view gradient,
                                        iteration_index computed_at,
-                                       parameter_view parameters) {
+                                       parameter_view parameters,
+                                       worker_id worker) {
   auto result = offer(static_cast<std::size_t>(gradient.size()),
-                      first_non_finite_of(gradient, dimension_), computed_at);
+                      first_non_finite_of(gradient, dimension_), computed_at,
+                      worker, gradient.data());
   if (result.accepted())
-    apply_fused(result.coefficients, gradient, parameters);
+    apply_fused(result.coefficients, result.step_input(gradient), parameters);
   return result;
 }
 
 placement update_rule::place_and_apply(const checked_gradient& gradient,
                                        iteration_index computed_at,
-                                       parameter_view parameters) {
+                                       parameter_view parameters,
+                                       worker_id worker) {
   auto result
-    = offer(gradient.size(), gradient.first_non_finite(), computed_at);
+    = offer(gradient.size(), gradient.first_non_finite(), computed_at, worker,
+            gradient.size() != 0 ? gradient.values().data() : nullptr);
   if (result.accepted())
-    apply_fused(result.coefficients, gradient.values(), parameters);
+    apply_fused(result.coefficients, result.step_input(gradient.values()),
+                parameters);
   return result;
 }
 
@@ -312,6 +398,10 @@ rule_state update_rule::state() const {
   state.iteration_size = iteration_size_;
   state.deferred_decay = deferred_decay_;
   state.momentum = momentum_;
+  for (const auto& vector : own_)
+    state.own_vectors.push_back(*vector);
+  for (const auto& [worker, vector] : worker_vectors_)
+    state.worker_vectors.emplace(worker, *vector);
   return state;
 }
 
@@ -336,11 +426,37 @@ status update_rule::restore(const rule_state& state) {
                   + std::to_string(momentum_.size()));
   if (!state.momentum.allFinite())
     return refuse("momentum is not finite");
+  if (state.own_vectors.size() != own_.size())
+    return refuse(std::to_string(state.own_vectors.size())
+                  + " own vectors, this rule keeps "
+                  + std::to_string(own_.size()));
+  if (!own_spec_.per_worker && !state.worker_vectors.empty())
+    return refuse("vectors of " + std::to_string(state.worker_vectors.size())
+                  + " workers, this rule keeps none");
+  auto fits = [&](const Eigen::VectorXf& v) {
+    return static_cast<std::size_t>(v.size()) == dimension_ && v.allFinite();
+  };
+  for (std::size_t k = 0; k < state.own_vectors.size(); ++k)
+    if (!fits(state.own_vectors[k]))
+      return refuse("own vector " + std::to_string(k) + " of "
+                    + std::to_string(state.own_vectors[k].size())
+                    + " values is not " + std::to_string(dimension_)
+                    + " finite values");
+  for (const auto& [worker, vector] : state.worker_vectors)
+    if (!fits(vector))
+      return refuse("the vector of worker " + std::to_string(worker) + " of "
+                    + std::to_string(vector.size()) + " values is not "
+                    + std::to_string(dimension_) + " finite values");
   iteration_ = state.iteration;
   arrivals_ = state.arrivals;
   iteration_size_ = state.iteration_size;
   deferred_decay_ = state.deferred_decay;
   momentum_ = state.momentum;
+  for (std::size_t k = 0; k < own_.size(); ++k)
+    own_[k] = std::make_shared<Eigen::VectorXf>(state.own_vectors[k]);
+  worker_vectors_.clear();
+  for (const auto& [worker, vector] : state.worker_vectors)
+    worker_vectors_.emplace(worker, std::make_shared<Eigen::VectorXf>(vector));
   return status::ok();
 }
 

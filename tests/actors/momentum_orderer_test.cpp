@@ -1,7 +1,8 @@
 // momentum_orderer with its parameter_server: ordering through the actors
-// equals the update rule driven directly, rejections are answered and
-// counted, the SSGDm barrier holds answers until the iteration closes, and
-// watches fire once.
+// equals the update rule driven directly (OrMo, and the rules with vectors
+// of their own), rejections are answered and counted, the SSGDm barrier
+// holds answers until the iteration closes, watches fire once, and a
+// checkpoint carries the rule's own vectors.
 #include "ormo/actors/momentum_orderer.hpp"
 #include "ormo/actors/push_ledger.hpp"
 
@@ -15,7 +16,12 @@
 
 #include "actors/actor_testing.hpp"
 #include "helpers.hpp"
+#include "ormo/actors/checkpoint_store.hpp"
+#include "ormo/actors/parameter_server.hpp"
+#include "ormo/optim/make_update_rule.hpp"
 #include "ormo/optim/ordered_momentum.hpp"
+#include "ormo/optim/shifted_momentum.hpp"
+#include "ormo/optim/smega2.hpp"
 #include "ormo/optim/synchronous_momentum.hpp"
 #include "ormo/random.hpp"
 
@@ -674,5 +680,199 @@ TEST_CASE("momentum_orderer: only the synchronous reference holds pushes "
        {optim::apply_mode::on_close, optim::apply_mode::on_arrival}) {
     optim::ordered_momentum ordered(dimension, 2, ormo_settings(apply));
     CHECK_FALSE(ordered.holds_pushes_until_close());
+  }
+}
+
+namespace {
+
+/// A rule of `name` for the shard (eta 0.1, beta 0.9).
+std::unique_ptr<optim::update_rule> rule_named(optim::algorithm name,
+                                               int iteration_size) {
+  optim::algorithm_settings settings;
+  settings.name = name;
+  settings.learning_rate = 0.1;
+  settings.momentum = 0.9;
+  auto rule = optim::make_update_rule(settings, dimension, iteration_size);
+  REQUIRE(rule.has_value());
+  return std::move(rule).value();
+}
+
+/// A shard that writes its checkpoints to `directory` when asked, started
+/// from `cut` (whose rule state `rule` is restored from) when there is one.
+shard_route checkpointed_shard(deterministic_system& env,
+                               const Eigen::VectorXf& initial,
+                               std::unique_ptr<optim::update_rule> rule,
+                               const std::string& directory,
+                               const shard_checkpoint* cut = nullptr) {
+  shard_checkpointing checkpointing;
+  checkpointing.directory = directory;
+  shard_route route;
+  route.size = initial.size();
+  route.server
+    = env.track(cut != nullptr ? spawn_parameter_server(env.sys(), *cut)
+                               : spawn_parameter_server(env.sys(), initial));
+  if (cut != nullptr) {
+    rule->keep_momentum_elsewhere();
+    REQUIRE(rule->restore(cut->rule));
+  }
+  route.orderer = env.track(spawn_momentum_orderer(
+    env.sys(), std::shared_ptr<optim::update_rule>(std::move(rule)),
+    route.server, checkpointing, cut));
+  return route;
+}
+
+/// Asks `shard` for a checkpoint and decodes it.
+shard_checkpoint cut_of(deterministic_system& env, const shard_route& shard,
+                        const std::string& directory) {
+  auto iteration
+    = env.ask<iteration_index>(shard.orderer, checkpoint_atom::value);
+  checkpoint_store store(directory, 3);
+  auto file = store.at(checkpoint_store::shard_series(0), iteration);
+  REQUIRE_MESSAGE(file, file.error().message());
+  auto cut = decode_shard_checkpoint(file->payload);
+  REQUIRE_MESSAGE(cut, cut.error().message());
+  return std::move(cut).value();
+}
+
+} // namespace
+
+TEST_CASE("momentum_orderer: shifted-momentum and smega2 through the actors "
+          "equal the rule") {
+  for (auto name :
+       {optim::algorithm::shifted_momentum, optim::algorithm::smega2}) {
+    std::string rule = optim::to_string(name);
+    CAPTURE(rule);
+    deterministic_system env;
+    const Eigen::VectorXf initial = initial_parameters();
+    auto shard = spawn_shard(env, initial, rule_named(name, 2));
+    caf::anon_send(shard.orderer, join_atom::value, worker_id{1});
+    caf::anon_send(shard.orderer, join_atom::value, worker_id{2});
+    env.run();
+    auto reference = rule_named(name, 2);
+    Eigen::VectorXf expected = initial;
+    std::map<worker_id, std::uint64_t> sequence;
+    int looked_ahead = 0;
+    for (const auto& a : mixed_schedule(30)) {
+      auto placed = reference->place_and_apply(a.gradient, a.computed_at,
+                                               expected, a.worker);
+      REQUIRE(placed.accepted());
+      auto outcome
+        = env.ask<push_outcome>(shard.orderer, push_atom::value,
+                                make_push(a.worker, ++sequence[a.worker],
+                                          a.computed_at, a.gradient, a.loss));
+      REQUIRE(outcome.accepted());
+      CHECK(outcome.snapshot.iteration == placed.iteration);
+      // The pushing worker receives w, or smega2's estimate.
+      Eigen::VectorXf receives = expected;
+      if (placed.look_ahead) {
+        receives -= *placed.look_ahead;
+        ++looked_ahead;
+      }
+      CHECK(test::max_relative_error(*outcome.snapshot.parameters, receives)
+            <= 1e-6);
+      // A pull gets w itself (what the monitor evaluates).
+      auto pulled = env.ask<parameter_snapshot>(shard.server, pull_atom::value);
+      CHECK(pulled.iteration == placed.iteration);
+      CHECK(pulled.version == outcome.snapshot.version);
+      CHECK(test::max_relative_error(*pulled.parameters, expected) <= 1e-6);
+    }
+    CHECK(looked_ahead == (name == optim::algorithm::smega2 ? 30 : 0));
+  }
+}
+
+TEST_CASE("momentum_orderer: a worker's momentum lives from its join to its "
+          "leave, and a checkpoint carries it") {
+  ormo::test::scratch_directory dir;
+  deterministic_system env;
+  const Eigen::VectorXf initial = initial_parameters();
+  auto shard = checkpointed_shard(
+    env, initial, rule_named(optim::algorithm::shifted_momentum, 2),
+    dir.path().string());
+  optim::shifted_momentum reference(dimension, 2, {0.1, 0.9});
+  caf::anon_send(shard.orderer, join_atom::value, worker_id{1});
+  caf::anon_send(shard.orderer, join_atom::value, worker_id{2});
+  env.run();
+  auto cut = cut_of(env, shard, dir.path().string());
+  REQUIRE(cut.rule.worker_vectors.size() == 2); // created at the join
+  CHECK(cut.rule.worker_vectors.at(1) == Eigen::VectorXf::Zero(dimension));
+  random_source random(5);
+  Eigen::VectorXf w = initial;
+  for (std::uint64_t s = 1; s <= 3; ++s)
+    for (worker_id worker : {1u, 2u}) {
+      Eigen::VectorXf g = test::random_vector(random, dimension);
+      auto i = reference.iteration();
+      reference.place_and_apply(g, i, w, worker);
+      REQUIRE(env
+                .ask<push_outcome>(shard.orderer, push_atom::value,
+                                   make_push(worker, s, i, g))
+                .accepted());
+    }
+  caf::anon_send(shard.orderer, leave_atom::value, worker_id{1});
+  caf::anon_send(shard.orderer, join_atom::value, worker_id{3});
+  env.run();
+  cut = cut_of(env, shard, dir.path().string());
+  // Worker 1's d floats are gone, worker 3 starts from zero.
+  REQUIRE(cut.rule.worker_vectors.size() == 2);
+  CHECK(cut.rule.worker_vectors.count(1) == 0);
+  CHECK((cut.rule.worker_vectors.at(2).array()
+         == reference.worker_momentum(2).array())
+          .all());
+  CHECK(cut.rule.worker_vectors.at(3) == Eigen::VectorXf::Zero(dimension));
+  CHECK((cut.parameters.array() == w.array()).all());
+  CHECK(cut.rule.own_vectors.empty());
+}
+
+TEST_CASE("momentum_orderer: a shard restarted from its checkpoint goes on "
+          "exactly as the one that never stopped") {
+  for (auto name :
+       {optim::algorithm::shifted_momentum, optim::algorithm::smega2}) {
+    std::string rule = optim::to_string(name);
+    CAPTURE(rule);
+    ormo::test::scratch_directory dir;
+    deterministic_system env;
+    const Eigen::VectorXf initial = initial_parameters();
+    // K = 3: the cut falls inside smega2's cycle (G and the count matter).
+    auto shard
+      = checkpointed_shard(env, initial, rule_named(name, 3), dir.file("a"));
+    for (worker_id worker : {1u, 2u})
+      caf::anon_send(shard.orderer, join_atom::value, worker);
+    env.run();
+    random_source random(8);
+    std::map<worker_id, std::uint64_t> sequence;
+    auto push_to = [&](const shard_route& to, worker_id worker,
+                       std::uint64_t number, const Eigen::VectorXf& g) {
+      auto t = env.ask<orderer_stats>(to.orderer, stats_atom::value).iteration;
+      return env.ask<push_outcome>(to.orderer, push_atom::value,
+                                   make_push(worker, number, t, g));
+    };
+    for (int k = 0; k < 7; ++k) {
+      worker_id worker = 1 + k % 2;
+      push_to(shard, worker, ++sequence[worker],
+              test::random_vector(random, dimension));
+    }
+    auto cut = cut_of(env, shard, dir.file("a"));
+    if (name == optim::algorithm::smega2) {
+      CHECK(cut.rule.arrivals == 1); // 7 = 2 * 3 + 1
+      REQUIRE(cut.rule.own_vectors.size() == 2);
+      CHECK(cut.rule.own_vectors[1] != Eigen::VectorXf::Zero(dimension));
+    } else {
+      CHECK(cut.rule.worker_vectors.size() == 2);
+    }
+    auto restarted = checkpointed_shard(env, initial, rule_named(name, 3),
+                                        dir.file("b"), &cut);
+    for (int k = 7; k < 16; ++k) {
+      CAPTURE(k);
+      worker_id worker = 1 + k % 2;
+      Eigen::VectorXf g = test::random_vector(random, dimension);
+      auto number = ++sequence[worker];
+      auto a = push_to(shard, worker, number, g);
+      auto b = push_to(restarted, worker, number, g);
+      REQUIRE(a.accepted());
+      REQUIRE(b.accepted());
+      CHECK(a.snapshot.iteration == b.snapshot.iteration);
+      CHECK(a.snapshot.version == b.snapshot.version);
+      CHECK((a.snapshot.parameters->array() == b.snapshot.parameters->array())
+              .all());
+    }
   }
 }

@@ -72,7 +72,8 @@ TEST_CASE("every example parses and round-trips through to_toml") {
        {"default.toml", "fashion-mnist-mlp.toml", "heterogeneous.toml",
         "per-worker-factors.toml", "lognormal-speeds.toml", "asgd-da.toml",
         "synchronous-reference.toml", "sharded.toml", "deterministic.toml",
-        "stop-on-accuracy.toml", "three-nodes.toml", "faults.toml"}) {
+        "stop-on-accuracy.toml", "three-nodes.toml", "faults.toml",
+        "shifted-momentum.toml", "smega2.toml"}) {
     INFO(expected);
     CHECK(std::find(names.begin(), names.end(), expected) != names.end());
   }
@@ -112,6 +113,14 @@ TEST_CASE("each example sets what its name promises") {
   CHECK(load_example("sharded.toml").server.shards == 2);
   CHECK(load_example("deterministic.toml").run.deterministic);
   CHECK(load_example("stop-on-accuracy.toml").run.stop.accuracy > 0);
+  for (auto [name, rule] :
+       {std::pair{"shifted-momentum.toml", optim::algorithm::shifted_momentum},
+        std::pair{"smega2.toml", optim::algorithm::smega2}}) {
+    auto example = load_example(name);
+    CHECK(example.algorithm.settings.name == rule);
+    CHECK(example.run.deterministic);
+    CHECK(example.algorithm.settings.momentum > 0);
+  }
 
   auto faults = load_example("faults.toml");
   CHECK(faults.run.deterministic);

@@ -107,7 +107,7 @@ TEST_CASE("unknown names for enumerated keys list the choices") {
   check_all({
     {"algorithm", "name", "\"sgd\"",
      "\"sgd\" is not one of ssgdm, asgd, asgd-da, naive-asgdm, ormo, "
-     "ormo-da; did you mean \"asgd\"?"},
+     "ormo-da, shifted-momentum, smega2; did you mean \"asgd\"?"},
     {"algorithm", "apply", "\"later\"",
      "\"later\" is not one of on_close, on_arrival"},
     {"algorithm", "iteration_size", "\"all\"",
@@ -207,7 +207,8 @@ TEST_CASE("rules that tie keys together point at the offending key") {
   parse_ok(std::string{minimal}
            + "[algorithm]\nname = \"ssgdm\"\n"
              "[workers]\npushes_in_flight = 1\n");
-  for (const char* name : {"asgd", "asgd-da", "naive-asgdm", "ormo", "ormo-da"})
+  for (const char* name : {"asgd", "asgd-da", "naive-asgdm", "ormo", "ormo-da",
+                           "shifted-momentum", "smega2"})
     CHECK(parse_ok(std::string{minimal} + "[algorithm]\nname = \"" + name
                    + "\"\n[workers]\npushes_in_flight = 8\n")
             .workers.pushes_in_flight

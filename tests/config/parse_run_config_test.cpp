@@ -89,7 +89,9 @@ TEST_CASE("each enumeration name is accepted") {
         std::pair{"asgd-da", optim::algorithm::asgd_da},
         std::pair{"naive-asgdm", optim::algorithm::naive_asgdm},
         std::pair{"ormo", optim::algorithm::ormo},
-        std::pair{"ormo-da", optim::algorithm::ormo_da}}) {
+        std::pair{"ormo-da", optim::algorithm::ormo_da},
+        std::pair{"shifted-momentum", optim::algorithm::shifted_momentum},
+        std::pair{"smega2", optim::algorithm::smega2}}) {
     auto c = parse_ok(std::string{minimal} + "[algorithm]\nname = \"" + name
                       + "\"\n");
     CHECK(c.algorithm.settings.name == expected);
@@ -255,7 +257,8 @@ TEST_CASE("bad override values are reported at --set") {
         == "--set: model.hidden[1]: 0 is not in [1, 65536]");
   CHECK(error_of(minimal, {{"algorithm.name", "sgd"}})
         == "--set: algorithm.name: \"sgd\" is not one of ssgdm, asgd, "
-           "asgd-da, naive-asgdm, ormo, ormo-da; did you mean \"asgd\"?");
+           "asgd-da, naive-asgdm, ormo, ormo-da, shifted-momentum, smega2; "
+           "did you mean \"asgd\"?");
   CHECK(error_of(minimal, {{"output.dir", ""}})
         == "--set: output.dir: must not be empty");
   // The file is fine; the override is at fault even inside a file table.

@@ -10,8 +10,8 @@ using namespace ormo;
 using namespace ormo::optim;
 
 TEST_CASE("algorithm names round-trip") {
-  for (auto name :
-       {"ssgdm", "asgd", "asgd-da", "naive-asgdm", "ormo", "ormo-da"}) {
+  for (auto name : {"ssgdm", "asgd", "asgd-da", "naive-asgdm", "ormo",
+                    "ormo-da", "shifted-momentum", "smega2"}) {
     auto parsed = parse_algorithm(name);
     REQUIRE(parsed.has_value());
     CHECK(std::string(to_string(*parsed)) == name);

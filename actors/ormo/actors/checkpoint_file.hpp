@@ -18,8 +18,9 @@
 namespace ormo::actors {
 
 /// The format this build writes and reads (2: the shard's counters keep
-/// the delays of its accepted gradients).
-constexpr std::uint32_t checkpoint_format_version = 2;
+/// the delays of its accepted gradients; 3: a shard's rule state carries
+/// the rule's own and per-worker vectors).
+constexpr std::uint32_t checkpoint_format_version = 3;
 
 /// Bytes before the payload.
 constexpr std::size_t checkpoint_header_size = 24;

@@ -8,6 +8,13 @@
 // server with the step u and w must take, so the worker's answer carries the
 // parameters that include its gradient. Rejections are counted by reason and
 // answered to the worker, never dropped.
+//
+// A rule with vectors of its own (shifted-momentum's momentum per worker,
+// smega2's momentum and accumulator) keeps them here, in the rule: the
+// orderer tells it who joins and leaves, and its steps hand the server the
+// vector to apply, shared in this process. When the rule says the worker
+// receives something else than w (smega2's look-ahead), the orderer answers
+// the push itself, from the w the server answers with.
 #pragma once
 
 #include <cstdint>

@@ -47,7 +47,8 @@ struct shard_checkpoint {
   Eigen::VectorXf base;
   std::uint64_t version = 0;
   optim::iteration_index server_iteration = 0;
-  /// The orderer: its rule's state, its ledger and its counters.
+  /// The orderer: its rule's state (with the rule's own and per-worker
+  /// vectors, each of the slice's size), its ledger and its counters.
   optim::rule_state rule;
   std::map<std::uint32_t, push_ledger::worker_record> ledger;
   shard_counters counters;

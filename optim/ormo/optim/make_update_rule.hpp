@@ -1,4 +1,4 @@
-// Names the six algorithms and builds a rule from plain settings (what a
+// Names the eight algorithms and builds a rule from plain settings (what a
 // configuration file says).
 #pragma once
 
@@ -13,10 +13,19 @@
 
 namespace ormo::optim {
 
-enum class algorithm { ssgdm, asgd, asgd_da, naive_asgdm, ormo, ormo_da };
+enum class algorithm {
+  ssgdm,
+  asgd,
+  asgd_da,
+  naive_asgdm,
+  ormo,
+  ormo_da,
+  shifted_momentum,
+  smega2,
+};
 
 /// Configuration name: "ssgdm", "asgd", "asgd-da", "naive-asgdm", "ormo",
-/// "ormo-da".
+/// "ormo-da", "shifted-momentum", "smega2".
 const char* to_string(algorithm value);
 
 /// Inverse of to_string; none for an unknown name.

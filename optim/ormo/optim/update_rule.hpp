@@ -2,23 +2,32 @@
 // kernels they share.
 //
 // A server-side component drives a rule with "gradient g was computed at
-// iteration index i". The rule validates the gradient, updates its own state
-// (momentum u, iteration index t, arrivals n) and returns scalar coefficients
-// that say what the parameters w must do. The caller applies them, either
-// through place_and_apply() (u and w in the same process, one pass over
-// memory) or by shipping the placement's offset_form with g to whoever keeps
-// u and w (apply_step(); the rule then keeps no u: keep_momentum_elsewhere()).
+// iteration index i by worker k". The rule validates the gradient, updates
+// its own state (momentum u, iteration index t, arrivals n) and returns
+// scalar coefficients that say what the parameters w must do. The caller
+// applies them, either through place_and_apply() (u and w in the same
+// process, one pass over memory) or by shipping the placement's offset_form
+// with g to whoever keeps u and w (apply_step(); the rule then keeps no u:
+// keep_momentum_elsewhere()).
 //
-// Subclasses only plan scalars; all vector work lives here, so every rule
-// gets the same allocation-free, single-pass kernels.
+// Most rules only plan scalars; their vector work lives here, so they get
+// the same allocation-free, single-pass kernels. A rule whose state does not
+// fit one u beside w (a momentum per worker, an accumulator) keeps vectors
+// of its own and updates them in its own kernel (update_own_vectors()); its
+// step then applies to a vector it hands out (placement::step_vector) in
+// place of g, and it may say what the pushing worker receives instead of w
+// (placement::look_ahead).
 //
 // Thread-safety: not thread-safe; one owner drives a rule.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <Eigen/Core>
 
@@ -30,6 +39,10 @@ namespace ormo::optim {
 
 /// Number of closed iterations; the version a worker pulls with.
 using iteration_index = std::int64_t;
+
+/// Who computed a gradient (the actors' worker id). Rules with state per
+/// worker key it by this; the others ignore it.
+using worker_id = std::uint32_t;
 
 /// Read-only view of a gradient (an Eigen vector or a map of a buffer).
 using gradient_view = Eigen::Ref<const Eigen::VectorXf>;
@@ -101,8 +114,22 @@ struct placement {
   /// The rule's current iteration index after the call; what a worker
   /// receives with the parameters.
   iteration_index iteration = 0;
+  /// Accepted only: the vector offset_form's gradient terms apply to in
+  /// place of g, or null (g itself). A rule's own vector (shifted-momentum:
+  /// the worker's momentum; smega2: g + beta * m); it never changes while
+  /// anyone else holds it.
+  std::shared_ptr<const Eigen::VectorXf> step_vector;
+  /// Accepted only: the worker whose gradient this was receives
+  /// w - look_ahead instead of w (smega2's estimate of the parameters one
+  /// cycle ahead), or null (w). Never changes.
+  std::shared_ptr<const Eigen::VectorXf> look_ahead;
 
   bool accepted() const { return rejection == rejection_reason::none; }
+
+  /// What the step's gradient terms apply to: step_vector, or `gradient`.
+  gradient_view step_input(gradient_view gradient) const {
+    return step_vector ? gradient_view(*step_vector) : gradient;
+  }
 };
 
 /// What a rule holds besides its settings: with the same settings, a rule
@@ -116,6 +143,12 @@ struct rule_state {
   /// The stored momentum; empty for rules without momentum and once kept
   /// elsewhere.
   Eigen::VectorXf momentum;
+  /// The rule's own vectors in its order (smega2: the momentum m, then the
+  /// accumulator G); empty for the other rules.
+  std::vector<Eigen::VectorXf> own_vectors;
+  /// One vector per worker (shifted-momentum: each worker's momentum);
+  /// empty for the other rules.
+  std::map<worker_id, Eigen::VectorXf> worker_vectors;
 };
 
 /// Base of all update rules. See the file comment for the protocol.
@@ -136,24 +169,41 @@ public:
   virtual bool holds_pushes_until_close() const;
 
   /// Validates g (dimension, finite values) and i, then updates the momentum
-  /// (unless kept elsewhere) and the iteration state. The caller must then
-  /// apply the returned offset_form with apply_step() before the next call.
-  /// On rejection nothing changed. Never allocates when accepting.
-  placement place(gradient_view gradient, iteration_index computed_at);
+  /// (unless kept elsewhere), the rule's own vectors and the iteration
+  /// state; `worker` computed g. The caller must then apply the returned
+  /// offset_form with apply_step() to the placement's step_input(g) before
+  /// the next call. On rejection nothing changed. Never allocates when
+  /// accepting, except a rule's own vectors: a worker's first, or a buffer
+  /// for the next values while someone still holds a step_vector or
+  /// look_ahead handed out before.
+  placement place(gradient_view gradient, iteration_index computed_at,
+                  worker_id worker = 0);
 
   /// As place(gradient_view, ...) for a gradient checked where it entered
   /// the process: the hot path reads it once.
-  placement place(const checked_gradient& gradient,
-                  iteration_index computed_at);
+  placement place(const checked_gradient& gradient, iteration_index computed_at,
+                  worker_id worker = 0);
 
   /// As place(), and applies the parameter step to `parameters` in the same
-  /// pass over memory. REQUIRES: parameters.size() == dimension().
+  /// pass over memory (rules with vectors of their own: after their own
+  /// pass). REQUIRES: parameters.size() == dimension().
   placement place_and_apply(gradient_view gradient, iteration_index computed_at,
-                            parameter_view parameters);
+                            parameter_view parameters, worker_id worker = 0);
 
   placement place_and_apply(const checked_gradient& gradient,
                             iteration_index computed_at,
-                            parameter_view parameters);
+                            parameter_view parameters, worker_id worker = 0);
+
+  /// `worker` joins: a rule with a vector per worker creates it (zero),
+  /// unless it has one already. Other rules ignore it.
+  void join(worker_id worker);
+
+  /// `worker` leaves: a rule with a vector per worker drops it. Other rules
+  /// ignore it. A later push of the same id starts from zero again.
+  void leave(worker_id worker);
+
+  /// Workers that have a vector of their own now (0 for rules without).
+  std::size_t worker_vector_count() const { return worker_vectors_.size(); }
 
   /// The vector work of an offset_form `step` for a holder of u and w, in
   /// one pass over memory (c = step.coefficients):
@@ -171,6 +221,8 @@ public:
   /// For a caller that keeps u beside w and applies offset_form with
   /// apply_step(): the rule frees its u; place() and close_iteration() then
   /// only validate and plan. place_and_apply() must not be called after it.
+  /// The rule's own vectors stay with it: the holder of w only reads the
+  /// step_vector and look_ahead it hands out.
   void keep_momentum_elsewhere() { momentum_.resize(0); }
 
   /// The stored momentum the parameter step refers to. Its logical value is
@@ -221,8 +273,9 @@ public:
 
   /// Takes over `state` (e.g. a checkpoint's), or refuses it and changes
   /// nothing: a negative iteration index or arrival count, K < 1, a decay
-  /// or momentum that is not finite, or a momentum of another size than the
-  /// one this rule stores (0 when it stores none).
+  /// or a vector that is not finite, a momentum of another size than the
+  /// one this rule stores (0 when it stores none), or own or per-worker
+  /// vectors this rule does not keep or of another size than dimension().
   status restore(const rule_state& state);
 
 protected:
@@ -246,9 +299,23 @@ protected:
     every_k_arrivals, ///< K accepted gradients make one iteration.
   };
 
+  /// The vectors a rule keeps of its own, besides u.
+  struct own_vectors {
+    /// How many shared by all workers (own_vector()).
+    int count = 0;
+    /// One per worker (worker_vector()).
+    bool per_worker = false;
+
+    bool any() const { return count > 0 || per_worker; }
+  };
+
   /// A rule without momentum never allocates or touches u.
   update_rule(std::size_t dimension, int iteration_size, closing closing,
               bool uses_momentum);
+
+  /// A rule with vectors of its own (zero at the start).
+  update_rule(std::size_t dimension, int iteration_size, closing closing,
+              bool uses_momentum, own_vectors own);
 
   /// Accepts or refuses a gradient of delay t - i >= 0 (e.g. SSGDm refuses
   /// any delay). Fills `detail` when refusing.
@@ -256,15 +323,64 @@ protected:
                                  std::string& detail) const;
 
   /// Scalar planning of one admitted gradient: `delay` = t - i, `closes` is
-  /// true when this gradient closes iteration t.
+  /// true when this gradient closes iteration t. For a rule with vectors of
+  /// its own the gradient terms apply to its step_vector, and the warm-up
+  /// does not scale them (update_own_vectors() weighs g itself).
   virtual plan plan_for(iteration_index delay, bool closes) const = 0;
+
+  /// One arrival (or an early close) as a rule's own vectors see it.
+  struct own_update {
+    /// g's values (dimension() of them); null for an early close.
+    const float* gradient = nullptr;
+    worker_id worker = 0;
+    /// g counts with this weight (the warm-up's; 1 without).
+    float gradient_weight = 1.0f;
+    /// Gradients the open iteration held before this one.
+    int held = 0;
+    /// This arrival closes the iteration.
+    bool closes = false;
+  };
+
+  /// What the own pass hands out (see placement).
+  struct own_result {
+    std::shared_ptr<const Eigen::VectorXf> step_vector;
+    std::shared_ptr<const Eigen::VectorXf> look_ahead;
+  };
+
+  /// The vector work of a rule with vectors of its own, once per accepted
+  /// gradient or early close, before t and n move (iteration_size() is the
+  /// K in force). Rules without own vectors are never asked.
+  virtual own_result update_own_vectors(const own_update& update);
+
+  /// Own vector `index` (< own_vectors::count), dimension() values. Never
+  /// handed out: write to it at will.
+  Eigen::VectorXf& own_vector(int index) { return *own_[index]; }
+  const Eigen::VectorXf& own_vector(int index) const { return *own_[index]; }
+
+  /// `worker`'s vector, or null when it has none.
+  std::shared_ptr<const Eigen::VectorXf>
+  find_worker_vector(worker_id worker) const;
+
+  /// `worker`'s vector (created, zero, when it has none). REQUIRES: the
+  /// rule keeps one per worker. It may be handed out: write to it only
+  /// through make_writable().
+  std::shared_ptr<Eigen::VectorXf>& worker_vector(worker_id worker);
+
+  /// Where to write `slot`'s next values: the slot's own buffer when nobody
+  /// else holds it, otherwise a new one of the same size that replaces it in
+  /// the slot (copy-on-write). Returns the previous values, to read while
+  /// writing: the same buffer, or the old one kept alive by the result.
+  static std::shared_ptr<const Eigen::VectorXf>
+  make_writable(std::shared_ptr<Eigen::VectorXf>& slot);
 
 private:
   /// Validation and the scalar state change of a gradient of `size`
   /// values whose first non-finite value is at `first_non_finite` (`size`
-  /// when all are finite).
+  /// when all are finite), then the own pass of a rule with vectors of
+  /// its own over `values` (g's, read only once accepted).
   placement offer(std::size_t size, std::size_t first_non_finite,
-                  iteration_index computed_at);
+                  iteration_index computed_at, worker_id worker,
+                  const float* values);
 
   /// The vector work of an accepted placement: u, and w in the same pass.
   void apply_fused(const update_coefficients& c, gradient_view gradient,
@@ -282,6 +398,11 @@ private:
   iteration_index warmup_ = 0;
   iteration_index iteration_ = 0;
   int arrivals_ = 0;
+  own_vectors own_spec_;
+  /// own_spec_.count vectors, each of dimension_ values.
+  std::vector<std::shared_ptr<Eigen::VectorXf>> own_;
+  /// Per worker (own_spec_.per_worker), each of dimension_ values.
+  std::map<worker_id, std::shared_ptr<Eigen::VectorXf>> worker_vectors_;
 };
 
 } // namespace ormo::optim
