@@ -8,8 +8,9 @@
 // routes, for the supervisor, and finally tell it that the run is over.
 //
 //   shard node       publishes; waits for the supervisor node to attach,
-//                    then for the stop (or the loss of the supervisor: an
-//                    error)
+//                    then for the stop or the end of the supervisor node's
+//                    directory (the loss of the supervisor or of its node:
+//                    an error); restarts a shard it hosts when asked
 //   supervisor node  reaches every shard node, spawns the supervisor and
 //                    the monitor, publishes, and writes the outputs; at the
 //                    end it stops every node it knows
