@@ -498,6 +498,39 @@ TEST_CASE("supervisor: a kill for a slot whose worker is not spawned yet "
   CHECK(membership_of(env, t).crashed == 1);
 }
 
+TEST_CASE("supervisor: a restarted shard's route reaches an enlisted node's "
+          "workers through their host, and only from the supervisor") {
+  deterministic_system env;
+  auto t = spawn_node_topology(env);
+  auto wa = spawn_host(env, t, {0, 1});
+  enlist(env, t, "wa", wa, {0, 1});
+  env.run_for(milliseconds(5));
+  // A shard of the same slice, as a restarted one would be.
+  auto restarted
+    = spawn_shard(env, Eigen::VectorXf::Zero(dimension), ormo_rule(7));
+  auto received_there = [&] {
+    return env.ask<orderer_stats>(restarted.orderer, stats_atom::value)
+      .received;
+  };
+  // From anyone but its supervisor, the host moves nothing.
+  caf::anon_send(wa, route_atom::value, std::uint64_t{0}, restarted.server,
+                 restarted.orderer);
+  env.run_for(milliseconds(5));
+  CHECK(received_there() == 0);
+  // From the supervisor: the workers are registered at the new orderer,
+  // then moved to it.
+  caf::anon_send(t.supervisor, route_atom::value, std::uint64_t{0},
+                 restarted.server, restarted.orderer);
+  env.run_for(milliseconds(5));
+  auto moved = env.ask<orderer_stats>(restarted.orderer, stats_atom::value);
+  CHECK(moved.received > 0);
+  // No push came before its worker's registration. (The pushes sent again
+  // were computed at iterations this shard has not reached: future.)
+  CHECK(moved.rejected.count(rejection_reason::unknown_worker) == 0);
+  CHECK(moved.accepted > 0);
+  check_counts_add_up(moved);
+}
+
 TEST_CASE("supervisor: nodes outside the topology or its slots are refused") {
   deterministic_system env;
   auto t = spawn_node_topology(env);
