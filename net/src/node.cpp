@@ -350,6 +350,9 @@ private:
   /// monitor (pulls only) on this node: a remote shard larger than a chunk
   /// through a proxy of its relay.
   std::vector<shard_route> routes_for(bool whole);
+  /// By shard: whether this node reaches it through a proxy (routes_for
+  /// made one).
+  std::vector<bool> proxied_shards() const;
   caf::expected<supervisor_actor> find_supervisor(const node_actor& peer);
   /// The link interceptors of `slot`, one in front of each of `shards`'
   /// orderers, made known to the injector.
@@ -557,6 +560,13 @@ std::vector<shard_route> node_runner::routes_for(bool whole) {
   return routes;
 }
 
+std::vector<bool> node_runner::proxied_shards() const {
+  std::vector<bool> proxied;
+  for (std::size_t s = 0; s < plan_.shards.size(); ++s)
+    proxied.push_back(proxies_.count(s) != 0);
+  return proxied;
+}
+
 caf::error node_runner::gather_routes() {
   routes_.assign(plan_.shards.size(), shard_route{});
   relays_.assign(plan_.shards.size(), shard_relay_actor{});
@@ -655,12 +665,9 @@ caf::error node_runner::enlist_host() {
   };
   settings.slots = layout_.slots;
   settings.supervisor = supervisor_;
-  std::vector<bool> proxied;
-  for (std::size_t s = 0; s < plan_.shards.size(); ++s)
-    proxied.push_back(proxies_.count(s) != 0);
   // A restarted shard reached through a proxy keeps it: its relay moved.
-  settings.localize = [whole = settings.shards,
-                       proxied](std::size_t s, const shard_route& fresh) {
+  settings.localize = [whole = settings.shards, proxied = proxied_shards()](
+                        std::size_t s, const shard_route& fresh) {
     return proxied[s] ? whole[s] : fresh;
   };
   parts_.host = actors::spawn_worker_host(system_, std::move(settings));
@@ -712,16 +719,12 @@ node_outcome node_runner::run_supervisor_node() {
   auto monitor_routes = routes_for(false);
   if (actors::shard_restarter(system_, plan_)) {
     std::vector<node_actor> owners;
-    std::vector<bool> proxied;
-    for (std::size_t s = 0; s < plan_.shards.size(); ++s) {
-      const auto& owner = layout_.shard_nodes[s].node;
-      owners.push_back(owner == layout_.name ? parts_.directory
-                                             : peers_.at(owner));
-      proxied.push_back(proxies_.count(s) != 0);
-    }
+    for (const auto& owner : layout_.shard_nodes)
+      owners.push_back(owner.node == layout_.name ? parts_.directory
+                                                  : peers_.at(owner.node));
     parts_.keeper
       = system_.spawn(shard_keeper, std::move(owners), monitor_routes,
-                      std::move(proxied), request_timeout_);
+                      proxied_shards(), request_timeout_);
   }
   parts_.monitor = actors::spawn_monitor(
     system_, plan, monitor_routes, parts_.supervisor, problem_,
