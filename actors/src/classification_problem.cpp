@@ -49,13 +49,15 @@ make_classification_problem(const config::run_config& run) {
   problem.samples_per_epoch = train->size();
   const auto batch_size = static_cast<std::size_t>(run.model.batch_size);
   problem.batch_size = batch_size;
+  auto partition
+    = std::make_shared<const data::sample_partition>(train->size(), seed);
   problem.make_source
-    = [prototype, train, seed, batch_size](std::size_t slot, std::size_t slots)
-    -> result<std::shared_ptr<model::gradient_source>> {
+    = [prototype, train, partition, seed, batch_size](
+        std::size_t slot,
+        std::size_t slots) -> result<std::shared_ptr<model::gradient_source>> {
     // Workers added later share the initial workers' shards.
     auto shards = std::max<std::size_t>(slots, 1);
-    auto indices
-      = data::shard_indices(train->size(), slot % shards, shards, seed);
+    auto indices = partition->shard(slot % shards, shards);
     if (!indices)
       return indices.error();
     auto source = model::classifier_source::make(
