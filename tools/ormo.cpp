@@ -33,6 +33,7 @@
 #include "ormo/denormals.hpp"
 #include "ormo/net/node.hpp"
 #include "ormo/whole_file.hpp"
+#include "huge_page_heap.hpp"
 #include "launcher.hpp"
 #include "memory_check.hpp"
 #include "output_dir.hpp"
@@ -549,6 +550,8 @@ int finish(const ormo::actors::run_report& report, run_outputs& outputs) {
 } // namespace
 
 int main(int argc, char** argv) {
+  // Before anything large is allocated; a no-op where it cannot work.
+  ormo::tools::serve_heap_from_huge_pages(std::size_t{1} << 30);
   auto command_line = ormo::tools::parse_command_line(argc, argv);
   if (command_line.exit_status)
     return *command_line.exit_status;
