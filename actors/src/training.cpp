@@ -324,8 +324,17 @@ spawn_training(caf::actor_system& system, const training_plan& plan,
   supervision.make_source
     = [make_source = problem.make_source, slots = plan.workers.initial](
         std::size_t slot) { return make_source(slot, slots); };
-  supervision.timing
-    = [plan](std::size_t slot) { return worker_timing_for(plan, slot); };
+  // One process, no declared faults, no shard restarts: no message is
+  // lost, so the workers keep no copies and share their gradient buffers.
+  std::shared_ptr<gradient_pool> gradients;
+  if (plan.faults.empty() && !shard_restarter(system, plan))
+    gradients
+      = std::make_shared<gradient_pool>(problem.initial_parameters.size());
+  supervision.timing = [plan, gradients](std::size_t slot) {
+    auto timing = worker_timing_for(plan, slot);
+    timing.gradients = gradients;
+    return timing;
+  };
   supervision.initial_workers = plan.supervisor.initial_workers;
   supervision.fixed_iteration_size = plan.supervisor.fixed_iteration_size;
   supervision.restart_limit = plan.supervisor.restart_limit;

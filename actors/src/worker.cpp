@@ -257,7 +257,9 @@ void try_compute(worker_pointer self) {
 void compute(worker_pointer self) {
   auto& state = self->state;
   const auto shard_count = state.shards.size();
-  if (!state.gradient || !sole_owner(state.gradient)) {
+  if (state.timing.gradients) {
+    state.gradient = state.timing.gradients->take();
+  } else if (!state.gradient || !sole_owner(state.gradient)) {
     // Pipelining: the last gradient may still be on its way; a free spare
     // saves an allocation (and its page faults) per gradient.
     auto& spares = state.spare_gradients;
@@ -328,17 +330,22 @@ void compute(worker_pointer self) {
 void send_slice(worker_pointer self, std::uint64_t sequence, std::size_t shard,
                 gradient_push message);
 
-/// Slice `message` of push `sequence` to shard `shard` (routed as `route`
+/// Sends the slice for `shard` of unanswered push `sequence` again, if the
+/// worker keeps it; false if not.
+bool resend_slice(worker_pointer self, std::uint64_t sequence,
+                  std::size_t shard);
+
+/// The slice of push `sequence` to shard `shard` (routed as `route`
 /// counted) failed: the worker ends, unless the shard was down (see
 /// bounced): then the slice goes to a restarted shard's route, now or when
-/// that comes.
+/// that comes (a worker drawing from a gradient_pool keeps no slice, and
+/// its shards are never restarted).
 void push_failed(worker_pointer self, std::uint64_t sequence, std::size_t shard,
-                 std::uint64_t route, const gradient_push& message,
-                 const caf::error& error) {
+                 std::uint64_t route, const caf::error& error) {
   if (!bounced(self, shard, route, error))
     fail(self, error);
   else if (self->state.route_changes[shard] != route)
-    send_slice(self, sequence, shard, message);
+    resend_slice(self, sequence, shard);
 }
 
 /// Sends push `sequence`'s slice `message` to shard `shard`.
@@ -356,11 +363,30 @@ void send_slice(worker_pointer self, std::uint64_t sequence, std::size_t shard,
           push_answered(self, sequence, shard, outcome);
       },
       [=](caf::error& error) {
-        if (!deferred(self, [=] {
-              push_failed(self, sequence, shard, route, message, error);
-            }))
-          push_failed(self, sequence, shard, route, message, error);
+        if (!deferred(
+              self, [=] { push_failed(self, sequence, shard, route, error); }))
+          push_failed(self, sequence, shard, route, error);
       });
+}
+
+/// The slice for `shard` of unanswered push `sequence`, if the worker keeps
+/// it (see worker_timing::gradients); else null.
+const gradient_push* kept_slice(worker_pointer self, std::uint64_t sequence,
+                                std::size_t shard) {
+  for (const auto& record : self->state.pushes)
+    if (record.sequence == sequence)
+      return !record.answered[shard] && record.slices[shard].gradient.size() > 0
+               ? &record.slices[shard]
+               : nullptr;
+  return nullptr;
+}
+
+bool resend_slice(worker_pointer self, std::uint64_t sequence,
+                  std::size_t shard) {
+  auto slice = kept_slice(self, sequence, shard);
+  if (slice != nullptr)
+    send_slice(self, sequence, shard, *slice);
+  return slice != nullptr;
 }
 
 /// Sends again every slice unanswered for retry_after, and tells the
@@ -372,9 +398,9 @@ void send_again(worker_pointer self) {
   for (auto& record : state.pushes)
     for (std::size_t s = 0; s < record.slices.size(); ++s)
       if (!record.answered[s] && !state.shard_down[s]
-          && now - record.sent_at[s] >= state.timing.retry_after) {
+          && now - record.sent_at[s] >= state.timing.retry_after
+          && resend_slice(self, record.sequence, s)) {
         record.sent_at[s] = now;
-        send_slice(self, record.sequence, s, record.slices[s]);
         ++resent;
       }
   if (resent > 0 && state.supervisor)
@@ -416,9 +442,8 @@ void take_route(worker_pointer self, std::uint64_t shard,
   auto now = self->clock().now();
   std::uint64_t resent = 0;
   for (auto& record : state.pushes)
-    if (!record.answered[shard]) {
+    if (resend_slice(self, record.sequence, shard)) {
       record.sent_at[shard] = now;
-      send_slice(self, record.sequence, shard, record.slices[shard]);
       ++resent;
     }
   if (resent > 0 && state.supervisor)
@@ -472,6 +497,11 @@ void push(worker_pointer self) {
   state.pushes.push_back(std::move(record));
   for (std::size_t s = 0; s < shard_count; ++s)
     send_slice(self, sequence, s, state.pushes.back().slices[s]);
+  if (state.timing.gradients) { // nothing is lost: keep no copy
+    for (auto& slice : state.pushes.back().slices)
+      slice.gradient = {};
+    state.gradient.reset();
+  }
   try_compute(self);
 }
 

@@ -1045,3 +1045,37 @@ TEST_CASE("worker: while one push stays unanswered it numbers no push a "
   env.run_for(milliseconds(10));
   CHECK(pushes.size() > push_ledger::window);
 }
+
+TEST_CASE("worker: workers drawing from a gradient_pool train as with their "
+          "own buffers, and every buffer goes back") {
+  // Eight workers of different speeds on one shard; in virtual time the
+  // arrival order is fixed, so the parameters must match bit for bit.
+  auto run = [](std::shared_ptr<gradient_pool> pool) {
+    deterministic_system env;
+    auto shard = spawn_shard(env, Eigen::VectorXf::Zero(dimension),
+                             ormo_rule(dimension, 8));
+    std::vector<worker_actor> workers;
+    for (worker_id id = 1; id <= 8; ++id) {
+      auto timing = virtual_timing(1 + 0.25 * id);
+      timing.gradients = pool;
+      workers.push_back(
+        spawn_worker(env, id, {shard},
+                     std::make_shared<quadratic_source>(target()), timing));
+    }
+    env.run_for(milliseconds(100));
+    auto stats = env.ask<orderer_stats>(shard.orderer, stats_atom::value);
+    CHECK(stats.rejected.empty());
+    CHECK(stats.accepted > 200);
+    for (auto& worker : workers)
+      caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+    env.run();
+    return env.ask<parameter_snapshot>(shard.server, pull_atom::value);
+  };
+  auto own = run(nullptr);
+  auto pool = std::make_shared<gradient_pool>(dimension);
+  auto pooled = run(pool);
+  CHECK(pooled.version == own.version);
+  CHECK(max_abs_difference(*pooled.parameters, *own.parameters) == 0);
+  CHECK(pool->made() <= 8);
+  CHECK(pool->idle() == pool->made());
+}

@@ -70,6 +70,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "ormo/actors/gradient_pool.hpp"
 #include "ormo/actors/interfaces.hpp"
 #include "ormo/actors/shard_route.hpp"
 #include "ormo/model/gradient_source.hpp"
@@ -97,6 +98,13 @@ struct worker_timing {
   /// REQUIRES 1 under the synchronous reference, whose servers hold the
   /// answers until the iteration closes.
   int pushes_in_flight = 1;
+  /// Null: the worker keeps every push until each shard answered it, to
+  /// send it again after a loss (a faulty link, a restarted shard), and
+  /// reuses its own gradient buffers. Otherwise it computes into buffers of
+  /// this pool and keeps no copy: a buffer returns as soon as the server
+  /// has applied it. Set it only where no message can be lost: every shard
+  /// in this process, no declared faults, no shard restarts.
+  std::shared_ptr<gradient_pool> gradients;
 };
 
 /// Spawns a worker and starts it (it pulls every shard, then loops).
