@@ -127,6 +127,8 @@ std::vector<rule_case> rule_cases() {
   add("asgd", algorithm::asgd, 0.01);
   add("asgd-da", algorithm::asgd_da, 0.01);
   add("naive-asgdm", algorithm::naive_asgdm, 0.001);
+  add("shifted-momentum", algorithm::shifted_momentum, 0.002);
+  add("smega2", algorithm::smega2, 0.005);
   add("ormo on_close", algorithm::ormo, 0.1, apply_mode::on_close);
   add("ormo on_arrival", algorithm::ormo, 0.1, apply_mode::on_arrival);
   add("ormo-da on_arrival", algorithm::ormo_da, 0.1, apply_mode::on_arrival);
