@@ -230,11 +230,11 @@ double bench_rules(Eigen::Index dimension, int trials, int calls) {
     Eigen::VectorXf none;
     arrival = 0;
     auto server_work = [&] {
-      const auto step
-        = accepted(rule->place(checked, computed_at())).offset_form;
-      ormo::optim::update_rule::apply_step(step, gradient, u, base, base,
-                                           step.momentum_offset != 0 ? published
-                                                                     : none);
+      const auto placed = rule->place(checked, computed_at());
+      const auto& step = accepted(placed).offset_form;
+      ormo::optim::update_rule::apply_step(
+        step, placed.step_input(gradient), u, base, base,
+        step.momentum_offset != 0 ? published : none);
     };
     server_work();
     seconds
