@@ -5,8 +5,7 @@
 // pages every first touch is a page fault, about 12 microseconds each in
 // the virtual machine we measure on. On 2 MiB pages the kernel maps 512
 // times fewer, and the TLB misses on parameter versions that left the
-// cache fall too: 64 workers gained about a quarter of their throughput
-// (docs/performance.md, "Many workers on few cores").
+// cache fall too (docs/performance.md, "Many workers on few cores").
 #pragma once
 
 #include <cstddef>
