@@ -101,3 +101,19 @@ TEST_CASE("shard arguments out of range are rejected") {
   CHECK(beyond.error().message().find("shard 3") != std::string::npos);
   CHECK(shard_indices(10, 2, 3, 1).has_value());
 }
+
+TEST_CASE("one sample_partition cuts every worker's shard as shard_indices "
+          "does") {
+  const sample_partition partition(1001, 77);
+  for (std::size_t count : {1, 3, 16}) {
+    for (std::size_t shard = 0; shard < count; ++shard) {
+      auto cut = partition.shard(shard, count);
+      auto alone = shard_indices(1001, shard, count, 77);
+      REQUIRE(cut.has_value());
+      REQUIRE(alone.has_value());
+      CHECK(*cut == *alone);
+    }
+    CHECK_FALSE(partition.shard(count, count).has_value());
+  }
+  CHECK_FALSE(partition.shard(0, 0).has_value());
+}
