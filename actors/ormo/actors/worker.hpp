@@ -24,8 +24,9 @@
 // another one (copy-on-write). N = 1 is the loop above, unchanged.
 //
 // Speed: a worker with slowdown f > 1 waits (f - 1) times its measured
-// compute time before pushing, without blocking a thread. In deterministic
-// mode the compute time is virtual: f * virtual_compute.
+// compute time (its thread's CPU time, so time spent waiting for a core
+// does not count) before pushing, without blocking a thread. In
+// deterministic mode the compute time is virtual: f * virtual_compute.
 //
 // Partial gradients: only the worker sees every shard's answer to one
 // gradient. When they disagree (some shards applied their slice, others
