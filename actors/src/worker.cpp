@@ -261,7 +261,8 @@ void try_compute(worker_pointer self) {
 std::chrono::nanoseconds thread_cpu_time() {
   timespec now{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
+  return std::chrono::seconds(now.tv_sec)
+         + std::chrono::nanoseconds(now.tv_nsec);
 }
 
 void compute(worker_pointer self) {
