@@ -326,8 +326,9 @@ spawn_training(caf::actor_system& system, const training_plan& plan,
         std::size_t slot) { return make_source(slot, slots); };
   // One process, no declared faults, no shard restarts: no message is
   // lost, so the workers keep no copies and share their gradient buffers.
+  auto restart_shard = shard_restarter(system, plan);
   std::shared_ptr<gradient_pool> gradients;
-  if (plan.faults.empty() && !shard_restarter(system, plan))
+  if (plan.faults.empty() && !restart_shard)
     gradients
       = std::make_shared<gradient_pool>(problem.initial_parameters.size());
   supervision.timing = [plan, gradients](std::size_t slot) {
@@ -347,7 +348,7 @@ spawn_training(caf::actor_system& system, const training_plan& plan,
   handles.monitor
     = spawn_monitor(system, plan, handles.shards, handles.supervisor, problem,
                     callbacks, handles.report, {}, exact ? from->run : nullptr,
-                    shard_restarter(system, plan));
+                    std::move(restart_shard));
   if (injector)
     caf::anon_send(injector, start_atom::value, handles.supervisor,
                    handles.monitor, std::move(links));

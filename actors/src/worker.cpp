@@ -380,24 +380,17 @@ void send_slice(worker_pointer self, std::uint64_t sequence, std::size_t shard,
       });
 }
 
-/// The slice for `shard` of unanswered push `sequence`, if the worker keeps
-/// it (see worker_timing::gradients); else null.
-const gradient_push* kept_slice(worker_pointer self, std::uint64_t sequence,
-                                std::size_t shard) {
-  for (const auto& record : self->state.pushes)
-    if (record.sequence == sequence)
-      return !record.answered[shard] && record.slices[shard].gradient.size() > 0
-               ? &record.slices[shard]
-               : nullptr;
-  return nullptr;
-}
-
 bool resend_slice(worker_pointer self, std::uint64_t sequence,
                   std::size_t shard) {
-  auto slice = kept_slice(self, sequence, shard);
-  if (slice != nullptr)
-    send_slice(self, sequence, shard, *slice);
-  return slice != nullptr;
+  for (const auto& record : self->state.pushes)
+    if (record.sequence == sequence) {
+      // Unanswered and kept (see worker_timing::gradients).
+      if (record.answered[shard] || record.slices[shard].gradient.size() == 0)
+        return false;
+      send_slice(self, sequence, shard, record.slices[shard]);
+      return true;
+    }
+  return false;
 }
 
 /// Sends again every slice unanswered for retry_after, and tells the
