@@ -5,6 +5,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <caf/scheduler/coordinator.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/thread_hook.hpp>
@@ -16,6 +17,7 @@
 #include "ormo/actors/run_monitor.hpp"
 #include "ormo/actors/supervisor.hpp"
 #include "ormo/actors/worker.hpp"
+#include "ormo/actors/workers_last_sharing.hpp"
 #include "ormo/denormals.hpp"
 
 namespace ormo::actors {
@@ -93,8 +95,12 @@ void configure(caf::actor_system_config& cfg, bool deterministic) {
   // take turns, so delays follow the workers' speeds. CAF's default
   // work-stealing runs the newest job of a thread first, and a worker whose
   // answer came back ran again while others starved (docs/performance.md,
-  // "Workers taking turns").
-  cfg.set("scheduler.policy", caf::atom(deterministic ? "testing" : "sharing"));
+  // "Workers taking turns"). The other actors' jobs go ahead of the
+  // workers' (workers_last_sharing.hpp).
+  if (deterministic)
+    cfg.set("scheduler.policy", caf::atom("testing"));
+  else
+    cfg.load<caf::scheduler::coordinator<workers_last_sharing>>();
 }
 
 namespace {
