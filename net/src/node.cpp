@@ -708,8 +708,8 @@ node_outcome node_runner::run_supervisor_node() {
   auto report = std::make_shared<actors::run_report>();
   auto plan = plan_;
   plan.monitor.workers_to_start = 0;
-  // Not on threads of their own: a node runs CAF's sharing scheduler (one
-  // queue, first in first out: nothing starves them), and with them
+  // Not on threads of their own: a node runs workers_last_sharing (first
+  // in first out, these before any worker: nothing starves them), and with them
   // detached a supervisor node sometimes never ended (~actor_system waiting
   // for a detached thread whose actor had quit but was never destroyed).
   plan.monitor.own_thread = false;
@@ -847,7 +847,9 @@ void configure_network(caf::actor_system_config& cfg,
   cfg.load<caf::io::middleman>();
   // Measured with `ormo-bench transport` (docs/performance.md): the
   // middleman's own thread deserializes (no hand-off to a BASP worker, one
-  // copy less), and the sharing scheduler sleeps instead of polling.
+  // copy less), and a sharing scheduler sleeps instead of polling (after
+  // actors::configure, its workers_last_sharing: the policy set here is
+  // then ignored).
   cfg.set("middleman.workers", std::size_t{0});
   cfg.set("scheduler.policy", caf::atom("sharing"));
   if (network.tls) {
