@@ -531,10 +531,10 @@ transport_server(ormo::actors::parameter_snapshot snapshot) {
 /// An actor system as ormo's nodes configure theirs, with the middleman,
 /// the settings that measured fastest here (docs/performance.md,
 /// "Transport"), and `caf_options` (e.g. --middleman.workers=1) on top:
-/// - a sharing scheduler (actors::configure's workers_last_sharing; the
-///   scheduler.policy set below is then ignored): a condition variable
-///   instead of work stealing, whose idle workers poll with 50 us sleeps (26
-///   times the context switches, 2.6 times the CPU time on 2 shared cores);
+/// - a sharing scheduler (actors::configure's workers_last_sharing): a
+///   condition variable instead of work stealing, whose idle workers poll
+///   with 50 us sleeps (26 times the context switches, 2.6 times the CPU
+///   time on 2 shared cores);
 /// - middleman.workers = 0: the multiplexer thread decodes each message
 ///   straight from its receive buffer, instead of copying the payload to a
 ///   BASP worker thread (one copy and one thread hop fewer per message).
@@ -542,7 +542,6 @@ void configure_transport(caf::actor_system_config& cfg,
                          const std::vector<std::string>& caf_options) {
   ormo::actors::configure(cfg, false);
   cfg.load<caf::io::middleman>();
-  cfg.set("scheduler.policy", caf::atom("sharing"));
   cfg.set("middleman.workers", 0);
   if (auto err = cfg.parse(caf_options))
     transport_fail("CAF options: " + cfg.render(err));

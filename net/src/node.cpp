@@ -847,11 +847,9 @@ void configure_network(caf::actor_system_config& cfg,
   cfg.load<caf::io::middleman>();
   // Measured with `ormo-bench transport` (docs/performance.md): the
   // middleman's own thread deserializes (no hand-off to a BASP worker, one
-  // copy less), and a sharing scheduler sleeps instead of polling (after
-  // actors::configure, its workers_last_sharing: the policy set here is
-  // then ignored).
+  // copy less). The scheduler is actors::configure's workers_last_sharing,
+  // which sleeps instead of polling.
   cfg.set("middleman.workers", std::size_t{0});
-  cfg.set("scheduler.policy", caf::atom("sharing"));
   if (network.tls) {
     empty_tls_errors_after_reading();
     cfg.load<caf::openssl::manager>();

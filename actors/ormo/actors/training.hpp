@@ -36,8 +36,8 @@ namespace ormo::actors {
 /// Registers ormo's message types and error category in a host's config;
 /// selects CAF's test coordinator (virtual time) with `deterministic`, else
 /// a coordinator of workers_last_sharing (first in first out, workers'
-/// jobs behind every other actor's); a "scheduler.policy" set later is
-/// then ignored.
+/// jobs behind every other actor's), which a "scheduler.policy" setting
+/// cannot override.
 /// Also makes every thread of the actor system flush denormal floats to
 /// zero (see ormo/denormals.hpp). Call once, before the actor_system is
 /// made.
